@@ -1,0 +1,16 @@
+/**
+ * Workload identity for the sidecar: SPIFFE IDs, X.509-SVIDs, trust bundles, peer verification
+ * and the TLS contexts built from them.
+ *
+ * <p>Agents and upstreams are identified by the SPIFFE ID in the single URI SAN of their
+ * X.509-SVID. {@link dev.toolgate.identity.TlsMaterial} builds Netty contexts whose trust manager
+ * enforces the X509-SVID verification rules (one URI SAN, valid ID, leaf not a CA, key usage,
+ * bundle chosen by the leaf's own trust domain, PKIX path validation) and, upstream, the expected
+ * ID; {@link dev.toolgate.identity.PeerIdentity} then reads the verified caller. Hostname
+ * verification is not used. {@link dev.toolgate.identity.DevCa} mints SVIDs for the demo and
+ * tests only.
+ *
+ * <p>Everything here fails closed: a certificate that breaks any rule fails the handshake, and
+ * no method returns a partially valid value.
+ */
+package dev.toolgate.identity;

@@ -1,0 +1,173 @@
+package dev.toolgate.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Reads a sidecar configuration file and the route files it names.
+ *
+ * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts} and
+ * {@code routes}: a list of route files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name),
+ * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes. Unknown keys are
+ * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
+ * {@code 1h}.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class ConfigLoader {
+
+    private static final ObjectMapper YAML = JsonMapper.builder(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
+            .build();
+
+    private ConfigLoader() {}
+
+    /** Loads and validates {@code file}; {@link ConfigException} names the file and the path of the bad value. */
+    public static SidecarConfig load(Path file) throws ConfigException {
+        Path base = file.toAbsolutePath().getParent();
+        SidecarFile raw = read(file, SidecarFile.class);
+        List<RouteConfig> routes = new ArrayList<>();
+        for (String entry : raw.routes() == null ? List.<String>of() : raw.routes()) {
+            Path p = base.resolve(entry);
+            for (Path routeFile : routeFiles(file, p)) {
+                RouteFile rf = read(routeFile, RouteFile.class);
+                if (rf.routes() != null) {
+                    routes.addAll(rf.routes());
+                }
+            }
+        }
+        try {
+            return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
+                    raw.limits(), raw.timeouts(), routes);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads a route file on its own (the embedded demo, tests). */
+    public static List<RouteConfig> loadRoutes(Path file) throws ConfigException {
+        RouteFile rf = read(file, RouteFile.class);
+        return rf.routes() == null ? List.of() : rf.routes();
+    }
+
+    /** Parses a duration such as {@code 250ms}, {@code 2s}, {@code 5m}, {@code 1h}. */
+    public static Duration parseDuration(String text) {
+        String s = text.trim();
+        int i = 0;
+        while (i < s.length() && Character.isDigit(s.charAt(i))) {
+            i++;
+        }
+        if (i == 0 || i > 12) {
+            throw new IllegalArgumentException("\"" + text + "\" (expected: a duration such as 500ms, 2s, 1m, 1h)");
+        }
+        long n = Long.parseLong(s.substring(0, i));
+        return switch (s.substring(i)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> throw new IllegalArgumentException(
+                    "\"" + text + "\" (expected: a duration such as 500ms, 2s, 1m, 1h)");
+        };
+    }
+
+    private static List<Path> routeFiles(Path configFile, Path p) throws ConfigException {
+        if (Files.isRegularFile(p)) {
+            return List.of(p);
+        }
+        if (!Files.isDirectory(p)) {
+            throw new ConfigException(configFile + ": routes: " + p + " (expected: an existing file or directory)");
+        }
+        try (Stream<Path> s = Files.list(p)) {
+            return s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+                    .filter(Files::isRegularFile)
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new ConfigException(configFile + ": routes: cannot list " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static <T> T read(Path file, Class<T> type) throws ConfigException {
+        try {
+            T value = YAML.readValue(file.toFile(), type);
+            if (value == null) {
+                throw new ConfigException(file + ": empty document (expected: a YAML mapping)");
+            }
+            return value;
+        } catch (JsonMappingException e) {
+            throw new ConfigException(file + ": " + pathOf(e) + ": " + reason(e), e);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static String pathOf(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getIndex() >= 0) {
+                sb.append('[').append(ref.getIndex()).append(']');
+            } else if (ref.getFieldName() != null) {
+                if (!sb.isEmpty()) {
+                    sb.append('.');
+                }
+                sb.append(ref.getFieldName());
+            }
+        }
+        return sb.isEmpty() ? "(top level)" : sb.toString();
+    }
+
+    private static String reason(JsonMappingException e) {
+        // A record constructor's IllegalArgumentException carries the useful text; Jackson wraps it.
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
+            return t.getMessage();
+        }
+        String msg = e.getOriginalMessage();
+        int nl = msg.indexOf('\n');
+        return nl > 0 ? msg.substring(0, nl) : msg;
+    }
+
+    /** The sidecar file as written: route entries are file or directory names. */
+    record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
+                       List<String> routes) {}
+
+    /** A route file. */
+    record RouteFile(List<RouteConfig> routes) {}
+
+    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
+        @Override
+        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            try {
+                return parseDuration(p.getValueAsString(""));
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.toolgate.config;
+
+import static java.util.Objects.requireNonNullElse;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * One route: how an agent's request is matched and where it goes.
+ *
+ * <p>Exactly one of {@code prefix} (path-prefix route, matched on whole segments and stripped before forwarding)
+ * or {@code grpc} (a fully qualified gRPC service: matches {@code /package.Service/...}, path forwarded as is).
+ *
+ * @param name     unique route name, used in audit records and errors
+ * @param prefix   path prefix such as {@code /api/weather}
+ * @param grpc     gRPC service such as {@code grpc.testing.TestService}
+ * @param protocol {@code http}, {@code grpc} or {@code mcp} (how calls on it are understood)
+ * @param upstream where to forward
+ * @param labels   data classes / trust zones (e.g. {@code pii}, {@code external}) used by flow rules
+ * @param timeouts route overrides of the sidecar's upstream timeouts
+ */
+public record RouteConfig(
+        String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
+        TimeoutsConfig timeouts) {
+
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
+    private static final Pattern SERVICE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)+");
+
+    public RouteConfig {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("name: " + quote(name) + " (expected: [a-z0-9][a-z0-9._-]*, <= 63 chars)");
+        }
+        if ((prefix == null) == (grpc == null)) {
+            throw new IllegalArgumentException("route " + name + ": exactly one of prefix or grpc is required");
+        }
+        if (prefix != null && (!PREFIX.matcher(prefix).matches() || prefix.contains("/./") || prefix.contains("/../")
+                || prefix.endsWith("/.") || prefix.endsWith("/.."))) {
+            throw new IllegalArgumentException("prefix: " + quote(prefix)
+                    + " (expected: a normalized path such as /api/weather, no trailing slash)");
+        }
+        if (grpc != null && !SERVICE.matcher(grpc).matches()) {
+            throw new IllegalArgumentException("grpc: " + quote(grpc) + " (expected: package.Service)");
+        }
+        protocol = requireNonNullElse(protocol, grpc != null ? "grpc" : "http");
+        if (!List.of("http", "grpc", "mcp").contains(protocol)) {
+            throw new IllegalArgumentException("protocol: " + quote(protocol) + " (expected: http, grpc or mcp)");
+        }
+        if (grpc != null && !protocol.equals("grpc")) {
+            throw new IllegalArgumentException("protocol: " + quote(protocol) + " (expected: grpc for a grpc route)");
+        }
+        if (upstream == null) {
+            throw new IllegalArgumentException("upstream: missing (expected: {url: http://host:port})");
+        }
+        if (protocol.equals("grpc")) {
+            upstream = upstream.forGrpc();
+        }
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
+    }
+
+    private static String quote(String s) {
+        return s == null ? "null" : '"' + s + '"';
+    }
+}

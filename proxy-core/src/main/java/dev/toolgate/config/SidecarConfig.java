@@ -1,0 +1,57 @@
+package dev.toolgate.config;
+
+import static java.util.Objects.requireNonNullElse;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The whole sidecar configuration, validated. Immutable and thread-safe.
+ *
+ * @param listener   agent-facing data plane listener
+ * @param identity   the sidecar's own identity and trust bundle
+ * @param limits     request size limits
+ * @param timeouts   default upstream timeouts
+ * @param routes     all routes, from the files and directories the config file names
+ */
+public record SidecarConfig(
+        ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
+        List<RouteConfig> routes) {
+
+    public SidecarConfig {
+        listener = requireNonNullElse(listener, ListenerConfig.defaults());
+        identity = requireNonNullElse(identity, IdentityConfig.defaults());
+        limits = requireNonNullElse(limits, LimitsConfig.defaults());
+        timeouts = timeouts == null ? TimeoutsConfig.defaults() : timeouts.orElse(TimeoutsConfig.defaults());
+        routes = routes == null ? List.of() : List.copyOf(routes);
+        Set<String> names = new HashSet<>();
+        Set<String> matches = new HashSet<>();
+        for (RouteConfig r : routes) {
+            if (!names.add(r.name())) {
+                throw new IllegalArgumentException("route name " + r.name() + " is used twice (expected: unique)");
+            }
+            String match = r.prefix() != null ? r.prefix() : "/" + r.grpc() + "/";
+            if (!matches.add(match)) {
+                throw new IllegalArgumentException("route " + r.name() + ": " + match + " is matched by another route");
+            }
+        }
+    }
+
+    /** The same configuration with a different route list (tests, demo). */
+    public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
+        return new SidecarConfig(listener, identity, limits, timeouts, newRoutes);
+    }
+
+    public SidecarConfig withListener(ListenerConfig newListener) {
+        return new SidecarConfig(newListener, identity, limits, timeouts, routes);
+    }
+
+    public SidecarConfig withLimits(LimitsConfig newLimits) {
+        return new SidecarConfig(listener, identity, newLimits, timeouts, routes);
+    }
+
+    public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
+        return new SidecarConfig(listener, identity, limits, newTimeouts, routes);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.toolgate.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Copies end-to-end headers from one message to the message the sidecar sends on, dropping everything that must
+ * not cross the sidecar.
+ *
+ * <p>Always dropped: hop-by-hop headers (RFC 9110 7.6.1) and the headers a {@code Connection} header lists,
+ * {@code Upgrade} and {@code HTTP2-Settings} (an h2c upgrade must never tunnel past the sidecar), Netty's
+ * {@code x-http2-*} conversion headers (a client must not be able to set the scheme or stream id the sidecar uses
+ * upstream). On requests also: {@code Host} (set to the upstream), {@code Expect} (answered by the sidecar),
+ * {@code Authorization} (the agent never talks to a tool with its own credentials; the sidecar injects them),
+ * {@code toolgate-task} (the task token stays in the sidecar) and {@code traceparent} (re-set). Headers the
+ * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them. Stateless.
+ */
+final class HopByHop {
+
+    static final AsciiString TOOLGATE_TASK = AsciiString.cached("toolgate-task");
+    static final AsciiString TRACEPARENT = AsciiString.cached("traceparent");
+    private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
+    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    private static final String NETTY_EXTENSION_PREFIX = "x-http2-";
+
+    private static final Set<AsciiString> ALWAYS = Set.of(
+            HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
+            HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HTTP2_SETTINGS,
+            HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.TRAILER);
+    private static final Set<AsciiString> REQUEST_ONLY = Set.of(
+            HttpHeaderNames.HOST, HttpHeaderNames.EXPECT, HttpHeaderNames.AUTHORIZATION, TOOLGATE_TASK, TRACEPARENT);
+
+    private HopByHop() {}
+
+    /** Copies request headers that may go upstream. */
+    static void copyRequest(HttpHeaders in, HttpHeaders out) {
+        copy(in, out, true);
+    }
+
+    /** Copies response headers that may go back to the agent. */
+    static void copyResponse(HttpHeaders in, HttpHeaders out) {
+        copy(in, out, false);
+    }
+
+    private static void copy(HttpHeaders in, HttpHeaders out, boolean request) {
+        Set<String> listed = connectionListed(in);
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
+            if (ALWAYS.contains(name) || request && REQUEST_ONLY.contains(name)
+                    || name.startsWith(NETTY_EXTENSION_PREFIX)
+                    || listed != null && listed.contains(name.toString())) {
+                continue;
+            }
+            out.add(name, e.getValue());
+        }
+    }
+
+    private static Set<String> connectionListed(HttpHeaders in) {
+        List<String> values = in.getAll(HttpHeaderNames.CONNECTION);
+        if (values.isEmpty()) {
+            return null;
+        }
+        Set<String> names = new HashSet<>();
+        for (String v : values) {
+            for (String token : v.split(",")) {
+                String t = token.trim().toLowerCase(java.util.Locale.ROOT);
+                if (!t.isEmpty()) {
+                    names.add(t);
+                }
+            }
+        }
+        return names;
+    }
+}

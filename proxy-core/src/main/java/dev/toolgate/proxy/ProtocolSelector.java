@@ -1,0 +1,82 @@
+package dev.toolgate.proxy;
+
+import dev.toolgate.identity.PeerIdentity;
+import dev.toolgate.identity.SpiffeId;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * After the mTLS handshake: records the agent's SPIFFE ID on the channel, then builds the HTTP/2 or HTTP/1.1
+ * pipeline that ALPN chose and removes itself. A client that offered no ALPN gets HTTP/1.1.
+ */
+final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
+    private static final Logger log = LoggerFactory.getLogger(ProtocolSelector.class);
+
+    /** The verified SPIFFE ID of the agent on this connection (set on the connection, read by streams too). */
+    static final AttributeKey<SpiffeId> PEER = AttributeKey.valueOf("toolgate.peer");
+
+    private final ProxyRuntime rt;
+
+    ProtocolSelector(ProxyRuntime rt) {
+        super(ApplicationProtocolNames.HTTP_1_1);
+        this.rt = rt;
+    }
+
+    @Override
+    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) throws SSLPeerUnverifiedException {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        SpiffeId peer = PeerIdentity.of(tls.engine().getSession());
+        ctx.channel().attr(PEER).set(peer);
+        log.debug("[{}] agent {} connected over {}", ctx.channel().id(), peer, protocol);
+        ChannelPipeline p = ctx.pipeline();
+        int maxHeader = rt.limits().maxHeaderBytes();
+        if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+            p.addLast(Http2FrameCodecBuilder.forServer()
+                    .initialSettings(Http2Settings.defaultSettings()
+                            .maxHeaderListSize(maxHeader)
+                            .maxConcurrentStreams(256))
+                    .validateHeaders(true)
+                    .build());
+            p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                @Override
+                protected void initChannel(Http2StreamChannel ch) {
+                    ch.config().setAutoRead(false);
+                    ch.pipeline().addLast(
+                            new Http2StreamFrameToHttpObjectCodec(true, true),
+                            new FlowControlHandler(),
+                            new FrontendHandler(rt, true));
+                }
+            }));
+        } else if (ApplicationProtocolNames.HTTP_1_1.equals(protocol)) {
+            ctx.channel().config().setOption(ChannelOption.AUTO_READ, false);
+            p.addLast(new StrictHttpRequestDecoder(rt.limits().maxInitialLineBytes(), maxHeader),
+                    new HttpResponseEncoder(),
+                    new FlowControlHandler(),
+                    new FrontendHandler(rt, false));
+        } else {
+            throw new IllegalStateException("unexpected ALPN protocol: " + protocol);
+        }
+    }
+
+    @Override
+    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("[{}] TLS handshake failed: {}", ctx.channel().id(), cause.toString());
+        ctx.close();
+    }
+}

@@ -1,0 +1,32 @@
+package dev.toolgate.proxy;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * A request the sidecar answers itself instead of forwarding: the status and the stable {@code error} code of the
+ * JSON body. The reason text is per occurrence.
+ */
+enum ProxyError {
+    BAD_REQUEST(HttpResponseStatus.BAD_REQUEST, "bad_request"),
+    URI_TOO_LONG(HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long"),
+    HEADERS_TOO_LARGE(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large"),
+    BODY_TOO_LARGE(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large"),
+    METHOD_NOT_ALLOWED(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
+    EXPECTATION_FAILED(HttpResponseStatus.EXPECTATION_FAILED, "expectation_failed"),
+    NO_ROUTE(HttpResponseStatus.NOT_FOUND, "no_route"),
+    UPSTREAM_CONNECT_FAILED(HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed"),
+    UPSTREAM_TLS_FAILED(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed"),
+    UPSTREAM_RESET(HttpResponseStatus.BAD_GATEWAY, "upstream_reset"),
+    UPSTREAM_BAD_RESPONSE(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response"),
+    UPSTREAM_OVERLOADED(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overloaded"),
+    UPSTREAM_CONNECT_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_connect_timeout"),
+    UPSTREAM_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout");
+
+    final HttpResponseStatus status;
+    final String code;
+
+    ProxyError(HttpResponseStatus status, String code) {
+        this.status = status;
+        this.code = code;
+    }
+}

@@ -1,0 +1,136 @@
+package dev.toolgate.proxy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.toolgate.call.RouteTable;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.TlsMaterial;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import java.net.InetSocketAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent-facing data plane: an mTLS listener (client certificate required, ALPN h2 and http/1.1) that routes
+ * each request and forwards it to the route's upstream.
+ *
+ * <p>Start with {@link #start}; {@link #close} stops accepting, lets exchanges in flight finish for a short grace
+ * period and releases every thread. Thread-safe.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final DnsAddressResolverGroup resolver;
+    private final Channel listener;
+
+    private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
+                        Channel listener) {
+        this.boss = boss;
+        this.workers = workers;
+        this.resolver = resolver;
+        this.listener = listener;
+    }
+
+    /**
+     * Binds the listener of {@code config} and starts serving.
+     *
+     * @param config the validated sidecar configuration (listener, limits, timeouts, routes)
+     * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
+     * @param workerThreads event loop threads; {@code 0} for one per core
+     * @throws SSLException if an upstream's TLS context cannot be built
+     * @throws InterruptedException if interrupted while binding
+     * @throws io.netty.channel.ChannelException if the address cannot be bound
+     */
+    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, int workerThreads)
+            throws SSLException, InterruptedException {
+        requireNonNull(config, "config");
+        requireNonNull(tls, "tls");
+        EventLoopGroup boss = Transports.newGroup(1);
+        EventLoopGroup workers = Transports.newGroup(workerThreads);
+        DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(
+                new DnsNameResolverBuilder().datagramChannelType(Transports.datagramChannel()));
+        try {
+            Map<String, Upstream> upstreams = new HashMap<>();
+            for (RouteConfig r : config.routes()) {
+                upstreams.put(r.name(), new Upstream(r, r.timeouts().orElse(config.timeouts()),
+                        upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
+                        resolver));
+            }
+            ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits());
+            Channel ch = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(Transports.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new AgentChannelInitializer(tls, rt))
+                    .bind(config.listener().address(), config.listener().port())
+                    .sync()
+                    .channel();
+            log.info("data plane listening on {} ({} routes, transport {})", ch.localAddress(),
+                    config.routes().size(), Transports.EPOLL ? "epoll" : "nio");
+            return new ProxyServer(boss, workers, resolver, ch);
+        } catch (SSLException | InterruptedException | RuntimeException e) {
+            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            resolver.close();
+            throw e;
+        }
+    }
+
+    private static SslContext upstreamTls(UpstreamConfig u, TlsMaterial tls) throws SSLException {
+        if (!u.tls()) {
+            return null;
+        }
+        if (u.spiffeId() != null) {
+            return tls.upstreamContext(SpiffeId.parse(u.spiffeId()), u.http2());
+        }
+        // Outside the mesh: public CAs and host name verification (set on each handler).
+        return SslContextBuilder.forClient()
+                .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+                .applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        u.http2() ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1))
+                .build();
+    }
+
+    /** The bound address (the real port when the configuration asked for port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    /** Stops accepting, gives exchanges in flight up to two seconds, then releases all threads. */
+    @Override
+    public void close() {
+        listener.close().syncUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        boss.terminationFuture().syncUninterruptibly();
+        resolver.close();
+    }
+}

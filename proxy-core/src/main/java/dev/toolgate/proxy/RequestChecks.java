@@ -1,0 +1,92 @@
+package dev.toolgate.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.util.List;
+
+/**
+ * Checks of a request head that decide whether it may be forwarded at all, beyond what the decoders enforce.
+ * Each check returns {@code null} when the request passes, or the answer to give. Stateless.
+ */
+final class RequestChecks {
+
+    /** A refusal: the error and a reason the agent can read. */
+    record Refusal(ProxyError error, String reason) {}
+
+    private RequestChecks() {}
+
+    /** Maps a decoder failure to its answer. */
+    static Refusal decoderFailure(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) {
+            return new Refusal(ProxyError.URI_TOO_LONG, "request line too long");
+        }
+        if (cause instanceof TooLongHttpHeaderException) {
+            return new Refusal(ProxyError.HEADERS_TOO_LARGE, "request headers too large");
+        }
+        String msg = cause.getMessage();
+        return new Refusal(ProxyError.BAD_REQUEST, "malformed HTTP request: " + (msg == null ? cause : msg));
+    }
+
+    /** Checks that apply to HTTP/1.1 and HTTP/2 requests alike. */
+    static Refusal common(HttpRequest req, long maxBodyBytes) {
+        HttpMethod method = req.method();
+        String name = method.name();
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 'A' || c > 'Z') {
+                return new Refusal(ProxyError.BAD_REQUEST, "method must be an upper-case token");
+            }
+        }
+        if (method.equals(HttpMethod.CONNECT) || method.equals(HttpMethod.TRACE)) {
+            return new Refusal(ProxyError.METHOD_NOT_ALLOWED, name + " is not supported");
+        }
+        List<String> lengths = req.headers().getAll(HttpHeaderNames.CONTENT_LENGTH);
+        if (lengths.size() > 1) {
+            return new Refusal(ProxyError.BAD_REQUEST, "more than one Content-Length");
+        }
+        if (lengths.size() == 1) {
+            String v = lengths.get(0);
+            if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                return new Refusal(ProxyError.BAD_REQUEST, "Content-Length must be decimal digits");
+            }
+            if (Long.parseLong(v) > maxBodyBytes) {
+                return new Refusal(ProxyError.BODY_TOO_LARGE, "body larger than " + maxBodyBytes + " bytes");
+            }
+        }
+        return null;
+    }
+
+    /** Framing checks specific to HTTP/1.x. */
+    static Refusal http1(HttpRequest req) {
+        HttpHeaders h = req.headers();
+        List<String> hosts = h.getAll(HttpHeaderNames.HOST);
+        if (req.protocolVersion().equals(HttpVersion.HTTP_1_1) && hosts.size() != 1 || hosts.size() > 1) {
+            return new Refusal(ProxyError.BAD_REQUEST, "exactly one Host header is required");
+        }
+        List<String> te = h.getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!te.isEmpty()) {
+            if (!req.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+                return new Refusal(ProxyError.BAD_REQUEST, "Transfer-Encoding is not allowed before HTTP/1.1");
+            }
+            if (te.size() != 1 || !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(te.get(0).trim())) {
+                return new Refusal(ProxyError.BAD_REQUEST, "Transfer-Encoding other than a single 'chunked'");
+            }
+        }
+        return null;
+    }
+
+    /** {@code true} for {@code 100-continue}; a refusal for any other expectation. */
+    static Refusal expectation(HttpRequest req) {
+        String expect = req.headers().get(HttpHeaderNames.EXPECT);
+        if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
+            return new Refusal(ProxyError.EXPECTATION_FAILED, "only 'Expect: 100-continue' is supported");
+        }
+        return null;
+    }
+}

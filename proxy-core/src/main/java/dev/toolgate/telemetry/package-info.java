@@ -1,0 +1,4 @@
+/**
+ * Metrics and traces: W3C trace context now; OpenTelemetry spans and Prometheus metrics follow.
+ */
+package dev.toolgate.telemetry;

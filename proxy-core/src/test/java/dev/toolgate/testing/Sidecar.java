@@ -1,0 +1,34 @@
+package dev.toolgate.testing;
+
+import dev.toolgate.config.ListenerConfig;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.config.TimeoutsConfig;
+import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.proxy.ProxyServer;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+
+/** Starts the real data plane on 127.0.0.1, port 0, with dev-CA identities. */
+public final class Sidecar {
+    private Sidecar() {}
+
+    public static SidecarConfig config(List<RouteConfig> routes) {
+        return new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null, null,
+                new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), routes);
+    }
+
+    public static ProxyServer start(TestPki pki, SidecarConfig config) throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), 2);
+    }
+
+    public static RouteConfig route(String name, String prefix, String url) {
+        return new RouteConfig(name, prefix, null, null, new UpstreamConfig(URI.create(url), null, null), null, null);
+    }
+
+    public static RouteConfig route(String name, String prefix, String url, TimeoutsConfig timeouts) {
+        return new RouteConfig(name, prefix, null, null, new UpstreamConfig(URI.create(url), null, null), null,
+                timeouts);
+    }
+}

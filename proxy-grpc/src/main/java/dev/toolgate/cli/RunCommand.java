@@ -1,0 +1,44 @@
+package dev.toolgate.cli;
+
+import dev.toolgate.config.ConfigException;
+import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.proxy.ProxyServer;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code toolgate run --config FILE}: the sidecar, until SIGTERM or SIGINT. */
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Run the sidecar.")
+final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--config", required = true, description = "Sidecar configuration file (YAML).")
+    Path config;
+
+    @Option(names = "--workers", defaultValue = "0", description = "Event loop threads (0: one per core).")
+    int workers;
+
+    @Override
+    public Integer call() throws Exception {
+        SidecarConfig cfg;
+        try {
+            cfg = ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            System.err.println("toolgate: " + e.getMessage());
+            return 2;
+        }
+        TlsMaterial tls = Identities.load(cfg.identity());
+        ProxyServer server = ProxyServer.start(cfg, tls, workers);
+        System.err.printf("toolgate: serving agents on %s as %s%n", server.address(), tls.svid().id());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "toolgate-shutdown"));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.toolgate.demo;
+
+import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.JdkSslContexts;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.proxy.ProxyServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Runs the demo: dev CA, the weather tool, the sidecar on the embedded demo configuration, and a scripted agent.
+ * Prints each call with its outcome, then what actually reached the tool.
+ */
+public final class Demo {
+    static final SpiffeId AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/travel-planner");
+    static final SpiffeId INTRUDER_CA_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/impostor");
+
+    private final PrintStream out;
+
+    public Demo(PrintStream out) {
+        this.out = out;
+    }
+
+    /**
+     * Runs the scripted session; returns the outcomes (also printed). If {@code hold} is set the sidecar keeps
+     * serving until the process is stopped, for trying it with curl.
+     */
+    public List<ScriptedAgent.Outcome> run(Path stateDir, boolean hold) throws Exception {
+        try (DemoTool weather = new DemoTool()) {
+            SidecarConfig config = ConfigLoader.load(writeConfig(stateDir, weather.url(), "http://127.0.0.1:" + freePort()));
+            DevCa ca = DevCa.openOrCreate(config.identity().stateDir(), config.identity().trustDomain());
+            TlsMaterial tls = TlsMaterial.of(ca.issue(SpiffeId.parse(config.identity().spiffeId())), ca.bundles());
+            try (ProxyServer sidecar = ProxyServer.start(config, tls, 1)) {
+                out.println("toolgate demo");
+                out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
+                out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());
+                out.printf("  agent    %s  (X.509-SVID from the dev CA in %s)%n%n", AGENT, ca.trustDomain());
+
+                SSLContext agentTls = JdkSslContexts.client(ca.issue(AGENT), ca.bundles());
+                DevCa otherCa = DevCa.openOrCreate(stateDir.resolve("impostor-ca"), ca.trustDomain());
+                SSLContext impostorTls = JdkSslContexts.client(otherCa.issue(INTRUDER_CA_AGENT), ca.bundles());
+                ScriptedAgent agent = new ScriptedAgent(sidecar.port());
+                List<ScriptedAgent.Outcome> outcomes = new ArrayList<>();
+                HttpClient.Version h1 = HttpClient.Version.HTTP_1_1;
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast?city=Oslo",
+                        "/api/weather/v1/forecast?city=Oslo", "Authorization", "Bearer agent-held-secret"));
+                outcomes.add(agent.call(agentTls, HttpClient.Version.HTTP_2, "GET /api/weather/v1/forecast?city=Bergen",
+                        "/api/weather/v1/forecast?city=Bergen"));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/../../admin/keys",
+                        "/api/weather/../../admin/keys"));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/%2e%2e%2fadmin",
+                        "/api/weather/%2e%2e%2fadmin"));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/crm/customers/42", "/api/crm/customers/42"));
+                outcomes.add(agent.call(impostorTls, h1, "GET /api/weather/v1/forecast (SVID from another CA)",
+                        "/api/weather/v1/forecast"));
+                print(outcomes);
+
+                out.println();
+                out.println("What reached the weather tool (everything else was stopped at the sidecar):");
+                for (String r : weather.received) {
+                    out.println("  " + r);
+                }
+                out.println();
+                out.println("Note: the agent's own Authorization header never reaches the tool; the path is normalized");
+                out.println("before routing and forwarding. Per-task grants, policy decisions and the tamper-evident");
+                out.println("audit trail are not built yet (issues 4, 5 and 7); this demo grows with them.");
+                if (hold) {
+                    Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
+                    out.printf("%nSidecar stays up. Try:%n  curl --cacert %s --cert %s --key %s https://127.0.0.1:%d/api/weather/v1/forecast%n",
+                            files.resolve("bundle.pem"), files.resolve("svid.pem"), files.resolve("svid.key"),
+                            sidecar.port());
+                    Thread.currentThread().join();
+                }
+                return outcomes;
+            }
+        }
+    }
+
+    private void print(List<ScriptedAgent.Outcome> outcomes) {
+        out.printf(" #  %-54s %-9s %-6s %s%n", "call", "protocol", "status", "what happened");
+        int i = 1;
+        for (ScriptedAgent.Outcome o : outcomes) {
+            out.printf("%2d  %-54s %-9s %-6s %s%n", i++, o.call(), o.protocol(), o.status(), o.result());
+        }
+    }
+
+    private static Path writeConfig(Path dir, String weatherUrl, String crmUrl) throws IOException {
+        Files.createDirectories(dir);
+        Path sidecar = dir.resolve("sidecar.yaml");
+        Files.writeString(sidecar, resource("sidecar.yaml"));
+        Files.writeString(dir.resolve("routes.yaml"), resource("routes.yaml")
+                .replace("${WEATHER_URL}", weatherUrl).replace("${CRM_URL}", crmUrl));
+        return sidecar;
+    }
+
+    private static String resource(String name) throws IOException {
+        try (InputStream in = Demo.class.getResourceAsStream("/demo/" + name)) {
+            if (in == null) {
+                throw new IOException("demo resource missing from the jar: demo/" + name);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A port nothing listens on (the demo's "down" tool). */
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

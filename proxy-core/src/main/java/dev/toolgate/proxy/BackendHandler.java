@@ -41,6 +41,15 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        UpstreamListener l = listener;
+        if (l != null) {
+            l.onUpstreamReadComplete();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         UpstreamListener l = listener;
         if (l != null && ctx.channel().isWritable()) {

@@ -345,8 +345,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
                 ReferenceCountUtil.release(msg);
                 if (res.status().code() == 101) {
                     upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, "upstream switched protocols unasked");
-                } else {
-                    upstreamCh.read();
                 }
                 return;
             }
@@ -360,7 +358,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
                 maybeComplete();
             } else {
                 ctx.writeAndFlush(out, ctx.voidPromise());
-                readUpstream();
             }
             return;
         }
@@ -376,6 +373,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
             maybeComplete();
         } else {
             ctx.writeAndFlush(content, ctx.voidPromise());
+        }
+    }
+
+    /**
+     * One upstream read per read cycle, and only while the agent can take more: a cycle may deliver many
+     * messages, and asking per message would keep reading after the agent side filled up.
+     */
+    @Override
+    public void onUpstreamReadComplete() {
+        if (state == State.FORWARDING && !responseDone && upstreamCh != null) {
             readUpstream();
         }
     }

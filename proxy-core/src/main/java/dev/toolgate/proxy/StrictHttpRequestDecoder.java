@@ -42,6 +42,7 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
         super(new HttpDecoderConfig()
                 .setMaxInitialLineLength(maxInitialLineLength)
                 .setMaxHeaderSize(maxHeaderSize)
+                .setMaxChunkSize(64 * 1024)
                 .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withValidation(true))
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory().withValidation(true))
                 .setAllowDuplicateContentLengths(false)

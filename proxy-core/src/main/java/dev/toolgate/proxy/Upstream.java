@@ -239,7 +239,7 @@ final class Upstream {
                 // A pooled connection that the upstream closes leaves the pool by itself.
                 ch.closeFuture().addListener(f -> idle.forget(ch));
                 pl.addLast(new IdleStateHandler(0, 0, timeouts.idle().toMillis(), TimeUnit.MILLISECONDS));
-                pl.addLast(new HttpClientCodec(new HttpDecoderConfig().setMaxHeaderSize(32 * 1024), false, false));
+                pl.addLast(new HttpClientCodec(new HttpDecoderConfig().setMaxHeaderSize(32 * 1024).setMaxChunkSize(64 * 1024), false, false));
                 pl.addLast(new BackendHandler());
             }
         }

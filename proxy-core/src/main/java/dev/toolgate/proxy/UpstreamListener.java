@@ -7,6 +7,9 @@ interface UpstreamListener {
     /** A response object; ownership passes to the listener. */
     void onUpstreamMessage(HttpObject msg);
 
+    /** The upstream channel finished a read cycle: the moment to ask for the next one (once per cycle). */
+    void onUpstreamReadComplete();
+
     /** The upstream channel can take more request bytes. */
     void onUpstreamWritable();
 

@@ -24,7 +24,16 @@ public final class RawHttpClient implements AutoCloseable {
     private final InputStream in;
 
     public RawHttpClient(SSLContext ctx, int port) throws IOException {
-        socket = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port);
+        this(ctx, port, 0);
+    }
+
+    /** With a small {@code receiveBuffer} (set before connecting), a stalled reader stalls the sender soon. */
+    public RawHttpClient(SSLContext ctx, int port, int receiveBuffer) throws IOException {
+        socket = (SSLSocket) ctx.getSocketFactory().createSocket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(5000);
         socket.startHandshake();
         in = socket.getInputStream();

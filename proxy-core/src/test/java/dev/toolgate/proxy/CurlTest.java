@@ -1,0 +1,111 @@
+package dev.toolgate.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestUpstream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** curl, a real client, through the sidecar with dev-CA files written by the dev CA (as a user would). */
+class CurlTest {
+    @TempDir
+    static Path dir;
+    static TestPki pki;
+    static TestUpstream upstream;
+    static ProxyServer proxy;
+    static Path agent;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pki = TestPki.create(dir);
+        upstream = TestUpstream.start();
+        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))));
+        agent = pki.files(TestPki.AGENT);
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+        upstream.close();
+    }
+
+    @BeforeEach
+    void clear() {
+        upstream.requests.clear();
+    }
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result curl(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "10",
+                "--cacert", agent.resolve("bundle.pem").toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        return new Result(p.exitValue(), out, err);
+    }
+
+    private static String[] withCert(String... args) {
+        List<String> all = new ArrayList<>(List.of("--cert", agent.resolve("svid.pem").toString(),
+                "--key", agent.resolve("svid.key").toString()));
+        all.addAll(List.of(args));
+        return all.toArray(new String[0]);
+    }
+
+    private static String url(String path) {
+        return "https://127.0.0.1:" + proxy.port() + path;
+    }
+
+    @Test
+    void http11WithClientCertificate() throws Exception {
+        Result r = curl(withCert("--http1.1", "-w", "\n%{http_code} %{http_version}", url("/api/weather/v1/x?q=1")));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"uri\":\"/v1/x?q=1\"").endsWith("\n200 1.1");
+        assertThat(upstream.requests).hasSize(1);
+    }
+
+    @Test
+    void http2WithClientCertificate() throws Exception {
+        Result r = curl(withCert("--http2", "-w", "\n%{http_code} %{http_version}", url("/api/weather/v1/y")));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"uri\":\"/v1/y\"").endsWith("\n200 2");
+    }
+
+    @Test
+    void http2PostWithBody() throws Exception {
+        Result r = curl(withCert("--http2", "--data-binary", "hello agent", url("/api/weather/v1/post")));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"bodyBytes\":11").contains("\"method\":\"POST\"");
+    }
+
+    @Test
+    void withoutClientCertificateTheHandshakeFails() throws Exception {
+        Result r = curl("--http1.1", url("/api/weather/v1/x"));
+        assertThat(r.exit()).isIn(35, 56); // SSL connect error / failure receiving (TLS 1.3 alert after handshake)
+        assertThat(r.out()).isEmpty();
+        assertThat(upstream.requests).isEmpty();
+    }
+
+    @Test
+    void aCertificateFromAnotherCaIsRefused() throws Exception {
+        Path other = dev.toolgate.identity.DevCa.openOrCreate(dir.resolve("other-ca"), TestPki.TRUST_DOMAIN)
+                .issueTo(TestPki.AGENT, dir.resolve("other-agent"));
+        Result r = curl("--cert", other.resolve("svid.pem").toString(), "--key", other.resolve("svid.key").toString(),
+                url("/api/weather/v1/x"));
+        assertThat(r.exit()).isIn(35, 56);
+        assertThat(upstream.requests).isEmpty();
+    }
+}

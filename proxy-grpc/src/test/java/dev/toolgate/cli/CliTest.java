@@ -1,0 +1,51 @@
+package dev.toolgate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.Svid;
+import dev.toolgate.identity.TrustBundles;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class CliTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void devCaIssueWritesAnSvidTheBundleVerifies() throws Exception {
+        Path out = dir.resolve("a1");
+        int exit = Main.commandLine().execute("dev-ca", "issue", "spiffe://toolgate.dev/agents/a1",
+                "--out", out.toString(), "--state-dir", dir.resolve("state").toString(), "--ttl", "1h");
+        assertThat(exit).isZero();
+        Svid svid = Svid.load(out.resolve("svid.pem"), out.resolve("svid.key"));
+        assertThat(svid.id()).isEqualTo(SpiffeId.parse("spiffe://toolgate.dev/agents/a1"));
+        var bundle = TrustBundles.loadPem(out.resolve("bundle.pem"));
+        svid.leaf().verify(bundle.get(0).getPublicKey());
+        assertThat(svid.leaf().getNotAfter().getTime() - svid.leaf().getNotBefore().getTime())
+                .isLessThanOrEqualTo(61 * 60 * 1000L);
+    }
+
+    @Test
+    void devCaIssueRefusesAnInvalidId() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute("dev-ca", "issue", "spiffe://Toolgate.dev/a", "--out", dir.resolve("x").toString(),
+                "--state-dir", dir.resolve("state").toString());
+        assertThat(exit).isEqualTo(2);
+        assertThat(Files.exists(dir.resolve("x"))).isFalse();
+    }
+
+    @Test
+    void runRefusesABadConfigWithExitCode2() throws Exception {
+        Path cfg = dir.resolve("bad.yaml");
+        Files.writeString(cfg, "listener: {port: 99999}\n");
+        assertThat(Main.commandLine().execute("run", "--config", cfg.toString())).isEqualTo(2);
+    }
+}

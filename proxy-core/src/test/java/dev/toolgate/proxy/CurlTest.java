@@ -94,7 +94,8 @@ class CurlTest {
     @Test
     void withoutClientCertificateTheHandshakeFails() throws Exception {
         Result r = curl("--http1.1", url("/api/weather/v1/x"));
-        assertThat(r.exit()).isIn(35, 56); // SSL connect error / failure receiving (TLS 1.3 alert after handshake)
+        // 35 SSL connect error; with TLS 1.3 the alert may come after curl finished its side: 55 send / 56 receive failure
+        assertThat(r.exit()).isIn(35, 55, 56);
         assertThat(r.out()).isEmpty();
         assertThat(upstream.requests).isEmpty();
     }
@@ -105,7 +106,7 @@ class CurlTest {
                 .issueTo(TestPki.AGENT, dir.resolve("other-agent"));
         Result r = curl("--cert", other.resolve("svid.pem").toString(), "--key", other.resolve("svid.key").toString(),
                 url("/api/weather/v1/x"));
-        assertThat(r.exit()).isIn(35, 56);
+        assertThat(r.exit()).isIn(35, 55, 56);
         assertThat(upstream.requests).isEmpty();
     }
 }

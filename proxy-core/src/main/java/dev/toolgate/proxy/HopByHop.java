@@ -19,7 +19,9 @@ import java.util.Set;
  * upstream). On requests also: {@code Host} (set to the upstream), {@code Expect} (answered by the sidecar),
  * {@code Authorization} (the agent never talks to a tool with its own credentials; the sidecar injects them),
  * {@code toolgate-task} (the task token stays in the sidecar) and {@code traceparent} (re-set). Headers the
- * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them. Stateless.
+ * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor can it remove
+ * {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would read the body
+ * as the next request). Stateless.
  */
 final class HopByHop {
 
@@ -33,6 +35,8 @@ final class HopByHop {
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
             HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HTTP2_SETTINGS,
             HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.TRAILER);
+    /** Never dropped because a {@code Connection} header lists them: the message framing depends on them. */
+    private static final Set<AsciiString> FRAMING = Set.of(HttpHeaderNames.CONTENT_LENGTH);
     private static final Set<AsciiString> REQUEST_ONLY = Set.of(
             HttpHeaderNames.HOST, HttpHeaderNames.EXPECT, HttpHeaderNames.AUTHORIZATION, TOOLGATE_TASK, TRACEPARENT);
 
@@ -56,7 +60,7 @@ final class HopByHop {
             AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
             if (ALWAYS.contains(name) || request && REQUEST_ONLY.contains(name)
                     || name.startsWith(NETTY_EXTENSION_PREFIX)
-                    || listed != null && listed.contains(name.toString())) {
+                    || listed != null && listed.contains(name.toString()) && !FRAMING.contains(name)) {
                 continue;
             }
             out.add(name, e.getValue());

@@ -64,6 +64,12 @@ final class RequestChecks {
 
     /** Framing checks specific to HTTP/1.x. */
     static Refusal http1(HttpRequest req) {
+        HttpVersion version = req.protocolVersion();
+        if (!version.equals(HttpVersion.HTTP_1_1) && !version.equals(HttpVersion.HTTP_1_0)) {
+            // Netty parses any HTTP/d.d; the Host and Transfer-Encoding rules below only know 1.0 and 1.1.
+            return new Refusal(ProxyError.BAD_REQUEST,
+                    "HTTP version " + version + " is not supported (expected: HTTP/1.0 or HTTP/1.1)");
+        }
         HttpHeaders h = req.headers();
         List<String> hosts = h.getAll(HttpHeaderNames.HOST);
         if (req.protocolVersion().equals(HttpVersion.HTTP_1_1) && hosts.size() != 1 || hosts.size() > 1) {

@@ -55,6 +55,8 @@ public final class TestUpstream implements AutoCloseable {
     public record Seen(String method, String uri, HttpHeaders headers) {}
 
     public final List<Seen> requests = new CopyOnWriteArrayList<>();
+    /** Trailer fields of chunked request bodies, one entry per request that had any. */
+    public final List<HttpHeaders> trailers = new CopyOnWriteArrayList<>();
     public final AtomicLong downloadBytesWritten = new AtomicLong();
     public final AtomicInteger connections = new AtomicInteger();
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -121,7 +123,10 @@ public final class TestUpstream implements AutoCloseable {
                 bodyBytes += b.readableBytes();
                 sha.update(b.nioBuffer());
             }
-            if (msg instanceof LastHttpContent && head != null) {
+            if (msg instanceof LastHttpContent last && head != null) {
+                if (!last.trailingHeaders().isEmpty()) {
+                    trailers.add(last.trailingHeaders().copy());
+                }
                 answer(ctx, head);
                 head = null;
             }

@@ -190,7 +190,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
             if (full) {
                 FullHttpRequest f = (FullHttpRequest) req;
                 // The body moves on with the exchange; it is forwarded once the upstream channel is there.
-                pendingBody = new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders());
+                pendingBody = withSafeTrailers(new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders()));
                 bodyBytes = f.content().readableBytes();
             }
             state = State.CONNECTING;
@@ -237,21 +237,35 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
                     ctx.voidPromise());
         }
-        upstreamCh.write(outbound, upstreamCh.voidPromise());
+        Channel up = upstreamCh;
+        up.write(outbound, up.voidPromise());
         outbound = null;
+        up.read(); // from now on, wait for the response
         LastHttpContent body = pendingBody;
         pendingBody = null;
         if (body != null) {
-            upstreamCh.writeAndFlush(body, upstreamCh.voidPromise());
+            up.writeAndFlush(body, up.voidPromise());
             startResponseTimer();
         } else {
-            upstreamCh.flush();
+            up.flush();
+            // Last: reading may deliver the next body part at once, which can end the exchange.
             readAgent();
         }
-        upstreamCh.read();
     }
 
     private void onAgentContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            // A body Netty could not frame (bad chunk line, oversize trailers): the request must not look complete
+            // upstream, and nothing after it on this connection can be trusted.
+            RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
+            content.release();
+            if (responseStarted || state == State.DISCARDING || state == State.CLOSED) {
+                abort();
+            } else {
+                refuse(r, true);
+            }
+            return;
+        }
         switch (state) {
             case FORWARDING -> forwardBody(content);
             case DISCARDING -> {
@@ -300,7 +314,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
             }
             return;
         }
-        upstreamCh.writeAndFlush(content, upstreamCh.voidPromise());
+        upstreamCh.writeAndFlush(last ? withSafeTrailers((LastHttpContent) content) : content,
+                upstreamCh.voidPromise());
         if (last) {
             requestDone = true;
             if (!responseStarted) {
@@ -309,6 +324,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Upst
         } else {
             readAgent();
         }
+    }
+
+    /** The last body part with its trailers passed through the request header rules (no credentials, no framing). */
+    private static LastHttpContent withSafeTrailers(LastHttpContent last) {
+        if (last.trailingHeaders().isEmpty()) {
+            return last;
+        }
+        LastHttpContent safe = new DefaultLastHttpContent(last.content());
+        HopByHop.copyRequestTrailers(last.trailingHeaders(), safe.trailingHeaders());
+        return safe;
     }
 
     private void readAgent() {

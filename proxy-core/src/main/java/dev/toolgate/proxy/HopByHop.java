@@ -47,6 +47,17 @@ final class HopByHop {
         copy(in, out, true);
     }
 
+    /**
+     * Copies request trailer fields that may go upstream: the request rules, and never a framing field (a trailer
+     * must not carry credentials past the sidecar, nor change how the body was framed).
+     */
+    static void copyRequestTrailers(HttpHeaders in, HttpHeaders out) {
+        HttpHeaders copied = new io.netty.handler.codec.http.DefaultHttpHeaders();
+        copy(in, copied, true);
+        copied.remove(HttpHeaderNames.CONTENT_LENGTH);
+        out.add(copied);
+    }
+
     /** Copies response headers that may go back to the agent. */
     static void copyResponse(HttpHeaders in, HttpHeaders out) {
         copy(in, out, false);

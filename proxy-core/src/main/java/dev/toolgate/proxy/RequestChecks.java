@@ -33,6 +33,15 @@ final class RequestChecks {
         return new Refusal(ProxyError.BAD_REQUEST, "malformed HTTP request: " + (msg == null ? cause : msg));
     }
 
+    /** Maps a failure decoding the request body (chunk syntax, trailers) to its answer. */
+    static Refusal bodyDecoderFailure(Throwable cause) {
+        if (cause instanceof TooLongHttpHeaderException) {
+            return new Refusal(ProxyError.HEADERS_TOO_LARGE, "request trailer headers too large");
+        }
+        String msg = cause.getMessage();
+        return new Refusal(ProxyError.BAD_REQUEST, "malformed request body: " + (msg == null ? cause : msg));
+    }
+
     /** Checks that apply to HTTP/1.1 and HTTP/2 requests alike. */
     static Refusal common(HttpRequest req, long maxBodyBytes) {
         HttpMethod method = req.method();

@@ -17,9 +17,33 @@ import java.util.List;
 final class RequestChecks {
 
     /** A refusal: the error and a reason the agent can read. */
-    record Refusal(ProxyError error, String reason) {}
+    record Refusal(ProxyError error, String reason) {
+        /**
+         * Whether the connection must close after the answer: yes for anything about framing or parsing (the
+         * rest of the connection cannot be trusted), no for a well-framed request that is merely refused.
+         */
+        boolean closes() {
+            return error != ProxyError.METHOD_NOT_ALLOWED && error != ProxyError.EXPECTATION_FAILED
+                    && error != ProxyError.NO_ROUTE;
+        }
+    }
 
     private RequestChecks() {}
+
+    /** All head checks in order: decoder result, then common, then (HTTP/1.x) framing and expectation. */
+    static Refusal head(HttpRequest req, boolean http2, long maxBodyBytes) {
+        if (req.decoderResult().isFailure()) {
+            return decoderFailure(req.decoderResult().cause());
+        }
+        Refusal r = common(req, maxBodyBytes);
+        if (r == null && !http2) {
+            r = http1(req);
+            if (r == null) {
+                r = expectation(req);
+            }
+        }
+        return r;
+    }
 
     /** Maps a decoder failure to its answer. */
     static Refusal decoderFailure(Throwable cause) {

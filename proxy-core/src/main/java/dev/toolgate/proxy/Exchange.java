@@ -1,0 +1,445 @@
+package dev.toolgate.proxy;
+
+import dev.toolgate.call.PathNormalizer;
+import dev.toolgate.call.RejectedTargetException;
+import dev.toolgate.call.RequestTarget;
+import dev.toolgate.call.RouteMatch;
+import dev.toolgate.telemetry.TraceParent;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One request and its response: check the head, normalize the target, match a route, borrow an upstream channel
+ * on this event loop, then stream the body up and the response down. Back-pressure both ways: the agent side is
+ * read one message at a time and only while the upstream can take more; the upstream is read once per read cycle
+ * and only while the agent side is writable. Anything the sidecar cannot forward faithfully ends the exchange
+ * with a JSON answer (before the response started) or a closed connection or stream (after).
+ *
+ * <p>Not thread-safe: created and used on the agent channel's event loop only.
+ */
+final class Exchange implements UpstreamListener {
+    private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+
+    private enum State { CONNECTING, FORWARDING, DISCARDING, DONE }
+
+    private final FrontendHandler conn;
+    private final ChannelHandlerContext ctx;
+    private final ProxyRuntime rt;
+    private final boolean http2;
+
+    private State state = State.CONNECTING;
+    private String routeName;
+    private TraceParent trace;
+    private Upstream upstream;
+    private Channel upstreamCh;
+    private HttpRequest outbound;
+    private LastHttpContent pendingBody;
+    private ExchangeMessages.Framing framing;
+    private boolean expectContinue;
+    private boolean requestDone;
+    private boolean responseStarted;
+    private boolean responseDone;
+    private boolean upstreamReusable;
+    private boolean agentReadPending;
+    private boolean upstreamReadPending;
+    private long bodyBytes;
+    private ScheduledFuture<?> responseTimer;
+    private ChannelFuture lastWrite;
+
+    Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
+        this.conn = conn;
+        this.ctx = ctx;
+        this.rt = rt;
+        this.http2 = http2;
+    }
+
+    // ---- request side ------------------------------------------------------------------------------------
+
+    /** Starts with the request head; takes ownership of {@code req}. */
+    void start(HttpRequest req) {
+        log.debug("[{}] {} {}", ctx.channel().id(), req.method(), req.uri());
+        trace = TraceParent.continueOrStart(req.headers().get(HopByHop.TRACEPARENT));
+        boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        framing = new ExchangeMessages.Framing(http2, http10, req.method().equals(HttpMethod.HEAD),
+                !http2 && !http10 && HttpUtil.isKeepAlive(req));
+        boolean full = req instanceof FullHttpRequest;
+        requestDone = full;
+        try {
+            RequestChecks.Refusal r = RequestChecks.head(req, http2, rt.limits().maxBodyBytes());
+            if (r != null) {
+                refuse(r, r.closes());
+                return;
+            }
+            RequestTarget target;
+            try {
+                target = PathNormalizer.normalize(req.uri());
+            } catch (RejectedTargetException e) {
+                refuse(new RequestChecks.Refusal(ProxyError.BAD_REQUEST, "refused request target: " + e.getMessage()),
+                        false);
+                return;
+            }
+            RouteMatch match = rt.routes().match(target.path());
+            if (match == null) {
+                refuse(new RequestChecks.Refusal(ProxyError.NO_ROUTE, "no route for " + target.path()), false);
+                return;
+            }
+            routeName = match.route().name();
+            upstream = rt.upstreams().get(routeName);
+            expectContinue = !http2 && req.headers().contains(HttpHeaderNames.EXPECT);
+            outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
+            if (full) {
+                FullHttpRequest f = (FullHttpRequest) req;
+                // The body moves on with the exchange; it is forwarded once the upstream channel is there.
+                pendingBody = ExchangeMessages.withSafeTrailers(
+                        new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders()));
+                bodyBytes = f.content().readableBytes();
+            }
+            upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
+        } finally {
+            ReferenceCountUtil.release(req);
+        }
+    }
+
+    private void onAcquired(Future<? super Channel> f) {
+        if (state != State.CONNECTING) {
+            if (f.isSuccess()) {
+                upstream.release((Channel) f.getNow(), true);
+            }
+            return;
+        }
+        if (!f.isSuccess()) {
+            UpstreamException ue = Upstream.classify(f.cause(), upstream.config);
+            log.debug("[{}] route {}: {}", ctx.channel().id(), routeName, ue.getMessage());
+            refuse(new RequestChecks.Refusal(ue.error, ue.getMessage()), false);
+            return;
+        }
+        upstreamCh = (Channel) f.getNow();
+        upstreamCh.pipeline().get(BackendHandler.class).attach(this);
+        state = State.FORWARDING;
+        if (expectContinue) {
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
+                    ctx.voidPromise());
+        }
+        Channel up = upstreamCh;
+        up.write(outbound, up.voidPromise());
+        outbound = null;
+        up.read(); // from now on, wait for the response
+        LastHttpContent body = pendingBody;
+        pendingBody = null;
+        if (body != null) {
+            up.writeAndFlush(body, up.voidPromise());
+            startResponseTimer();
+        } else {
+            up.flush();
+            // Last: reading may deliver the next body part at once, which can end the exchange.
+            readAgent();
+        }
+    }
+
+    /** A part of the request body; takes ownership. */
+    void onAgentContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            // A body Netty could not frame (bad chunk line, oversize trailers): the request must not look complete
+            // upstream, and nothing after it on this connection can be trusted.
+            RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
+            content.release();
+            if (responseStarted || state != State.FORWARDING && state != State.CONNECTING) {
+                abort();
+            } else {
+                refuse(r, true);
+            }
+            return;
+        }
+        switch (state) {
+            case FORWARDING -> forwardBody(content);
+            case DISCARDING -> {
+                boolean last = content instanceof LastHttpContent;
+                content.release();
+                if (last) {
+                    requestDone = true;
+                    finish(false);
+                } else {
+                    conn.readAgent();
+                }
+            }
+            case CONNECTING -> {
+                // Body is only read once the upstream is there; getting some now means the read discipline broke.
+                // Dropping it silently would corrupt the request, so the exchange ends instead.
+                content.release();
+                log.warn("[{}] request body arrived before the upstream was ready; closing", ctx.channel().id());
+                abort();
+            }
+            case DONE -> content.release();
+        }
+    }
+
+    private void forwardBody(HttpContent content) {
+        bodyBytes += content.content().readableBytes();
+        boolean last = content instanceof LastHttpContent;
+        if (bodyBytes > rt.limits().maxBodyBytes()) {
+            content.release();
+            requestDone = last;
+            if (responseStarted) {
+                abort();
+            } else {
+                refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
+                        "body larger than " + rt.limits().maxBodyBytes() + " bytes"), true);
+            }
+            return;
+        }
+        if (responseDone) {
+            // The upstream already answered in full; the rest of the body has nowhere to go.
+            content.release();
+            if (last) {
+                requestDone = true;
+                finish(false);
+            } else {
+                conn.readAgent();
+            }
+            return;
+        }
+        upstreamCh.writeAndFlush(last ? ExchangeMessages.withSafeTrailers((LastHttpContent) content) : content,
+                upstreamCh.voidPromise());
+        if (last) {
+            requestDone = true;
+            if (!responseStarted) {
+                startResponseTimer();
+            }
+        } else {
+            readAgent();
+        }
+    }
+
+    private void readAgent() {
+        if (upstreamCh.isWritable()) {
+            conn.readAgent();
+        } else {
+            agentReadPending = true;
+        }
+    }
+
+    @Override
+    public void onUpstreamWritable() {
+        if (agentReadPending && state == State.FORWARDING) {
+            agentReadPending = false;
+            conn.readAgent();
+        }
+    }
+
+    // ---- response side -----------------------------------------------------------------------------------
+
+    @Override
+    public void onUpstreamMessage(HttpObject msg) {
+        if (state != State.FORWARDING) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse res) {
+            if (res.decoderResult().isFailure() || responseStarted) {
+                ReferenceCountUtil.release(msg);
+                upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, "malformed response from the upstream");
+                return;
+            }
+            if (res.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                ReferenceCountUtil.release(msg);
+                if (res.status().code() == 101) {
+                    upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, "upstream switched protocols unasked");
+                }
+                return;
+            }
+            cancelResponseTimer();
+            responseStarted = true;
+            upstreamReusable = HttpUtil.isKeepAlive(res);
+            HttpResponse out = ExchangeMessages.agentResponse(res, framing);
+            if (out instanceof LastHttpContent) {
+                responseDone = true;
+                lastWrite = ctx.writeAndFlush(out);
+                maybeComplete();
+            } else {
+                ctx.writeAndFlush(out, ctx.voidPromise());
+            }
+            return;
+        }
+        HttpContent content = (HttpContent) msg;
+        if (!responseStarted) {
+            content.release();
+            upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, "body before response head");
+            return;
+        }
+        if (content instanceof LastHttpContent last) {
+            responseDone = true;
+            lastWrite = ctx.writeAndFlush(ExchangeMessages.withSafeResponseTrailers(last));
+            maybeComplete();
+        } else {
+            ctx.writeAndFlush(content, ctx.voidPromise());
+        }
+    }
+
+    /**
+     * One upstream read per read cycle, and only while the agent can take more: a cycle may deliver many
+     * messages, and asking per message would keep reading after the agent side filled up.
+     */
+    @Override
+    public void onUpstreamReadComplete() {
+        if (state == State.FORWARDING && !responseDone && upstreamCh != null) {
+            readUpstream();
+        }
+    }
+
+    private void readUpstream() {
+        if (ctx.channel().isWritable()) {
+            upstreamCh.read();
+        } else {
+            upstreamReadPending = true;
+        }
+    }
+
+    /** The agent channel can take more: resume reading the upstream if that was held back. */
+    void onAgentWritable() {
+        if (upstreamReadPending && upstreamCh != null) {
+            upstreamReadPending = false;
+            upstreamCh.read();
+        }
+    }
+
+    private void maybeComplete() {
+        if (!requestDone) {
+            // The upstream answered before the body ended (e.g. an early 413 or a gRPC status): the upstream
+            // connection is out of step and is closed; on HTTP/1.1 the rest of the body is read and dropped.
+            releaseUpstream(false);
+            if (http2) {
+                finish(true);
+            } else {
+                state = State.DISCARDING;
+                conn.readAgent();
+            }
+            return;
+        }
+        releaseUpstream(upstreamReusable);
+        finish(false);
+    }
+
+    /** Ends the exchange; {@code close} also ends the agent connection (HTTP/1.1) or stream (HTTP/2). */
+    private void finish(boolean close) {
+        cancelResponseTimer();
+        state = State.DONE;
+        conn.exchangeDone(this, close || !http2 && !framing.keepAlive(), lastWrite);
+    }
+
+    // ---- failures ----------------------------------------------------------------------------------------
+
+    @Override
+    public void onUpstreamClosed() {
+        upstreamCh = null;
+        if (state != State.FORWARDING || responseDone) {
+            return;
+        }
+        if (responseStarted) {
+            log.debug("[{}] route {}: upstream closed mid-response", ctx.channel().id(), routeName);
+            abort();
+        } else {
+            upstreamFailed(ProxyError.UPSTREAM_RESET, "upstream closed the connection before responding");
+        }
+    }
+
+    private void upstreamFailed(ProxyError error, String reason) {
+        log.debug("[{}] route {}: {}", ctx.channel().id(), routeName, reason);
+        if (responseStarted) {
+            abort();
+        } else {
+            refuse(new RequestChecks.Refusal(error, reason), false);
+        }
+    }
+
+    private void startResponseTimer() {
+        long ms = upstream.timeouts.response().toMillis();
+        responseTimer = ctx.executor().schedule(() -> {
+            responseTimer = null;
+            if (state == State.FORWARDING && !responseStarted) {
+                upstreamFailed(ProxyError.UPSTREAM_TIMEOUT,
+                        "no response from " + upstream.config.authority() + " within " + ms + " ms");
+            }
+        }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelResponseTimer() {
+        if (responseTimer != null) {
+            responseTimer.cancel(false);
+            responseTimer = null;
+        }
+    }
+
+    /**
+     * Answers the request with a JSON error. {@code close} ends the connection (HTTP/1.1) or stream (HTTP/2)
+     * after the answer; otherwise an unread HTTP/1.1 body is read and dropped so the connection stays usable.
+     */
+    private void refuse(RequestChecks.Refusal r, boolean close) {
+        cancelResponseTimer();
+        releaseUpstream(false);
+        if (pendingBody != null) {
+            pendingBody.release();
+            pendingBody = null;
+        }
+        responseStarted = true;
+        responseDone = true;
+        boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
+        FullHttpResponse res = ErrorResponses.of(ctx.alloc(), r.error(), r.reason(), routeName, trace.traceId(),
+                closeAfter && !http2);
+        lastWrite = ctx.writeAndFlush(res);
+        if (closeAfter || requestDone) {
+            finish(closeAfter);
+        } else {
+            state = State.DISCARDING;
+            conn.readAgent();
+        }
+    }
+
+    /** Ends a broken exchange at once: closes the upstream and the agent connection (HTTP/1.1) or stream. */
+    private void abort() {
+        cancelResponseTimer();
+        releaseUpstream(false);
+        state = State.DONE;
+        conn.abort(this);
+    }
+
+    /** The agent went away: give everything back. */
+    void onAgentClosed() {
+        cancelResponseTimer();
+        releaseUpstream(false);
+        if (pendingBody != null) {
+            pendingBody.release();
+            pendingBody = null;
+        }
+        state = State.DONE;
+    }
+
+    private void releaseUpstream(boolean reusable) {
+        Channel ch = upstreamCh;
+        upstreamCh = null;
+        if (ch != null) {
+            upstream.release(ch, reusable && requestDone && responseDone);
+        }
+    }
+}

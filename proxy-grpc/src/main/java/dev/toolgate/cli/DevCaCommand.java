@@ -53,7 +53,7 @@ final class DevCaCommand {
                 System.err.println("toolgate dev-ca issue: " + e.getMessage());
                 return 2;
             }
-            DevCa ca = DevCa.openOrCreate(stateDir.resolve(spiffeId.trustDomain()), spiffeId.trustDomain());
+            DevCa ca = DevCa.openOrCreate(stateDir, spiffeId.trustDomain());
             Svid svid = ca.issue(spiffeId, validity, dns, ips);
             Path dir = out != null ? out : Path.of(spiffeId.path().substring(spiffeId.path().lastIndexOf('/') + 1));
             Files.createDirectories(dir);

@@ -13,17 +13,19 @@ import java.util.Set;
  * @param identity   the sidecar's own identity and trust bundle
  * @param limits     request size limits
  * @param timeouts   default upstream timeouts
+ * @param audit      the audit trail
  * @param routes     all routes, from the files and directories the config file names
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        List<RouteConfig> routes) {
+        AuditConfig audit, List<RouteConfig> routes) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
         identity = requireNonNullElse(identity, IdentityConfig.defaults());
         limits = requireNonNullElse(limits, LimitsConfig.defaults());
         timeouts = timeouts == null ? TimeoutsConfig.defaults() : timeouts.orElse(TimeoutsConfig.defaults());
+        audit = requireNonNullElse(audit, AuditConfig.defaults());
         routes = routes == null ? List.of() : List.copyOf(routes);
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
@@ -40,18 +42,22 @@ public record SidecarConfig(
 
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newRoutes);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newRoutes);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, routes);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, routes);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, routes);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, routes);
+    }
+
+    public SidecarConfig withAudit(AuditConfig newAudit) {
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, routes);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, routes);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, routes);
     }
 }

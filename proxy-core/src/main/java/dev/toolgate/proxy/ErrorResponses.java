@@ -10,19 +10,24 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The JSON answers the sidecar gives itself: {@code {"error":...,"reason":...,"route":...,"trace_id":...}}.
+ * The JSON answers the sidecar gives itself:
+ * {@code {"error":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}}; the decision id names the
+ * call's audit records.
  */
 final class ErrorResponses {
     private ErrorResponses() {}
 
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String reason, String route, String traceId,
-                               boolean close) {
+                               String decisionId, boolean close) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":\"").append(error.code).append('"');
         json.append(",\"reason\":");
         appendString(json, reason);
         if (route != null) {
             json.append(",\"route\":");
             appendString(json, route);
+        }
+        if (decisionId != null) {
+            json.append(",\"decision_id\":\"").append(decisionId).append('"');
         }
         if (traceId != null) {
             json.append(",\"trace_id\":\"").append(traceId).append('"');

@@ -67,6 +67,12 @@ final class Exchange implements UpstreamListener {
     private long bodyBytes;
     private ScheduledFuture<?> responseTimer;
     private ChannelFuture lastWrite;
+    private ExchangeAudit audit;
+    private String protocol = "http";
+    private boolean allowed;
+    private boolean outcomeRecorded;
+    private Integer upstreamStatus;
+    private long bytesOut;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -81,6 +87,8 @@ final class Exchange implements UpstreamListener {
     void start(HttpRequest req) {
         log.debug("[{}] {} {}", ctx.channel().id(), req.method(), req.uri());
         trace = TraceParent.continueOrStart(req.headers().get(HopByHop.TRACEPARENT));
+        audit = new ExchangeAudit(rt.audit(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel());
+        audit.describe(null, req.method().name(), req.uri(), trace);
         boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         framing = new ExchangeMessages.Framing(http2, http10, req.method().equals(HttpMethod.HEAD),
                 !http2 && !http10 && HttpUtil.isKeepAlive(req));
@@ -89,23 +97,26 @@ final class Exchange implements UpstreamListener {
         try {
             RequestChecks.Refusal r = RequestChecks.head(req, http2, rt.limits().maxBodyBytes());
             if (r != null) {
-                refuse(r, r.closes());
+                deny("DENY_MALFORMED", r, r.closes());
                 return;
             }
             RequestTarget target;
             try {
                 target = PathNormalizer.normalize(req.uri());
             } catch (RejectedTargetException e) {
-                refuse(new RequestChecks.Refusal(ProxyError.BAD_REQUEST, "refused request target: " + e.getMessage()),
-                        false);
+                deny("DENY_MALFORMED", new RequestChecks.Refusal(ProxyError.BAD_REQUEST,
+                        "refused request target: " + e.getMessage()), false);
                 return;
             }
             RouteMatch match = rt.routes().match(target.path());
+            audit.describe(match == null ? null : match.route().name(), req.method().name(), target.path(), trace);
             if (match == null) {
-                refuse(new RequestChecks.Refusal(ProxyError.NO_ROUTE, "no route for " + target.path()), false);
+                deny("DENY_POLICY", new RequestChecks.Refusal(ProxyError.NO_ROUTE, "no route for " + target.path()),
+                        false);
                 return;
             }
             routeName = match.route().name();
+            protocol = match.route().protocol();
             upstream = rt.upstreams().get(routeName);
             expectContinue = !http2 && req.headers().contains(HttpHeaderNames.EXPECT);
             outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
@@ -116,10 +127,27 @@ final class Exchange implements UpstreamListener {
                         new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders()));
                 bodyBytes = f.content().readableBytes();
             }
-            upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
+            // Nothing is forwarded before the decision record is accepted by the audit trail.
+            audit.decide(protocol, true, "ALLOW", "route matched (task grants are not enforced yet)",
+                    () -> {
+                        allowed = true;
+                        upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
+                    },
+                    this::failClosed);
         } finally {
             ReferenceCountUtil.release(req);
         }
+    }
+
+    /** Audits a refusal decided on the request head, then answers it. */
+    private void deny(String code, RequestChecks.Refusal r, boolean close) {
+        audit.decide(protocol, false, code, r.reason(), () -> refuse(r, close), () -> refuse(r, true));
+    }
+
+    /** The audit trail did not take the decision record in time: deny, and say so. */
+    private void failClosed() {
+        refuse(new RequestChecks.Refusal(ProxyError.AUDIT_UNAVAILABLE,
+                "the call could not be audited in time (ERROR_FAIL_CLOSED)"), true);
     }
 
     private void onAcquired(Future<? super Channel> f) {
@@ -166,7 +194,7 @@ final class Exchange implements UpstreamListener {
             RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
             content.release();
             if (responseStarted || state != State.FORWARDING && state != State.CONNECTING) {
-                abort();
+                abort("malformed_body");
             } else {
                 refuse(r, true);
             }
@@ -189,7 +217,7 @@ final class Exchange implements UpstreamListener {
                 // Dropping it silently would corrupt the request, so the exchange ends instead.
                 content.release();
                 log.warn("[{}] request body arrived before the upstream was ready; closing", ctx.channel().id());
-                abort();
+                abort("internal_error");
             }
             case DONE -> content.release();
         }
@@ -202,7 +230,7 @@ final class Exchange implements UpstreamListener {
             content.release();
             requestDone = last;
             if (responseStarted) {
-                abort();
+                abort("body_too_large");
             } else {
                 refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
                         "body larger than " + rt.limits().maxBodyBytes() + " bytes"), true);
@@ -271,7 +299,11 @@ final class Exchange implements UpstreamListener {
             }
             cancelResponseTimer();
             responseStarted = true;
+            upstreamStatus = res.status().code();
             upstreamReusable = HttpUtil.isKeepAlive(res);
+            if (res instanceof FullHttpResponse full) {
+                bytesOut += full.content().readableBytes();
+            }
             HttpResponse out = ExchangeMessages.agentResponse(res, framing);
             if (out instanceof LastHttpContent) {
                 responseDone = true;
@@ -288,6 +320,7 @@ final class Exchange implements UpstreamListener {
             upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, "body before response head");
             return;
         }
+        bytesOut += content.content().readableBytes();
         if (content instanceof LastHttpContent last) {
             responseDone = true;
             lastWrite = ctx.writeAndFlush(ExchangeMessages.withSafeResponseTrailers(last));
@@ -344,6 +377,7 @@ final class Exchange implements UpstreamListener {
     /** Ends the exchange; {@code close} also ends the agent connection (HTTP/1.1) or stream (HTTP/2). */
     private void finish(boolean close) {
         cancelResponseTimer();
+        recordOutcome("completed", null);
         state = State.DONE;
         conn.exchangeDone(this, close || !http2 && !framing.keepAlive(), lastWrite);
     }
@@ -358,7 +392,7 @@ final class Exchange implements UpstreamListener {
         }
         if (responseStarted) {
             log.debug("[{}] route {}: upstream closed mid-response", ctx.channel().id(), routeName);
-            abort();
+            abort("upstream_reset");
         } else {
             upstreamFailed(ProxyError.UPSTREAM_RESET, "upstream closed the connection before responding");
         }
@@ -367,7 +401,7 @@ final class Exchange implements UpstreamListener {
     private void upstreamFailed(ProxyError error, String reason) {
         log.debug("[{}] route {}: {}", ctx.channel().id(), routeName, reason);
         if (responseStarted) {
-            abort();
+            abort(error.code);
         } else {
             refuse(new RequestChecks.Refusal(error, reason), false);
         }
@@ -402,11 +436,12 @@ final class Exchange implements UpstreamListener {
             pendingBody.release();
             pendingBody = null;
         }
+        recordOutcome(r.error().code, r.reason());
         responseStarted = true;
         responseDone = true;
         boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
         FullHttpResponse res = ErrorResponses.of(ctx.alloc(), r.error(), r.reason(), routeName, trace.traceId(),
-                closeAfter && !http2);
+                audit.decisionId, closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);
@@ -417,7 +452,8 @@ final class Exchange implements UpstreamListener {
     }
 
     /** Ends a broken exchange at once: closes the upstream and the agent connection (HTTP/1.1) or stream. */
-    private void abort() {
+    private void abort(String outcome) {
+        recordOutcome(outcome, null);
         cancelResponseTimer();
         releaseUpstream(false);
         state = State.DONE;
@@ -426,6 +462,7 @@ final class Exchange implements UpstreamListener {
 
     /** The agent went away: give everything back. */
     void onAgentClosed() {
+        recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");
         cancelResponseTimer();
         releaseUpstream(false);
         if (pendingBody != null) {
@@ -433,6 +470,14 @@ final class Exchange implements UpstreamListener {
             pendingBody = null;
         }
         state = State.DONE;
+    }
+
+    /** The outcome record, once, for an allowed call (a denied one has only its decision record). */
+    private void recordOutcome(String outcome, String reason) {
+        if (allowed && !outcomeRecorded) {
+            outcomeRecorded = true;
+            audit.outcome(upstreamStatus, outcome, reason, bodyBytes, bytesOut);
+        }
     }
 
     private void releaseUpstream(boolean reusable) {

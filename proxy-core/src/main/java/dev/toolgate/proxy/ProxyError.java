@@ -20,7 +20,9 @@ enum ProxyError {
     UPSTREAM_BAD_RESPONSE(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response"),
     UPSTREAM_OVERLOADED(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overloaded"),
     UPSTREAM_CONNECT_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_connect_timeout"),
-    UPSTREAM_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout");
+    UPSTREAM_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout"),
+    /** Fail closed: the decision record could not be written in time, so nothing is forwarded. */
+    AUDIT_UNAVAILABLE(HttpResponseStatus.SERVICE_UNAVAILABLE, "audit_unavailable");
 
     final HttpResponseStatus status;
     final String code;

@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -21,6 +22,7 @@ import io.netty.handler.ssl.SslProvider;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -56,15 +58,17 @@ public final class ProxyServer implements AutoCloseable {
      *
      * @param config the validated sidecar configuration (listener, limits, timeouts, routes)
      * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
+     * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
      * @param workerThreads event loop threads; {@code 0} for one per core
      * @throws SSLException if an upstream's TLS context cannot be built
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
-    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, int workerThreads)
+    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, int workerThreads)
             throws SSLException, InterruptedException {
         requireNonNull(config, "config");
         requireNonNull(tls, "tls");
+        requireNonNull(audit, "audit");
         EventLoopGroup boss = Transports.newGroup(1);
         EventLoopGroup workers = Transports.newGroup(workerThreads);
         DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(
@@ -76,7 +80,8 @@ public final class ProxyServer implements AutoCloseable {
                         upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
                         resolver));
             }
-            ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits());
+            ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
+                    config.audit().maxWait().toNanos(), Clock.systemUTC());
             Channel ch = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(Transports.serverChannel())

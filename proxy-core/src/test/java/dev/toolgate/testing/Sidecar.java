@@ -1,5 +1,6 @@
 package dev.toolgate.testing;
 
+import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ListenerConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -16,11 +17,16 @@ public final class Sidecar {
 
     public static SidecarConfig config(List<RouteConfig> routes) {
         return new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null, null,
-                new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), routes);
+                new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), null, routes);
     }
 
+    /** Starts with an in-memory audit trail nobody reads. */
     public static ProxyServer start(TestPki pki, SidecarConfig config) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), 2);
+        return start(pki, config, AuditTrail.start(new MemoryAuditSink(), null, 100_000));
+    }
+
+    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), audit, 2);
     }
 
     public static RouteConfig route(String name, String prefix, String url) {

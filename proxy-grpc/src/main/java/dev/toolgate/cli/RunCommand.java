@@ -1,5 +1,7 @@
 package dev.toolgate.cli;
 
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.audit.FileAuditSink;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
@@ -31,11 +33,17 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         TlsMaterial tls = Identities.load(cfg.identity());
-        ProxyServer server = ProxyServer.start(cfg, tls, workers);
-        System.err.printf("toolgate: serving agents on %s as %s%n", server.address(), tls.svid().id());
+        Path auditFile = cfg.audit().file();
+        // The chain continues from the last record of the existing file (a torn last line stops the start-up).
+        AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
+                FileAuditSink.lastHash(auditFile).orElse(null), cfg.audit().queue());
+        ProxyServer server = ProxyServer.start(cfg, tls, audit, workers);
+        System.err.printf("toolgate: serving agents on %s as %s; audit trail in %s%n", server.address(),
+                tls.svid().id(), auditFile);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
+            audit.close();
             stopped.countDown();
         }, "toolgate-shutdown"));
         stopped.await();

@@ -1,5 +1,10 @@
 package dev.toolgate.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.audit.AuditVerifier;
+import dev.toolgate.audit.FileAuditSink;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.identity.DevCa;
@@ -17,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -26,6 +32,8 @@ import javax.net.ssl.SSLContext;
 public final class Demo {
     static final SpiffeId AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/travel-planner");
     static final SpiffeId INTRUDER_CA_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/impostor");
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final PrintStream out;
 
@@ -42,7 +50,12 @@ public final class Demo {
             SidecarConfig config = ConfigLoader.load(writeConfig(stateDir, weather.url(), "http://127.0.0.1:" + freePort()));
             DevCa ca = DevCa.openOrCreate(config.identity().stateDir(), config.identity().trustDomain());
             TlsMaterial tls = TlsMaterial.of(ca.issue(SpiffeId.parse(config.identity().spiffeId())), ca.bundles());
-            try (ProxyServer sidecar = ProxyServer.start(config, tls, 1)) {
+            Path auditFile = config.audit().file();
+            AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
+                    FileAuditSink.lastHash(auditFile).orElse(null), config.audit().queue());
+            List<String> auditLines = new CopyOnWriteArrayList<>();
+            audit.subscribe(auditLines::add);
+            try (audit; ProxyServer sidecar = ProxyServer.start(config, tls, audit, 1)) {
                 out.println("toolgate demo");
                 out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
                 out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());
@@ -73,9 +86,11 @@ public final class Demo {
                     out.println("  " + r);
                 }
                 out.println();
+                printAudit(audit, auditLines, auditFile);
+                out.println();
                 out.println("Note: the agent's own Authorization header never reaches the tool; the path is normalized");
-                out.println("before routing and forwarding. Per-task grants, policy decisions and the tamper-evident");
-                out.println("audit trail are not built yet (issues 4, 5 and 7); this demo grows with them.");
+                out.println("before routing and forwarding. Per-task grants and policy (issues 4 and 5) are not built");
+                out.println("yet: today every routed call from a verified SVID is allowed; the demo grows with them.");
                 if (hold) {
                     Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
                     out.printf("%nSidecar stays up. Try:%n  curl --cacert %s --cert %s --key %s https://127.0.0.1:%d/api/weather/v1/forecast%n",
@@ -86,6 +101,27 @@ public final class Demo {
                 return outcomes;
             }
         }
+    }
+
+    /** The audit trail as a table, then the result of verifying its hash chain. */
+    private void printAudit(AuditTrail audit, List<String> lines, Path file) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        out.printf("Audit trail (%s, one JSON line per record, hash-chained):%n", file);
+        out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", "phase", "decision", "operation", "allow", "code",
+                "status / outcome");
+        for (String line : lines) {
+            JsonNode r = JSON.readTree(line);
+            boolean decision = r.path("phase").asText().equals("decision");
+            out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", r.path("phase").asText(),
+                    r.path("decision_id").asText().substring(0, 8), r.path("operation").asText(),
+                    decision ? r.path("decision").asText() : "", decision ? r.path("code").asText() : "",
+                    decision ? "" : r.path("upstream_status").asText("-") + " " + r.path("outcome").asText());
+        }
+        out.println("  verify: " + AuditVerifier.verifyFromGenesis(List.of(file))
+                + "   (./toolgate audit verify " + file + ")");
     }
 
     private void print(List<ScriptedAgent.Outcome> outcomes) {

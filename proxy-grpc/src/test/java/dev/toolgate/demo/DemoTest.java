@@ -30,8 +30,14 @@ class DemoTest {
         assertThat(outcomes.get(4).result()).contains("upstream_connect_failed");
         assertThat(outcomes.get(5).result()).startsWith("refused at the TLS handshake");
         // Only the two allowed calls reached the tool, and without the agent's own credential.
-        String trail = out.substring(out.indexOf("What reached the weather tool"), out.indexOf("Note:"));
-        assertThat(trail).contains("GET /v1/forecast?city=Oslo").contains("GET /v1/forecast?city=Bergen")
+        String reached = out.substring(out.indexOf("What reached the weather tool"), out.indexOf("Audit trail"));
+        assertThat(reached).contains("GET /v1/forecast?city=Oslo").contains("GET /v1/forecast?city=Bergen")
                 .doesNotContain("admin").doesNotContain("Authorization");
+        // The audit trail: a decision for every call that reached the sidecar, outcomes for allowed ones, and a
+        // hash chain that verifies.
+        String audit = out.substring(out.indexOf("Audit trail"), out.indexOf("Note:"));
+        assertThat(audit).contains("DENY_POLICY").contains("DENY_MALFORMED").contains("200 completed")
+                .contains("upstream_connect_failed").contains("verify: ok: 8 records, chain intact");
+        assertThat(dir.resolve("audit/audit.jsonl")).exists();
     }
 }

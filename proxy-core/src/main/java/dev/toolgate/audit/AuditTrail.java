@@ -1,0 +1,163 @@
+package dev.toolgate.audit;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit trail of one sidecar: a bounded queue in front of a single writer thread that chains (prev_hash,
+ * hash), encodes and writes each record in the order accepted.
+ *
+ * <p>{@link #offer} never blocks (the data plane calls it on event loops): {@code false} means the queue is full
+ * or the trail closed, and the caller must not forward the call (it retries for a bounded time, then denies).
+ * Records are never dropped once accepted: a failing sink is retried with back-off while the queue fills up.
+ * Thread-safe.
+ */
+public final class AuditTrail implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
+    private static final AuditRecord STOP = AuditRecord.outcome(java.time.Instant.EPOCH, "stop", null, null, null,
+            null, null, null, null, null, 0, 0);
+
+    private final BlockingQueue<AuditRecord> queue;
+    private final AuditSink sink;
+    private final Thread writer;
+    private final List<Consumer<String>> subscribers = new CopyOnWriteArrayList<>();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private volatile boolean closed;
+    private volatile String head;
+
+    private AuditTrail(AuditSink sink, String head, int capacity) {
+        this.sink = sink;
+        this.head = head;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.writer = new Thread(this::run, "toolgate-audit-writer");
+        this.writer.setDaemon(true);
+    }
+
+    /**
+     * Starts a trail writing to {@code sink}, continuing the chain after {@code lastHash} (null: a new chain).
+     *
+     * @param capacity records that may wait for the writer before {@link #offer} refuses (back-pressure)
+     */
+    public static AuditTrail start(AuditSink sink, String lastHash, int capacity) {
+        requireNonNull(sink, "sink");
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity: " + capacity + " (expected: > 0)");
+        }
+        AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity);
+        t.writer.start();
+        return t;
+    }
+
+    /** Hands a record to the writer; {@code false} if it cannot be accepted now. Never blocks. */
+    public boolean offer(AuditRecord record) {
+        requireNonNull(record, "record");
+        if (closed || !queue.offer(record)) {
+            return false;
+        }
+        accepted.incrementAndGet();
+        return true;
+    }
+
+    /** Receives every written line, on the writer thread, after the sink took it (the live tail). Keep it fast. */
+    public void subscribe(Consumer<String> subscriber) {
+        subscribers.add(requireNonNull(subscriber, "subscriber"));
+    }
+
+    public long accepted() {
+        return accepted.get();
+    }
+
+    public long written() {
+        return written.get();
+    }
+
+    /** The hash of the last written record (the chain head). */
+    public String head() {
+        return head;
+    }
+
+    private void run() {
+        AuditCodec codec = new AuditCodec();
+        List<AuditRecord> batch = new ArrayList<>(256);
+        try {
+            while (true) {
+                batch.add(queue.take());
+                queue.drainTo(batch, 255);
+                for (AuditRecord r : batch) {
+                    if (r == STOP) {
+                        flushQuietly();
+                        return;
+                    }
+                    String line = codec.encode(r, head);
+                    writeUntilAccepted(line);
+                    head = codec.lastHash();
+                    written.incrementAndGet();
+                    for (Consumer<String> s : subscribers) {
+                        s.accept(line);
+                    }
+                }
+                batch.clear();
+                flushQuietly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void writeUntilAccepted(String line) throws InterruptedException {
+        long backoffMs = 10;
+        while (true) {
+            try {
+                sink.write(line);
+                return;
+            } catch (IOException e) {
+                log.error("audit sink failed, retrying in {} ms (calls are denied while the queue is full): {}",
+                        backoffMs, e.toString());
+                TimeUnit.MILLISECONDS.sleep(backoffMs);
+                backoffMs = Math.min(backoffMs * 2, 1000);
+            }
+        }
+    }
+
+    private void flushQuietly() {
+        try {
+            sink.flush();
+        } catch (IOException e) {
+            log.error("audit sink flush failed: {}", e.toString());
+        }
+    }
+
+    /** Stops accepting, writes everything accepted so far, closes the sink. */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            // Bounded: a sink that hangs must not hang the shutdown too (what it has not written stays unwritten,
+            // and the diagnostic log says so).
+            if (!queue.offer(STOP, 10, TimeUnit.SECONDS)) {
+                log.error("audit writer did not drain in 10 s; {} accepted records are unwritten",
+                        accepted.get() - written.get());
+            }
+            writer.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            sink.close();
+        } catch (IOException e) {
+            log.error("closing the audit sink failed: {}", e.toString());
+        }
+    }
+}

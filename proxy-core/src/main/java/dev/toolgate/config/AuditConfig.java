@@ -1,0 +1,35 @@
+package dev.toolgate.config;
+
+import static java.util.Objects.requireNonNullElse;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The audit trail.
+ *
+ * @param file    JSON-lines file the hash-chained records are appended to (the chain continues across restarts)
+ * @param queue   records that may wait for the writer; when full, calls wait (back-pressure)
+ * @param maxWait how long a call waits for its record to be accepted before it is denied (fail closed)
+ */
+public record AuditConfig(Path file, Integer queue, Duration maxWait) {
+    public AuditConfig {
+        file = requireNonNullElse(file, Path.of(".toolgate", "audit", "audit.jsonl"));
+        queue = requireNonNullElse(queue, 65_536);
+        maxWait = requireNonNullElse(maxWait, Duration.ofSeconds(2));
+        if (queue < 1) {
+            throw new IllegalArgumentException("queue: " + queue + " (expected: > 0)");
+        }
+        if (maxWait.isNegative() || maxWait.isZero()) {
+            throw new IllegalArgumentException("maxWait: " + maxWait + " (expected: > 0)");
+        }
+    }
+
+    public static AuditConfig defaults() {
+        return new AuditConfig(null, null, null);
+    }
+
+    AuditConfig resolve(Path base) {
+        return new AuditConfig(base.resolve(file), queue, maxWait);
+    }
+}

@@ -1,0 +1,91 @@
+package dev.toolgate.proxy;
+
+import dev.toolgate.audit.AuditRecord;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.telemetry.TraceParent;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.EventExecutor;
+import java.time.Clock;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The audit side of one exchange: its decision id, the decision record (which must be accepted before the
+ * exchange goes on) and the outcome record. Waiting for the trail never blocks the event loop: a full queue is
+ * retried every millisecond up to the configured bound. Not thread-safe: used on the exchange's event loop.
+ */
+final class ExchangeAudit {
+    private static final Logger log = LoggerFactory.getLogger(ExchangeAudit.class);
+    private static final int MAX_OPERATION_CHARS = 512;
+
+    private final AuditTrail trail;
+    private final Clock clock;
+    private final EventExecutor loop;
+    private final long maxWaitNanos;
+    final String decisionId;
+    private final long startNanos = System.nanoTime();
+    private final String agent;
+    private String route;
+    private String operation;
+    private String traceId;
+    private long forwardNanos;
+
+    ExchangeAudit(AuditTrail trail, Clock clock, long maxWaitNanos, Channel channel) {
+        this.trail = trail;
+        this.clock = clock;
+        this.loop = channel.eventLoop();
+        this.maxWaitNanos = maxWaitNanos;
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        this.decisionId = hex(r.nextLong()) + hex(r.nextLong());
+        SpiffeId peer = (channel.parent() != null ? channel.parent() : channel).attr(ProtocolSelector.PEER).get();
+        this.agent = peer == null ? null : peer.uri();
+    }
+
+    void describe(String route, String method, String path, TraceParent trace) {
+        this.route = route;
+        String op = method + " " + path;
+        this.operation = op.length() > MAX_OPERATION_CHARS ? op.substring(0, MAX_OPERATION_CHARS) + "..." : op;
+        this.traceId = trace.traceId();
+    }
+
+    /**
+     * Writes the decision record, then runs {@code accepted}; if the trail cannot take it within the bound,
+     * runs {@code refused} instead (the caller fails closed).
+     */
+    void decide(String protocol, boolean allow, String code, String reason, Runnable accepted, Runnable refused) {
+        long decisionUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
+        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, null, agent, route, protocol,
+                operation, allow ? "allow" : "deny", code, reason, "enforce", decisionUs);
+        offer(rec, System.nanoTime() + maxWaitNanos, accepted, refused);
+        forwardNanos = System.nanoTime();
+    }
+
+    private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused) {
+        if (trail.offer(rec)) {
+            accepted.run();
+        } else if (System.nanoTime() - deadline > 0) {
+            log.error("audit trail did not accept decision {} in time; failing closed", decisionId);
+            refused.run();
+        } else {
+            loop.schedule(() -> offer(rec, deadline, accepted, refused), 1, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Writes the outcome record of an allowed call (retrying while the queue is full). */
+    void outcome(Integer upstreamStatus, String outcome, String reason, long bytesIn, long bytesOut) {
+        long upstreamMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - forwardNanos);
+        AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, route, operation,
+                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
+        offer(rec, System.nanoTime() + maxWaitNanos, () -> { },
+                () -> log.error("audit trail did not accept the outcome of {}; the decision record stands alone",
+                        decisionId));
+    }
+
+    private static String hex(long v) {
+        String s = Long.toHexString(v);
+        return "0".repeat(16 - s.length()) + s;
+    }
+}

@@ -1,0 +1,149 @@
+package dev.toolgate.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.testing.MemoryAuditSink;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AuditTrailTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static AuditRecord decision(int i) {
+        return AuditRecord.decision(Instant.parse("2026-11-28T10:00:00.123456Z").plusSeconds(i), "d" + i, "t" + i,
+                null, "spiffe://toolgate.test/agents/a", "weather", "http", "GET /api/weather/" + i, "allow", "ALLOW",
+                "route matched", "enforce", 12);
+    }
+
+    private Path writeRecords(Path file, int from, int to) throws Exception {
+        String head = FileAuditSink.lastHash(file).orElse(null);
+        AuditTrail trail = AuditTrail.start(FileAuditSink.open(file), head, 16);
+        for (int i = from; i < to; i++) {
+            while (!trail.offer(decision(i))) {
+                Thread.onSpinWait();
+            }
+        }
+        trail.close();
+        return file;
+    }
+
+    @Test
+    void recordsAreCanonicalJsonLinesWithTheDesignFieldNames() throws Exception {
+        Path file = writeRecords(dir.resolve("a.jsonl"), 0, 1);
+        JsonNode r = JSON.readTree(Files.readAllLines(file).get(0));
+        assertThat(r.get("phase").asText()).isEqualTo("decision");
+        assertThat(r.get("ts").asText()).isEqualTo("2026-11-28T10:00:00.123456Z");
+        assertThat(r.get("decision_id").asText()).isEqualTo("d0");
+        assertThat(r.get("decision_us").asLong()).isEqualTo(12);
+        assertThat(r.get("prev_hash").asText()).isEqualTo("0".repeat(64));
+        assertThat(r.get("hash").asText()).matches("[0-9a-f]{64}");
+        assertThat(r.has("task_id")).isFalse(); // absent fields are left out, not null
+    }
+
+    @Test
+    void theChainVerifiesAcrossARestart() throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        writeRecords(file, 0, 5);
+        writeRecords(file, 5, 9); // a new trail continues from the file's last hash
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(r.ok()).as(r.toString()).isTrue();
+        assertThat(r.records()).isEqualTo(9);
+    }
+
+    @Test
+    void theChainVerifiesAcrossFiles() throws Exception {
+        Path first = writeRecords(dir.resolve("audit-1.jsonl"), 0, 3);
+        Path second = dir.resolve("audit-2.jsonl");
+        String head = FileAuditSink.lastHash(first).orElseThrow();
+        AuditTrail trail = AuditTrail.start(FileAuditSink.open(second), head, 4);
+        trail.offer(decision(3));
+        trail.close();
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(first, second)).ok()).isTrue();
+        // The second file alone does not start a chain, but verifies as a partial set.
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(second)).ok()).isFalse();
+        assertThat(AuditVerifier.verify(List.of(second), null).ok()).isTrue();
+    }
+
+    @Test
+    void anAlteredRecordIsFoundWithItsLine() throws Exception {
+        Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 6);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(3, lines.get(3).replace("\"allow\"", "\"deny\""));
+        Files.write(file, lines);
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(r.ok()).isFalse();
+        assertThat(r.line()).isEqualTo(4);
+        assertThat(r.problem()).contains("altered");
+    }
+
+    @Test
+    void aDeletedRecordIsFoundWithItsLine() throws Exception {
+        Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 6);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.remove(2);
+        Files.write(file, lines);
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(r.ok()).isFalse();
+        assertThat(r.line()).isEqualTo(3);
+        assertThat(r.problem()).contains("chain broken");
+    }
+
+    @Test
+    void swappedRecordsAreFound() throws Exception {
+        Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 6);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        Collections.swap(lines, 1, 2);
+        Files.write(file, lines);
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(r.ok()).isFalse();
+        assertThat(r.line()).isEqualTo(2);
+    }
+
+    @Test
+    void aDeletedFirstRecordIsFound() throws Exception {
+        Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 3);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.remove(0);
+        Files.write(file, lines);
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(file)).line()).isEqualTo(1);
+    }
+
+    @Test
+    void aSlowSinkSlowsOffersButLosesNothing() throws Exception {
+        MemoryAuditSink slow = new MemoryAuditSink(1);
+        AuditTrail trail = AuditTrail.start(slow, null, 8);
+        int sent = 300;
+        int refusals = 0;
+        for (int i = 0; i < sent; i++) {
+            while (!trail.offer(decision(i))) {
+                refusals++;
+                Thread.sleep(0, 100_000);
+            }
+        }
+        trail.close();
+        assertThat(refusals).as("the full queue pushed back").isPositive();
+        assertThat(slow.lines).hasSize(sent);
+        assertThat(trail.written()).isEqualTo(sent);
+        for (int i = 0; i < sent; i++) {
+            assertThat(JSON.readTree(slow.lines.get(i)).get("decision_id").asText()).isEqualTo("d" + i);
+        }
+    }
+
+    @Test
+    void aClosedTrailAcceptsNothing() {
+        AuditTrail trail = AuditTrail.start(new MemoryAuditSink(), null, 8);
+        trail.close();
+        assertThat(trail.offer(decision(1))).isFalse();
+    }
+}

@@ -1,0 +1,207 @@
+package dev.toolgate.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.AuditConfig;
+import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.RawHttpClient;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestUpstream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every call leaves audit records: a decision before anything is forwarded, an outcome when it ends. */
+class AuditedCallsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+    static TestPki pki;
+    static TestUpstream upstream;
+    static MemoryAuditSink sink;
+    static AuditTrail trail;
+    static ProxyServer proxy;
+    static HttpClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        pki = TestPki.create(dir);
+        upstream = TestUpstream.start();
+        sink = new MemoryAuditSink();
+        trail = AuditTrail.start(sink, null, 1000);
+        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
+                trail);
+        client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+        trail.close();
+        upstream.close();
+    }
+
+    @BeforeEach
+    void clear() {
+        upstream.requests.clear();
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+        return client.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest.Builder to(String path) {
+        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path));
+    }
+
+    /** The records of one decision id, once the writer has caught up. */
+    private static List<JsonNode> records(String decisionId, int expected) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (true) {
+            List<JsonNode> found = new ArrayList<>();
+            for (String line : sink.lines) {
+                JsonNode n = JSON.readTree(line);
+                if (n.get("decision_id").asText().equals(decisionId)) {
+                    found.add(n);
+                }
+            }
+            if (found.size() >= expected || System.nanoTime() > deadline) {
+                return found;
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private static String lastDecisionIdFor(String operation) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (int i = sink.lines.size() - 1; i >= 0; i--) {
+                JsonNode n = JSON.readTree(sink.lines.get(i));
+                if (n.path("operation").asText().equals(operation)) {
+                    return n.get("decision_id").asText();
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no record for " + operation);
+    }
+
+    @Test
+    void aForwardedCallHasADecisionThenAnOutcome() throws Exception {
+        HttpResponse<String> res = send(to("/api/weather/v1/forecast?city=Oslo")
+                .POST(HttpRequest.BodyPublishers.ofString("12345")));
+        assertThat(res.statusCode()).isEqualTo(200);
+        String id = lastDecisionIdFor("POST /api/weather/v1/forecast");
+        List<JsonNode> recs = records(id, 2);
+        assertThat(recs).hasSize(2);
+        JsonNode decision = recs.get(0);
+        JsonNode outcome = recs.get(1);
+        assertThat(decision.get("phase").asText()).isEqualTo("decision");
+        assertThat(decision.get("agent").asText()).isEqualTo(TestPki.AGENT.uri());
+        assertThat(decision.get("route").asText()).isEqualTo("weather");
+        assertThat(decision.get("protocol").asText()).isEqualTo("http");
+        assertThat(decision.get("decision").asText()).isEqualTo("allow");
+        assertThat(decision.get("code").asText()).isEqualTo("ALLOW");
+        assertThat(decision.get("decision_us").asLong()).isNotNegative();
+        assertThat(decision.get("trace_id").asText()).matches("[0-9a-f]{32}");
+        assertThat(outcome.get("phase").asText()).isEqualTo("outcome");
+        assertThat(outcome.get("upstream_status").asInt()).isEqualTo(200);
+        assertThat(outcome.get("outcome").asText()).isEqualTo("completed");
+        assertThat(outcome.get("bytes_in").asLong()).isEqualTo(5);
+        assertThat(outcome.get("bytes_out").asLong()).isEqualTo(res.body().length());
+        assertThat(outcome.get("upstream_ms").asLong()).isNotNegative();
+        // The query (which may hold secrets) is not part of the audited operation.
+        assertThat(decision.get("operation").asText()).doesNotContain("Oslo");
+    }
+
+    @Test
+    void aRefusedCallHasADecisionRecordAndTheAnswerNamesIt() throws Exception {
+        HttpResponse<String> res = send(to("/api/weather/%2e%2e%2fadmin"));
+        assertThat(res.statusCode()).isEqualTo(400);
+        String id = JSON.readTree(res.body()).get("decision_id").asText();
+        List<JsonNode> recs = records(id, 1);
+        assertThat(recs).hasSize(1);
+        assertThat(recs.get(0).get("decision").asText()).isEqualTo("deny");
+        assertThat(recs.get(0).get("code").asText()).isEqualTo("DENY_MALFORMED");
+        assertThat(recs.get(0).get("reason").asText()).contains("encoded slash");
+        assertThat(records(id, 2)).hasSize(1); // no outcome: nothing was forwarded
+    }
+
+    @Test
+    void anUnknownRouteIsDeniedByPolicy() throws Exception {
+        HttpResponse<String> res = send(to("/api/unknown/x"));
+        assertThat(res.statusCode()).isEqualTo(404);
+        List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 1);
+        assertThat(recs.get(0).get("code").asText()).isEqualTo("DENY_POLICY");
+    }
+
+    @Test
+    void aSmugglingAttemptIsAuditedAsMalformed() throws Exception {
+        try (RawHttpClient raw = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
+            RawHttpClient.Response res = raw.exchange("POST /api/weather/x HTTP/1.1\r\nHost: a\r\n"
+                    + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+            assertThat(res.status()).isEqualTo(400);
+            List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 1);
+            assertThat(recs.get(0).get("code").asText()).isEqualTo("DENY_MALFORMED");
+        }
+        assertThat(upstream.requests).isEmpty();
+    }
+
+    @Test
+    void anUpstreamFailureIsTheOutcomeOfAnAllowedCall() throws Exception {
+        HttpResponse<String> res = send(to("/api/weather/reset"));
+        assertThat(res.statusCode()).isEqualTo(502);
+        List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 2);
+        assertThat(recs).extracting(n -> n.get("phase").asText()).containsExactly("decision", "outcome");
+        assertThat(recs.get(1).get("outcome").asText()).isEqualTo("upstream_reset");
+        assertThat(recs.get(1).has("upstream_status")).isFalse();
+    }
+
+    @Test
+    void credentialsNeverAppearInTheAuditTrail() throws Exception {
+        send(to("/api/weather/secret").header("Authorization", "Bearer sk-live-DO-NOT-LOG")
+                .header("toolgate-task", "tg1.SECRET-TOKEN-VALUE"));
+        String id = lastDecisionIdFor("GET /api/weather/secret");
+        records(id, 2);
+        assertThat(String.join("\n", sink.lines)).doesNotContain("sk-live-DO-NOT-LOG")
+                .doesNotContain("SECRET-TOKEN-VALUE");
+    }
+
+    @Test
+    void whenTheTrailCannotAcceptTheCallIsDeniedAndNotForwarded() throws Exception {
+        // A writer that never finishes: the queue of 1 fills, and the sidecar must fail closed.
+        MemoryAuditSink stuck = new MemoryAuditSink(60_000);
+        AuditTrail full = AuditTrail.start(stuck, null, 1);
+        try (ProxyServer strict = Sidecar.start(pki, Sidecar.config(List.of(
+                        Sidecar.route("weather", "/api/weather", upstream.url())))
+                .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200))), full)) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(
+                    URI.create("https://127.0.0.1:" + strict.port() + "/api/weather/x"));
+            List<Integer> statuses = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                statuses.add(send(b).statusCode());
+            }
+            // The first record is taken by the writer, the second waits in the queue; later calls cannot be audited.
+            assertThat(statuses.get(2)).isEqualTo(503);
+            HttpResponse<String> res = send(b);
+            assertThat(res.statusCode()).isEqualTo(503);
+            assertThat(JSON.readTree(res.body()).get("error").asText()).isEqualTo("audit_unavailable");
+            assertThat(upstream.requests.size()).isLessThanOrEqualTo(1);
+        }
+    }
+}

@@ -5,6 +5,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
 import java.util.concurrent.ThreadLocalRandom;
@@ -40,7 +41,9 @@ final class ExchangeAudit {
         this.maxWaitNanos = maxWaitNanos;
         ThreadLocalRandom r = ThreadLocalRandom.current();
         this.decisionId = hex(r.nextLong()) + hex(r.nextLong());
-        SpiffeId peer = (channel.parent() != null ? channel.parent() : channel).attr(ProtocolSelector.PEER).get();
+        // The peer is recorded on the TLS connection; an HTTP/2 stream reads it from its parent connection.
+        Channel connection = channel instanceof Http2StreamChannel ? channel.parent() : channel;
+        SpiffeId peer = connection.attr(ProtocolSelector.PEER).get();
         this.agent = peer == null ? null : peer.uri();
     }
 

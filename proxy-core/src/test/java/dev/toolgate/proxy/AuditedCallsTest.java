@@ -159,6 +159,7 @@ class AuditedCallsTest {
             assertThat(res.status()).isEqualTo(400);
             List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 1);
             assertThat(recs.get(0).get("code").asText()).isEqualTo("DENY_MALFORMED");
+            assertThat(recs.get(0).get("agent").asText()).isEqualTo(TestPki.AGENT.uri()); // HTTP/1.1 too
         }
         assertThat(upstream.requests).isEmpty();
     }

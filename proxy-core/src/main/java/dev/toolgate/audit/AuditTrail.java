@@ -83,6 +83,11 @@ public final class AuditTrail implements AutoCloseable {
         return written.get();
     }
 
+    /** Whether the trail was closed or its writer died (readiness). */
+    public boolean isClosed() {
+        return closed || !writer.isAlive();
+    }
+
     /** The hash of the last written record (the chain head). */
     public String head() {
         return head;

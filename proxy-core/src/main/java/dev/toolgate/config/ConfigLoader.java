@@ -22,7 +22,7 @@ import java.util.stream.Stream;
 /**
  * Reads a sidecar configuration file and the route files it names.
  *
- * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts}, {@code audit} and
+ * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts}, {@code audit}, {@code admin} and
  * {@code routes}: a list of route files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name),
  * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes. Unknown keys are
  * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
@@ -59,7 +59,7 @@ public final class ConfigLoader {
         try {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
-                    (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), routes);
+                    (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -156,7 +156,7 @@ public final class ConfigLoader {
 
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-                       AuditConfig audit, List<String> routes) {}
+                       AuditConfig audit, AdminConfig admin, List<String> routes) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

@@ -14,11 +14,12 @@ import java.util.Set;
  * @param limits     request size limits
  * @param timeouts   default upstream timeouts
  * @param audit      the audit trail
+ * @param admin      the admin listener (health, readiness, metrics)
  * @param routes     all routes, from the files and directories the config file names
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        AuditConfig audit, List<RouteConfig> routes) {
+        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -26,6 +27,7 @@ public record SidecarConfig(
         limits = requireNonNullElse(limits, LimitsConfig.defaults());
         timeouts = timeouts == null ? TimeoutsConfig.defaults() : timeouts.orElse(TimeoutsConfig.defaults());
         audit = requireNonNullElse(audit, AuditConfig.defaults());
+        admin = requireNonNullElse(admin, AdminConfig.defaults());
         routes = routes == null ? List.of() : List.copyOf(routes);
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
@@ -42,22 +44,26 @@ public record SidecarConfig(
 
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, newRoutes);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, audit, routes);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, routes);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, routes);
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes);
+    }
+
+    public SidecarConfig withAdmin(AdminConfig newAdmin) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, routes);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes);
     }
 }

@@ -87,7 +87,7 @@ final class Exchange implements UpstreamListener {
     void start(HttpRequest req) {
         log.debug("[{}] {} {}", ctx.channel().id(), req.method(), req.uri());
         trace = TraceParent.continueOrStart(req.headers().get(HopByHop.TRACEPARENT));
-        audit = new ExchangeAudit(rt.audit(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel());
+        audit = new ExchangeAudit(rt.audit(), rt.metrics(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel());
         audit.describe(null, req.method().name(), req.uri(), trace);
         boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         framing = new ExchangeMessages.Framing(http2, http10, req.method().equals(HttpMethod.HEAD),

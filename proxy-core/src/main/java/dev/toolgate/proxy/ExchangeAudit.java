@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -23,6 +24,7 @@ final class ExchangeAudit {
     private static final int MAX_OPERATION_CHARS = 512;
 
     private final AuditTrail trail;
+    private final ProxyMetrics metrics;
     private final Clock clock;
     private final EventExecutor loop;
     private final long maxWaitNanos;
@@ -34,8 +36,9 @@ final class ExchangeAudit {
     private String traceId;
     private long forwardNanos;
 
-    ExchangeAudit(AuditTrail trail, Clock clock, long maxWaitNanos, Channel channel) {
+    ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel) {
         this.trail = trail;
+        this.metrics = metrics;
         this.clock = clock;
         this.loop = channel.eventLoop();
         this.maxWaitNanos = maxWaitNanos;
@@ -59,7 +62,9 @@ final class ExchangeAudit {
      * runs {@code refused} instead (the caller fails closed).
      */
     void decide(String protocol, boolean allow, String code, String reason, Runnable accepted, Runnable refused) {
-        long decisionUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
+        long decisionNanos = System.nanoTime() - startNanos;
+        long decisionUs = TimeUnit.NANOSECONDS.toMicros(decisionNanos);
+        metrics.decision(route, allow ? "allow" : "deny", code, decisionNanos);
         AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, null, agent, route, protocol,
                 operation, allow ? "allow" : "deny", code, reason, "enforce", decisionUs);
         offer(rec, System.nanoTime() + maxWaitNanos, accepted, refused);
@@ -71,6 +76,7 @@ final class ExchangeAudit {
             accepted.run();
         } else if (System.nanoTime() - deadline > 0) {
             log.error("audit trail did not accept decision {} in time; failing closed", decisionId);
+            metrics.auditFailClosed();
             refused.run();
         } else {
             loop.schedule(() -> offer(rec, deadline, accepted, refused), 1, TimeUnit.MILLISECONDS);
@@ -79,7 +85,9 @@ final class ExchangeAudit {
 
     /** Writes the outcome record of an allowed call (retrying while the queue is full). */
     void outcome(Integer upstreamStatus, String outcome, String reason, long bytesIn, long bytesOut) {
-        long upstreamMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - forwardNanos);
+        long upstreamNanos = System.nanoTime() - forwardNanos;
+        long upstreamMs = TimeUnit.NANOSECONDS.toMillis(upstreamNanos);
+        metrics.outcome(route, outcome, upstreamNanos);
         AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, route, operation,
                 upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
         offer(rec, System.nanoTime() + maxWaitNanos, () -> { },

@@ -77,6 +77,7 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     @Override
     protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("[{}] TLS handshake failed: {}", ctx.channel().id(), cause.toString());
+        rt.metrics().handshakeFailure(HandshakeFailures.reason(cause));
         ctx.close();
     }
 }

@@ -9,6 +9,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.telemetry.ProxyMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -59,16 +60,18 @@ public final class ProxyServer implements AutoCloseable {
      * @param config the validated sidecar configuration (listener, limits, timeouts, routes)
      * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
      * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
+     * @param metrics where calls, decisions and failures are counted
      * @param workerThreads event loop threads; {@code 0} for one per core
      * @throws SSLException if an upstream's TLS context cannot be built
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
-    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, int workerThreads)
-            throws SSLException, InterruptedException {
+    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, ProxyMetrics metrics,
+                                    int workerThreads) throws SSLException, InterruptedException {
         requireNonNull(config, "config");
         requireNonNull(tls, "tls");
         requireNonNull(audit, "audit");
+        requireNonNull(metrics, "metrics");
         EventLoopGroup boss = Transports.newGroup(1);
         EventLoopGroup workers = Transports.newGroup(workerThreads);
         DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(
@@ -81,7 +84,9 @@ public final class ProxyServer implements AutoCloseable {
                         resolver));
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), Clock.systemUTC());
+                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics);
+            metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
+                    t -> t.accepted() - t.written());
             Channel ch = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(Transports.serverChannel())
@@ -127,6 +132,11 @@ public final class ProxyServer implements AutoCloseable {
 
     public int port() {
         return address().getPort();
+    }
+
+    /** Whether the listener still accepts connections (readiness). */
+    public boolean isListening() {
+        return listener.isActive();
     }
 
     /** Stops accepting, gives exchanges in flight up to two seconds, then releases all threads. */

@@ -1,12 +1,14 @@
 package dev.toolgate.testing;
 
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.AdminConfig;
 import dev.toolgate.config.ListenerConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.telemetry.ProxyMetrics;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -17,7 +19,8 @@ public final class Sidecar {
 
     public static SidecarConfig config(List<RouteConfig> routes) {
         return new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null, null,
-                new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), null, routes);
+                new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), null,
+                new AdminConfig("127.0.0.1", 0), routes);
     }
 
     /** Starts with an in-memory audit trail nobody reads. */
@@ -26,7 +29,12 @@ public final class Sidecar {
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), 2);
+    }
+
+    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, ProxyMetrics metrics)
+            throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), audit, metrics, 2);
     }
 
     public static RouteConfig route(String name, String prefix, String url) {

@@ -6,7 +6,9 @@ import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.telemetry.ProxyMetrics;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -37,11 +39,15 @@ final class RunCommand implements Callable<Integer> {
         // The chain continues from the last record of the existing file (a torn last line stops the start-up).
         AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
                 FileAuditSink.lastHash(auditFile).orElse(null), cfg.audit().queue());
-        ProxyServer server = ProxyServer.start(cfg, tls, audit, workers);
-        System.err.printf("toolgate: serving agents on %s as %s; audit trail in %s%n", server.address(),
-                tls.svid().id(), auditFile);
+        ProxyMetrics metrics = ProxyMetrics.create();
+        ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, workers);
+        AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
+                () -> server.isListening() && !audit.isClosed());
+        System.err.printf("toolgate: serving agents on %s as %s; admin on %s; audit trail in %s%n", server.address(),
+                tls.svid().id(), admin.address(), auditFile);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            admin.close();
             server.close();
             audit.close();
             stopped.countDown();

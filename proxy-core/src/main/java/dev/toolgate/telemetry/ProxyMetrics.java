@@ -1,0 +1,98 @@
+package dev.toolgate.telemetry;
+
+import static java.util.Objects.requireNonNull;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The sidecar's metrics (Micrometer, scraped as Prometheus text on the admin port). Meters are registered once
+ * per label set and cached, so recording a call is a map lookup and an increment. Thread-safe.
+ *
+ * <ul>
+ *   <li>{@code toolgate_calls_total{route,decision,code}}: every decision;
+ *   <li>{@code toolgate_decision_seconds}: time from request head to decision (histogram);
+ *   <li>{@code toolgate_upstream_seconds{route,outcome}}: decision to end of response, allowed calls (histogram);
+ *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_fail_closed_total}: the audit path;
+ *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes.
+ * </ul>
+ */
+public final class ProxyMetrics {
+    private final PrometheusMeterRegistry registry;
+    private final Map<String, Counter> calls = new ConcurrentHashMap<>();
+    private final Map<String, Timer> upstream = new ConcurrentHashMap<>();
+    private final Map<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
+    private final Timer decisionTimer;
+    private final Counter auditFailClosed;
+
+    private ProxyMetrics(PrometheusMeterRegistry registry) {
+        this.registry = registry;
+        this.decisionTimer = Timer.builder("toolgate.decision")
+                .description("Time from the request head to the decision")
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(1_000))
+                .maximumExpectedValue(Duration.ofSeconds(1))
+                .register(registry);
+        this.auditFailClosed = Counter.builder("toolgate.audit.fail.closed")
+                .description("Calls denied because their decision record was not accepted in time")
+                .register(registry);
+    }
+
+    /** A new set of metrics with its own Prometheus registry. */
+    public static ProxyMetrics create() {
+        return new ProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The Prometheus text exposition of every meter. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    /** Watches a value, e.g. the audit queue depth. */
+    public <T> void gauge(String name, String description, T obj, ToDoubleFunction<T> value) {
+        Gauge.builder(name, requireNonNull(obj, "obj"), value).description(description).register(registry);
+    }
+
+    public void decision(String route, String decision, String code, long nanos) {
+        String r = route == null ? "none" : route;
+        calls.computeIfAbsent(r + '\0' + decision + '\0' + code, k -> Counter.builder("toolgate.calls")
+                .description("Calls by route, decision and code")
+                .tag("route", r).tag("decision", decision).tag("code", code)
+                .register(registry)).increment();
+        decisionTimer.record(Duration.ofNanos(nanos));
+    }
+
+    public void outcome(String route, String outcome, long nanos) {
+        String r = route == null ? "none" : route;
+        upstream.computeIfAbsent(r + '\0' + outcome, k -> Timer.builder("toolgate.upstream")
+                .description("From the decision to the end of the response, allowed calls")
+                .tag("route", r).tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(50_000))
+                .maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    public void auditFailClosed() {
+        auditFailClosed.increment();
+    }
+
+    public void handshakeFailure(String reason) {
+        handshakeFailures.computeIfAbsent(reason, k -> Counter.builder("toolgate.tls.handshake.failures")
+                .description("Agent TLS handshakes refused, by reason")
+                .tag("reason", reason)
+                .register(registry)).increment();
+    }
+}

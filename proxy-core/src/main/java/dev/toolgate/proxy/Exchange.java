@@ -4,6 +4,7 @@ import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -86,8 +87,10 @@ final class Exchange implements UpstreamListener {
     /** Starts with the request head; takes ownership of {@code req}. */
     void start(HttpRequest req) {
         log.debug("[{}] {} {}", ctx.channel().id(), req.method(), req.uri());
-        trace = TraceParent.continueOrStart(req.headers().get(HopByHop.TRACEPARENT));
-        audit = new ExchangeAudit(rt.audit(), rt.metrics(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel());
+        CallSpans.Started span = rt.spans().start(req.headers().get(HopByHop.TRACEPARENT));
+        trace = span.hop();
+        audit = new ExchangeAudit(rt.audit(), rt.metrics(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel(),
+                span.span());
         audit.describe(null, req.method().name(), req.uri(), trace);
         boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         framing = new ExchangeMessages.Framing(http2, http10, req.method().equals(HttpMethod.HEAD),

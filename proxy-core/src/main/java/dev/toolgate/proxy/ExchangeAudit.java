@@ -6,6 +6,8 @@ import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
@@ -34,10 +36,14 @@ final class ExchangeAudit {
     private String route;
     private String operation;
     private String traceId;
+    private String spanId;
     private long forwardNanos;
+    private final Span span;
 
-    ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel) {
+    ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel,
+                  Span span) {
         this.trail = trail;
+        this.span = span;
         this.metrics = metrics;
         this.clock = clock;
         this.loop = channel.eventLoop();
@@ -48,6 +54,10 @@ final class ExchangeAudit {
         Channel connection = channel instanceof Http2StreamChannel ? channel.parent() : channel;
         SpiffeId peer = connection.attr(ProtocolSelector.PEER).get();
         this.agent = peer == null ? null : peer.uri();
+        span.setAttribute("toolgate.decision_id", decisionId);
+        if (agent != null) {
+            span.setAttribute("toolgate.agent", agent);
+        }
     }
 
     void describe(String route, String method, String path, TraceParent trace) {
@@ -55,6 +65,12 @@ final class ExchangeAudit {
         String op = method + " " + path;
         this.operation = op.length() > MAX_OPERATION_CHARS ? op.substring(0, MAX_OPERATION_CHARS) + "..." : op;
         this.traceId = trace.traceId();
+        this.spanId = trace.spanId();
+        span.updateName(route == null ? method : method + " " + route);
+        span.setAttribute("toolgate.operation", this.operation);
+        if (route != null) {
+            span.setAttribute("toolgate.route", route);
+        }
     }
 
     /**
@@ -65,9 +81,20 @@ final class ExchangeAudit {
         long decisionNanos = System.nanoTime() - startNanos;
         long decisionUs = TimeUnit.NANOSECONDS.toMicros(decisionNanos);
         metrics.decision(route, allow ? "allow" : "deny", code, decisionNanos);
-        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, null, agent, route, protocol,
+        span.setAttribute("toolgate.decision", allow ? "allow" : "deny");
+        span.setAttribute("toolgate.code", code);
+        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, route, protocol,
                 operation, allow ? "allow" : "deny", code, reason, "enforce", decisionUs);
-        offer(rec, System.nanoTime() + maxWaitNanos, accepted, refused);
+        Runnable failClosed = () -> {
+            span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
+            span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
+            span.end();
+            refused.run();
+        };
+        offer(rec, System.nanoTime() + maxWaitNanos, allow ? accepted : () -> {
+            span.end();
+            accepted.run();
+        }, failClosed);
         forwardNanos = System.nanoTime();
     }
 
@@ -88,6 +115,14 @@ final class ExchangeAudit {
         long upstreamNanos = System.nanoTime() - forwardNanos;
         long upstreamMs = TimeUnit.NANOSECONDS.toMillis(upstreamNanos);
         metrics.outcome(route, outcome, upstreamNanos);
+        if (upstreamStatus != null) {
+            span.setAttribute("http.response.status_code", upstreamStatus.longValue());
+        }
+        span.setAttribute("toolgate.outcome", outcome);
+        if (!"completed".equals(outcome)) {
+            span.setStatus(StatusCode.ERROR, reason == null ? outcome : reason);
+        }
+        span.end();
         AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, route, operation,
                 upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
         offer(rec, System.nanoTime() + maxWaitNanos, () -> { },

@@ -9,6 +9,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -61,17 +62,19 @@ public final class ProxyServer implements AutoCloseable {
      * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
      * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
      * @param metrics where calls, decisions and failures are counted
+     * @param spans  the span of each call ({@link CallSpans#noop()} for tracing off)
      * @param workerThreads event loop threads; {@code 0} for one per core
      * @throws SSLException if an upstream's TLS context cannot be built
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
     public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, ProxyMetrics metrics,
-                                    int workerThreads) throws SSLException, InterruptedException {
+                                    CallSpans spans, int workerThreads) throws SSLException, InterruptedException {
         requireNonNull(config, "config");
         requireNonNull(tls, "tls");
         requireNonNull(audit, "audit");
         requireNonNull(metrics, "metrics");
+        requireNonNull(spans, "spans");
         EventLoopGroup boss = Transports.newGroup(1);
         EventLoopGroup workers = Transports.newGroup(workerThreads);
         DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(
@@ -84,7 +87,7 @@ public final class ProxyServer implements AutoCloseable {
                         resolver));
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics);
+                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans);
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
             Channel ch = new ServerBootstrap()

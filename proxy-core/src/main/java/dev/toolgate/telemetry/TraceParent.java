@@ -1,5 +1,6 @@
 package dev.toolgate.telemetry;
 
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -16,16 +17,31 @@ public record TraceParent(String traceId, String spanId, String flags) {
 
     /** Continues {@code header} if it is a valid version-00 traceparent, else starts a new sampled trace. */
     public static TraceParent continueOrStart(CharSequence header) {
+        return parse(header).orElseGet(TraceParent::start);
+    }
+
+    /** The traceparent in {@code header}, if it is a valid version-00 one (lowercase hex, ids not all zero). */
+    public static Optional<TraceParent> parse(CharSequence header) {
         if (header != null && header.length() == 55) {
             String h = header.toString();
             if (h.startsWith("00-") && h.charAt(35) == '-' && h.charAt(52) == '-'
                     && isHex(h, 3, 35) && isHex(h, 36, 52) && isHex(h, 53, 55)
                     && !isZero(h, 3, 35) && !isZero(h, 36, 52)) {
-                return new TraceParent(h.substring(3, 35), h.substring(36, 52), h.substring(53, 55));
+                return Optional.of(new TraceParent(h.substring(3, 35), h.substring(36, 52), h.substring(53, 55)));
             }
         }
+        return Optional.empty();
+    }
+
+    /** A new sampled trace with a random trace id and span id. */
+    public static TraceParent start() {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         return new TraceParent(hex(r.nextLong() | 1L, 16) + hex(r.nextLong(), 16), hex(r.nextLong() | 1L, 16), "01");
+    }
+
+    /** The same trace with a new span id: the sidecar's own hop. */
+    public TraceParent nextHop() {
+        return new TraceParent(traceId, hex(ThreadLocalRandom.current().nextLong() | 1L, 16), flags);
     }
 
     /** The header value. */

@@ -8,6 +8,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import java.net.URI;
 import java.time.Duration;
@@ -29,12 +30,17 @@ public final class Sidecar {
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), CallSpans.noop(), 2);
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, ProxyMetrics metrics)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, metrics, 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, metrics, CallSpans.noop(), 2);
+    }
+
+    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, CallSpans spans)
+            throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), spans, 2);
     }
 
     public static RouteConfig route(String name, String prefix, String url) {

@@ -40,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
         AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
                 FileAuditSink.lastHash(auditFile).orElse(null), cfg.audit().queue());
         ProxyMetrics metrics = ProxyMetrics.create();
-        ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, workers);
+        ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
                 () -> server.isListening() && !audit.isClosed());
         System.err.printf("toolgate: serving agents on %s as %s; admin on %s; audit trail in %s%n", server.address(),

@@ -12,6 +12,7 @@ import dev.toolgate.identity.JdkSslContexts;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,7 +57,8 @@ public final class Demo {
                     FileAuditSink.lastHash(auditFile).orElse(null), config.audit().queue());
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
-            try (audit; ProxyServer sidecar = ProxyServer.start(config, tls, audit, ProxyMetrics.create(), 1)) {
+            try (audit; ProxyServer sidecar = ProxyServer.start(config, tls, audit, ProxyMetrics.create(),
+                    CallSpans.noop(), 1)) {
                 out.println("toolgate demo");
                 out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
                 out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());

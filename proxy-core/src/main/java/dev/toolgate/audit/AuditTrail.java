@@ -2,7 +2,10 @@ package dev.toolgate.audit;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.config.AuditConfig;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -58,6 +61,22 @@ public final class AuditTrail implements AutoCloseable {
         AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity);
         t.writer.start();
         return t;
+    }
+
+    /**
+     * Starts the trail a sidecar configuration asks for: the rotating file (its chain continued from the file's last
+     * record), and standard output too if configured.
+     *
+     * @throws IOException if the file cannot be opened or its last line is not a record (looked at by a person)
+     */
+    public static AuditTrail open(AuditConfig cfg) throws IOException {
+        Path file = cfg.file();
+        String head = FileAuditSink.lastHash(file).orElse(null);
+        AuditSink sink = FileAuditSink.rotating(file, cfg.maxFileBytes(), Clock.systemUTC());
+        if (cfg.stdout()) {
+            sink = new StdoutAuditSink(sink, System.out);
+        }
+        return start(sink, head, cfg.queue());
     }
 
     /** Hands a record to the writer; {@code false} if it cannot be accepted now. Never blocks. */

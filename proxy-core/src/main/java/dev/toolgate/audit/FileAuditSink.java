@@ -6,38 +6,80 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Optional;
 
 /**
- * Appends audit lines to a JSON-lines file, creating it and its directory. {@link #lastHash} reads the chain head
- * of an existing file so a restarted sidecar continues the chain. Used by the writer thread only.
+ * Appends audit lines to a JSON-lines file, creating it and its directory, and rotates it by size: the full file is
+ * renamed to {@code <name>-<UTC time>.jsonl} and a new one started. Rotation happens between records, and the
+ * chain simply continues (the first record of the new file links to the last of the old), so
+ * {@code audit verify} over the rotated files, oldest first, then the current one, checks the whole history.
+ * {@link #lastHash} reads the chain head of an existing file so a restarted sidecar continues the chain. Used by
+ * the writer thread only.
  */
 public final class FileAuditSink implements AuditSink {
-    private final Path file;
-    private final BufferedWriter out;
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
 
-    private FileAuditSink(Path file, BufferedWriter out) {
+    private final Path file;
+    private final long maxBytes;
+    private final Clock clock;
+    private BufferedWriter out;
+    private long size;
+
+    private FileAuditSink(Path file, long maxBytes, Clock clock) throws IOException {
         this.file = file;
-        this.out = out;
+        this.maxBytes = maxBytes;
+        this.clock = clock;
+        openCurrent();
     }
 
-    /** Opens {@code file} for appending. */
+    /** Opens {@code file} for appending, without rotation. */
     public static FileAuditSink open(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        return new FileAuditSink(file, Files.newBufferedWriter(file, StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE));
+        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC());
+    }
+
+    /** Opens {@code file} for appending, rotating it when the next line would take it past {@code maxBytes}. */
+    public static FileAuditSink rotating(Path file, long maxBytes, Clock clock) throws IOException {
+        if (maxBytes < 1024) {
+            throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 1024)");
+        }
+        return new FileAuditSink(file, maxBytes, clock);
     }
 
     public Path file() {
         return file;
     }
 
+    private void openCurrent() throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        size = Files.size(file);
+    }
+
     @Override
     public void write(String line) throws IOException {
+        byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+        if (size > 0 && size + bytes.length + 1 > maxBytes) {
+            rotate();
+        }
         out.write(line);
         out.write('\n');
+        size += bytes.length + 1;
+    }
+
+    private void rotate() throws IOException {
+        out.close();
+        String name = file.getFileName().toString();
+        String base = name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name;
+        Path rotated = file.resolveSibling(base + "-" + STAMP.format(clock.instant()) + ".jsonl");
+        Files.move(file, rotated, StandardCopyOption.ATOMIC_MOVE);
+        openCurrent();
     }
 
     @Override
@@ -64,7 +106,13 @@ public final class FileAuditSink implements AuditSink {
         if (last.isEmpty()) {
             return Optional.empty();
         }
-        var node = AuditCodec.parse(last);
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+            node = AuditCodec.parse(last);
+        } catch (IOException e) {
+            throw new IOException(file + ": last line is not a JSON record; run 'toolgate audit verify " + file + "'",
+                    e);
+        }
         if (!node.hasNonNull("hash")) {
             throw new IOException(file + ": last line has no hash; run 'toolgate audit verify " + file + "'");
         }

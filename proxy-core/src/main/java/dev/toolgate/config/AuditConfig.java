@@ -11,12 +11,19 @@ import java.time.Duration;
  * @param file    JSON-lines file the hash-chained records are appended to (the chain continues across restarts)
  * @param queue   records that may wait for the writer; when full, calls wait (back-pressure)
  * @param maxWait how long a call waits for its record to be accepted before it is denied (fail closed)
+ * @param maxFileBytes the file is rotated (renamed with a UTC time stamp) before it grows past this size
+ * @param stdout  also write every record to standard output (the container log)
  */
-public record AuditConfig(Path file, Integer queue, Duration maxWait) {
+public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
     public AuditConfig {
         file = requireNonNullElse(file, Path.of(".toolgate", "audit", "audit.jsonl"));
         queue = requireNonNullElse(queue, 65_536);
         maxWait = requireNonNullElse(maxWait, Duration.ofSeconds(2));
+        maxFileBytes = requireNonNullElse(maxFileBytes, 100L * 1024 * 1024);
+        stdout = requireNonNullElse(stdout, false);
+        if (maxFileBytes < 1024) {
+            throw new IllegalArgumentException("maxFileBytes: " + maxFileBytes + " (expected: >= 1024)");
+        }
         if (queue < 1) {
             throw new IllegalArgumentException("queue: " + queue + " (expected: > 0)");
         }
@@ -26,10 +33,10 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait) {
     }
 
     public static AuditConfig defaults() {
-        return new AuditConfig(null, null, null);
+        return new AuditConfig(null, null, null, null, null);
     }
 
     AuditConfig resolve(Path base) {
-        return new AuditConfig(base.resolve(file), queue, maxWait);
+        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout);
     }
 }

@@ -146,4 +146,61 @@ class AuditTrailTest {
         trail.close();
         assertThat(trail.offer(decision(1))).isFalse();
     }
+
+    @Test
+    void theChainSurvivesRotationAndVerifiesAcrossTheRotatedFiles() throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        java.time.Clock clock = java.time.Clock.fixed(Instant.parse("2026-11-28T10:00:00Z"), java.time.ZoneOffset.UTC);
+        java.util.concurrent.atomic.AtomicInteger tick = new java.util.concurrent.atomic.AtomicInteger();
+        java.time.Clock moving = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return clock.instant().plusSeconds(tick.incrementAndGet());
+            }
+        };
+        AuditTrail trail = AuditTrail.start(FileAuditSink.rotating(file, 2048, moving), null, 64);
+        for (int i = 0; i < 30; i++) {
+            while (!trail.offer(decision(i))) {
+                Thread.onSpinWait();
+            }
+        }
+        trail.close();
+        List<Path> files;
+        try (var s = Files.list(dir)) {
+            files = new ArrayList<>(s.filter(p -> !p.equals(file)).sorted().toList());
+        }
+        assertThat(files).hasSizeGreaterThan(2);
+        for (Path p : files) {
+            assertThat(Files.size(p)).isLessThanOrEqualTo(2048);
+        }
+        files.add(file);
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(files);
+        assertThat(r.ok()).as(r.toString()).isTrue();
+        assertThat(r.records()).isEqualTo(30);
+        // Dropping a rotated file in the middle breaks the chain at the first record after the gap.
+        List<Path> gap = new ArrayList<>(files);
+        gap.remove(1);
+        AuditVerifier.Result broken = AuditVerifier.verifyFromGenesis(gap);
+        assertThat(broken.ok()).isFalse();
+        assertThat(broken.file()).isEqualTo(gap.get(1));
+        assertThat(broken.line()).isEqualTo(1);
+    }
+
+    @Test
+    void aTornLastLineStopsARestartInsteadOfStartingANewChain() throws Exception {
+        Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 3);
+        Files.writeString(file, "{\"phase\":\"decis", java.nio.file.StandardOpenOption.APPEND);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FileAuditSink.lastHash(file))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("audit verify");
+    }
 }

@@ -191,7 +191,7 @@ class AuditedCallsTest {
         AuditTrail full = AuditTrail.start(stuck, null, 1);
         try (ProxyServer strict = Sidecar.start(pki, Sidecar.config(List.of(
                         Sidecar.route("weather", "/api/weather", upstream.url())))
-                .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200))), full)) {
+                .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200), null, null)), full)) {
             HttpRequest.Builder b = HttpRequest.newBuilder(
                     URI.create("https://127.0.0.1:" + strict.port() + "/api/weather/x"));
             List<Integer> statuses = new ArrayList<>();

@@ -1,7 +1,6 @@
 package dev.toolgate.cli;
 
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.audit.FileAuditSink;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
@@ -37,8 +36,7 @@ final class RunCommand implements Callable<Integer> {
         TlsMaterial tls = Identities.load(cfg.identity());
         Path auditFile = cfg.audit().file();
         // The chain continues from the last record of the existing file (a torn last line stops the start-up).
-        AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
-                FileAuditSink.lastHash(auditFile).orElse(null), cfg.audit().queue());
+        AuditTrail audit = AuditTrail.open(cfg.audit());
         ProxyMetrics metrics = ProxyMetrics.create();
         ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
-import dev.toolgate.audit.FileAuditSink;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.identity.DevCa;
@@ -53,8 +52,7 @@ public final class Demo {
             DevCa ca = DevCa.openOrCreate(config.identity().stateDir(), config.identity().trustDomain());
             TlsMaterial tls = TlsMaterial.of(ca.issue(SpiffeId.parse(config.identity().spiffeId())), ca.bundles());
             Path auditFile = config.audit().file();
-            AuditTrail audit = AuditTrail.start(FileAuditSink.open(auditFile),
-                    FileAuditSink.lastHash(auditFile).orElse(null), config.audit().queue());
+            AuditTrail audit = AuditTrail.open(config.audit());
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
             try (audit; ProxyServer sidecar = ProxyServer.start(config, tls, audit, ProxyMetrics.create(),

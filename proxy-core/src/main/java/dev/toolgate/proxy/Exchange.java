@@ -134,6 +134,11 @@ final class Exchange implements UpstreamListener {
             audit.decide(protocol, true, "ALLOW", "route matched (task grants are not enforced yet)",
                     () -> {
                         allowed = true;
+                        if (state != State.CONNECTING) {
+                            // The agent left while the decision waited for the audit trail: close the record pair.
+                            recordOutcome("agent_closed", "the agent left before the call was forwarded");
+                            return;
+                        }
                         upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
                     },
                     this::failClosed);

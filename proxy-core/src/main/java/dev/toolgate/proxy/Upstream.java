@@ -179,7 +179,8 @@ final class Upstream {
                         .group(loop)
                         .channel(Transports.socketChannel())
                         .resolver(resolver)
-                        .option(ChannelOption.AUTO_READ, !config.http2() ? false : true)
+                        // HTTP/1.1: read only when the exchange asks (back-pressure); HTTP/2: the streams do that.
+                        .option(ChannelOption.AUTO_READ, config.http2())
                         .option(ChannelOption.TCP_NODELAY, true)
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeouts.connect().toMillis())
                         .handler(new ChannelInitializer<Channel>() {

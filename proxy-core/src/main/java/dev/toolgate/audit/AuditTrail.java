@@ -13,6 +13,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +35,7 @@ public final class AuditTrail implements AutoCloseable {
     private final BlockingQueue<AuditRecord> queue;
     private final AuditSink sink;
     private final Thread writer;
-    private final List<Consumer<String>> subscribers = new CopyOnWriteArrayList<>();
+    private final List<BiConsumer<AuditRecord, String>> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private volatile boolean closed;
@@ -89,8 +90,17 @@ public final class AuditTrail implements AutoCloseable {
         return true;
     }
 
-    /** Receives every written line, on the writer thread, after the sink took it (the live tail). Keep it fast. */
+    /** Receives every written line, on the writer thread, after the sink took it. Keep it fast. */
     public void subscribe(Consumer<String> subscriber) {
+        requireNonNull(subscriber, "subscriber");
+        subscribers.add((record, line) -> subscriber.accept(line));
+    }
+
+    /**
+     * Receives every written record with its line, on the writer thread, after the sink took it (the live tail,
+     * see {@link AuditTail}). Keep it fast: it runs inside the writer.
+     */
+    public void subscribeRecords(BiConsumer<AuditRecord, String> subscriber) {
         subscribers.add(requireNonNull(subscriber, "subscriber"));
     }
 
@@ -128,8 +138,8 @@ public final class AuditTrail implements AutoCloseable {
                     writeUntilAccepted(line);
                     head = codec.lastHash();
                     written.incrementAndGet();
-                    for (Consumer<String> s : subscribers) {
-                        s.accept(line);
+                    for (BiConsumer<AuditRecord, String> s : subscribers) {
+                        s.accept(r, line);
                     }
                 }
                 batch.clear();

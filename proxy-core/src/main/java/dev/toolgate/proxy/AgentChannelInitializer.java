@@ -4,11 +4,13 @@ import dev.toolgate.identity.TlsMaterial;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** Assembles an agent connection's pipeline: TLS (client certificate required), then ALPN selection. */
+/** Assembles an agent connection's pipeline: connection limit, TLS (client certificate required), ALPN selection. */
 final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final TlsMaterial tls;
     private final ProxyRuntime rt;
+    private final AtomicInteger openConnections = new AtomicInteger();
 
     AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt) {
         this.tls = tls;
@@ -20,6 +22,7 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
         // Read per call, not once: a later issue rotates the material without restarting the listener.
         SslHandler ssl = tls.serverContext().newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(10_000);
-        ch.pipeline().addLast(ssl, new ProtocolSelector(rt));
+        ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
+                new ProtocolSelector(rt));
     }
 }

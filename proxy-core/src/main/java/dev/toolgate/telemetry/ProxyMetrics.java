@@ -22,7 +22,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_decision_seconds}: time from request head to decision (histogram);
  *   <li>{@code toolgate_upstream_seconds{route,outcome}}: decision to end of response, allowed calls (histogram);
  *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_fail_closed_total}: the audit path;
- *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes.
+ *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes;
+ *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit.
  * </ul>
  */
 public final class ProxyMetrics {
@@ -32,6 +33,7 @@ public final class ProxyMetrics {
     private final Map<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
     private final Timer decisionTimer;
     private final Counter auditFailClosed;
+    private final Counter connectionsRefused;
 
     private ProxyMetrics(PrometheusMeterRegistry registry) {
         this.registry = registry;
@@ -40,6 +42,9 @@ public final class ProxyMetrics {
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofNanos(1_000))
                 .maximumExpectedValue(Duration.ofSeconds(1))
+                .register(registry);
+        this.connectionsRefused = Counter.builder("toolgate.connections.refused")
+                .description("Agent connections closed at accept because the connection limit was reached")
                 .register(registry);
         this.auditFailClosed = Counter.builder("toolgate.audit.fail.closed")
                 .description("Calls denied because their decision record was not accepted in time")
@@ -83,6 +88,10 @@ public final class ProxyMetrics {
                 .minimumExpectedValue(Duration.ofNanos(50_000))
                 .maximumExpectedValue(Duration.ofSeconds(60))
                 .register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    public void connectionRefused() {
+        connectionsRefused.increment();
     }
 
     public void auditFailClosed() {

@@ -33,10 +33,23 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: " + e.getMessage());
             return 2;
         }
-        TlsMaterial tls = Identities.load(cfg.identity());
+        TlsMaterial tls;
+        try {
+            tls = Identities.load(cfg.identity());
+        } catch (java.io.IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
+            System.err.println("toolgate: cannot load the sidecar's identity (" + cfg.identity().source() + "): "
+                    + e.getMessage());
+            return 2;
+        }
         Path auditFile = cfg.audit().file();
         // The chain continues from the last record of the existing file (a torn last line stops the start-up).
-        AuditTrail audit = AuditTrail.open(cfg.audit());
+        AuditTrail audit;
+        try {
+            audit = AuditTrail.open(cfg.audit());
+        } catch (java.io.IOException e) {
+            System.err.println("toolgate: cannot open the audit trail: " + e.getMessage());
+            return 2;
+        }
         ProxyMetrics metrics = ProxyMetrics.create();
         ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,

@@ -48,4 +48,26 @@ class CliTest {
         Files.writeString(cfg, "listener: {port: 99999}\n");
         assertThat(Main.commandLine().execute("run", "--config", cfg.toString())).isEqualTo(2);
     }
+
+    @Test
+    void runWithMissingIdentityFilesSaysSoInOneLine() throws Exception {
+        Path cfg = dir.resolve("files.yaml");
+        Files.writeString(cfg, """
+                identity: {source: files, certificate: nope/svid.pem, key: nope/svid.key, bundle: nope/bundle.pem}
+                audit: {file: audit/audit.jsonl}
+                listener: {port: 0}
+                admin: {port: 0}
+                """);
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertThat(Main.commandLine().execute("run", "--config", cfg.toString())).isEqualTo(2);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .startsWith("toolgate: cannot load the sidecar's identity (files): ")
+                .contains("svid.pem");
+    }
 }

@@ -70,6 +70,7 @@ class HostileRequestsTest {
     void clear() {
         upstream.requests.clear();
         upstream.trailers.clear();
+        upstream.completed.clear();
     }
 
     /** A request the sidecar must answer itself. {@code closes}: the framing is broken, so must the connection. */
@@ -201,7 +202,9 @@ class HostileRequestsTest {
     void malformedChunkedBodyIsRefusedAndClosed(Refused c) throws Exception {
         assertRefused(c);
         Thread.sleep(SETTLE_MS);
-        assertThat(upstream.requests).hasSizeLessThanOrEqualTo(1);
+        // The streamed head may be upstream, but its body never ends there (checked on completion, not on head
+        // counts: a head flushed by the previous case can arrive late on a loaded machine).
+        assertThat(upstream.completed).isEmpty();
         assertThat(upstream.requests).noneMatch(r -> r.uri().contains("smuggled"));
     }
 

@@ -57,6 +57,8 @@ public final class TestUpstream implements AutoCloseable {
     public final List<Seen> requests = new CopyOnWriteArrayList<>();
     /** Trailer fields of chunked request bodies, one entry per request that had any. */
     public final List<HttpHeaders> trailers = new CopyOnWriteArrayList<>();
+    /** Requests whose body ended (the upstream would act on them), in arrival order. */
+    public final List<Seen> completed = new CopyOnWriteArrayList<>();
     public final AtomicLong downloadBytesWritten = new AtomicLong();
     public final AtomicInteger connections = new AtomicInteger();
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -127,6 +129,7 @@ public final class TestUpstream implements AutoCloseable {
                 if (!last.trailingHeaders().isEmpty()) {
                     trailers.add(last.trailingHeaders().copy());
                 }
+                completed.add(new Seen(head.method().name(), head.uri(), head.headers().copy()));
                 answer(ctx, head);
                 head = null;
             }

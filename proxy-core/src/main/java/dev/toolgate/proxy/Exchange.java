@@ -468,6 +468,15 @@ final class Exchange implements UpstreamListener {
         conn.abort(this);
     }
 
+    /**
+     * The agent's stream broke HTTP/2's framing rules after its head was accepted (DATA against
+     * {@code content-length}, a malformed trailer): the request never completes upstream and the stream is reset.
+     */
+    void onAgentMalformed(String reason) {
+        recordOutcome("malformed_body", reason);
+        abort("malformed_body");
+    }
+
     /** The agent went away: give everything back. */
     void onAgentClosed() {
         recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");

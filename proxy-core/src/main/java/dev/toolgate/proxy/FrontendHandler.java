@@ -6,6 +6,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,6 +156,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("[{}] agent channel error, closing: {}", ctx.channel().id(), cause.toString());
+        Http2Error error = http2 ? Http2HeadGuard.streamError(cause) : null;
+        if (error != null) {
+            // The codec found the stream malformed (RFC 9113 8.1.1: a stream error, PROTOCOL_ERROR): reset it with
+            // that code. Closing the stream channel alone would send CANCEL and audit the call as the agent's close.
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(error), ctx.voidPromise());
+            if (exchange != null) {
+                exchange.onAgentMalformed(Http2HeadGuard.describe(cause));
+            }
+        }
         ctx.close();
     }
 }

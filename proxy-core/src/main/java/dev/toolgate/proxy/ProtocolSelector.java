@@ -52,12 +52,17 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
                             .maxHeaderListSize(maxHeader)
                             .maxConcurrentStreams(256))
                     .validateHeaders(true)
+                    // RFC 9113 8.3.1: a request without :method, :scheme or :path (or a CONNECT without
+                    // :authority) is malformed. Off by default in Netty: a head without :scheme was forwarded, one
+                    // without :method was taken for trailers and left the stream hanging.
+                    .validateRequiredPseudoHeaders(true)
                     .build());
             p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
                 protected void initChannel(Http2StreamChannel ch) {
                     ch.config().setAutoRead(false);
                     ch.pipeline().addLast(
+                            new Http2HeadGuard(),
                             new Http2StreamFrameToHttpObjectCodec(true, true),
                             new FlowControlHandler(),
                             new FrontendHandler(rt, true));

@@ -55,10 +55,13 @@ public final class TestUpstream implements AutoCloseable {
     public record Seen(String method, String uri, HttpHeaders headers) {}
 
     public final List<Seen> requests = new CopyOnWriteArrayList<>();
+    /**
+     * Requests whose body arrived in full (a well-framed end of message): only these are answered. A request cut
+     * off mid-body (the connection closed first) is in {@link #requests} but never here.
+     */
+    public final List<Seen> completed = new CopyOnWriteArrayList<>();
     /** Trailer fields of chunked request bodies, one entry per request that had any. */
     public final List<HttpHeaders> trailers = new CopyOnWriteArrayList<>();
-    /** Requests whose body ended (the upstream would act on them), in arrival order. */
-    public final List<Seen> completed = new CopyOnWriteArrayList<>();
     public final AtomicLong downloadBytesWritten = new AtomicLong();
     public final AtomicInteger connections = new AtomicInteger();
     private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -105,6 +108,7 @@ public final class TestUpstream implements AutoCloseable {
 
     private final class Handler extends SimpleChannelInboundHandler<HttpObject> {
         private HttpRequest head;
+        private Seen seen;
         private MessageDigest sha;
         private long bodyBytes;
 
@@ -114,7 +118,8 @@ public final class TestUpstream implements AutoCloseable {
                 head = req;
                 sha = MessageDigest.getInstance("SHA-256");
                 bodyBytes = 0;
-                requests.add(new Seen(req.method().name(), req.uri(), req.headers().copy()));
+                seen = new Seen(req.method().name(), req.uri(), req.headers().copy());
+                requests.add(seen);
                 if (req.uri().equals("/reset")) {
                     ctx.close();
                     return;
@@ -126,10 +131,12 @@ public final class TestUpstream implements AutoCloseable {
                 sha.update(b.nioBuffer());
             }
             if (msg instanceof LastHttpContent last && head != null) {
+                if (last.decoderResult().isSuccess()) {
+                    completed.add(seen);
+                }
                 if (!last.trailingHeaders().isEmpty()) {
                     trailers.add(last.trailingHeaders().copy());
                 }
-                completed.add(new Seen(head.method().name(), head.uri(), head.headers().copy()));
                 answer(ctx, head);
                 head = null;
             }

@@ -28,6 +28,7 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -110,15 +111,20 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private static SslContext upstreamTls(UpstreamConfig u, TlsMaterial tls) throws SSLException {
+    /**
+     * The TLS context for each new connection to {@code u}: from the (possibly rotating) SVID material for an
+     * upstream inside the mesh, fixed for a public one; null for plaintext.
+     */
+    private static Supplier<SslContext> upstreamTls(UpstreamConfig u, TlsMaterial tls) throws SSLException {
         if (!u.tls()) {
             return null;
         }
         if (u.spiffeId() != null) {
-            return tls.upstreamContext(SpiffeId.parse(u.spiffeId()), u.http2());
+            SpiffeId expected = SpiffeId.parse(u.spiffeId());
+            return () -> tls.upstreamContext(expected, u.http2());
         }
         // Outside the mesh: public CAs and host name verification (set on each handler).
-        return SslContextBuilder.forClient()
+        SslContext publicCas = SslContextBuilder.forClient()
                 .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(
                         ApplicationProtocolConfig.Protocol.ALPN,
@@ -126,6 +132,7 @@ public final class ProxyServer implements AutoCloseable {
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
                         u.http2() ? ApplicationProtocolNames.HTTP_2 : ApplicationProtocolNames.HTTP_1_1))
                 .build();
+        return () -> publicCas;
     }
 
     /** The bound address (the real port when the configuration asked for port 0). */

@@ -31,6 +31,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 
@@ -47,7 +48,7 @@ final class Upstream {
     final RouteConfig route;
     final UpstreamConfig config;
     final TimeoutsConfig timeouts;
-    private final SslContext ssl;
+    private final Supplier<SslContext> ssl;
     private final boolean publicTls;
     private final AddressResolverGroup<InetSocketAddress> resolver;
     private final FastThreadLocal<LoopPool> pools = new FastThreadLocal<>() {
@@ -57,7 +58,7 @@ final class Upstream {
         }
     };
 
-    Upstream(RouteConfig route, TimeoutsConfig timeouts, SslContext ssl, boolean publicTls,
+    Upstream(RouteConfig route, TimeoutsConfig timeouts, Supplier<SslContext> ssl, boolean publicTls,
              AddressResolverGroup<InetSocketAddress> resolver) {
         this.route = route;
         this.config = route.upstream();
@@ -221,7 +222,8 @@ final class Upstream {
         private void initConnection(Channel ch) {
             ChannelPipeline pl = ch.pipeline();
             if (ssl != null) {
-                SslHandler tls = ssl.newHandler(ch.alloc(), config.host(), config.port());
+                // Asked per connection, so a rotated SVID is used by the next connection.
+                SslHandler tls = ssl.get().newHandler(ch.alloc(), config.host(), config.port());
                 tls.setHandshakeTimeoutMillis(timeouts.connect().toMillis());
                 if (publicTls) {
                     SSLParameters params = tls.engine().getSSLParameters();

@@ -106,6 +106,11 @@ public final class RawHttpClient implements AutoCloseable {
         }
     }
 
+    /** The TLS session (the sidecar's certificate, the negotiated protocol). */
+    public javax.net.ssl.SSLSession session() {
+        return socket.getSession();
+    }
+
     public InputStream input() {
         return in;
     }

@@ -2,15 +2,18 @@ package dev.toolgate.cli;
 
 import dev.toolgate.config.IdentityConfig;
 import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.FileTlsMaterial;
 import dev.toolgate.identity.SpiffeId;
-import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TlsMaterial;
-import dev.toolgate.identity.TrustBundles;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 
 /** Builds the sidecar's TLS material from its identity configuration. */
 final class Identities {
+    /** How often the {@code files} source looks for a rotated SVID. */
+    static final Duration RELOAD_POLL = Duration.ofSeconds(2);
+
     private Identities() {}
 
     static TlsMaterial load(IdentityConfig cfg) throws IOException, GeneralSecurityException {
@@ -19,11 +22,7 @@ final class Identities {
                 DevCa ca = DevCa.openOrCreate(cfg.stateDir(), cfg.trustDomain());
                 yield TlsMaterial.of(ca.issue(SpiffeId.parse(cfg.spiffeId())), ca.bundles());
             }
-            case "files" -> {
-                Svid own = Svid.load(cfg.certificate(), cfg.key());
-                yield TlsMaterial.of(own, TrustBundles.single(own.id().trustDomain(),
-                        TrustBundles.loadPem(cfg.bundle())));
-            }
+            case "files" -> FileTlsMaterial.watch(cfg.certificate(), cfg.key(), cfg.bundle(), RELOAD_POLL);
             default -> throw new IllegalArgumentException("identity source: " + cfg.source());
         };
     }

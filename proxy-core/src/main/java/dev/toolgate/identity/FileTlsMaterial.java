@@ -1,0 +1,130 @@
+package dev.toolgate.identity;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TLS material from PEM files (certificate chain, key, bundle) that follows the files: when any of them changes
+ * (also through a symlink swap, as Kubernetes does for mounted Secrets and ConfigMaps, or spiffe-helper rewriting
+ * them), the new SVID and bundle are loaded and used for every new handshake; established connections keep the
+ * context they were made with, so rotation drops no call. A set of files that does not load (half written, key
+ * not matching) is refused whole and the previous material stays in force; the next change is tried again.
+ *
+ * <p>The files are polled (cheap: three stat calls per interval) because file-watch events are unreliable on
+ * the symlink swaps of mounted volumes. Thread-safe; {@link #close} stops the polling.
+ */
+public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FileTlsMaterial.class);
+
+    private final Path certificate;
+    private final Path key;
+    private final Path bundle;
+    private final ScheduledExecutorService poller;
+    private volatile TlsMaterial current;
+    private volatile String fingerprint;
+
+    private FileTlsMaterial(Path certificate, Path key, Path bundle) {
+        this.certificate = certificate;
+        this.key = key;
+        this.bundle = bundle;
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "toolgate-svid-files");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Loads the files now (failing if they do not load) and checks them for changes every {@code interval}.
+     *
+     * @throws IOException if a file cannot be read
+     * @throws GeneralSecurityException if the certificates or key cannot be parsed or do not form an SVID
+     */
+    public static FileTlsMaterial watch(Path certificate, Path key, Path bundle, Duration interval)
+            throws IOException, GeneralSecurityException {
+        FileTlsMaterial m = new FileTlsMaterial(requireNonNull(certificate, "certificate"), requireNonNull(key, "key"),
+                requireNonNull(bundle, "bundle"));
+        m.fingerprint = m.fingerprintNow();
+        m.current = m.load();
+        long ms = Math.max(10, interval.toMillis());
+        m.poller.scheduleWithFixedDelay(m::checkForChange, ms, ms, TimeUnit.MILLISECONDS);
+        return m;
+    }
+
+    private TlsMaterial load() throws IOException, GeneralSecurityException {
+        Svid own = Svid.load(certificate, key);
+        List<java.security.cert.X509Certificate> cas = TrustBundles.loadPem(bundle);
+        try {
+            return TlsMaterial.of(own, TrustBundles.single(own.id().trustDomain(), cas));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new GeneralSecurityException(e.getMessage(), e);
+        }
+    }
+
+    private void checkForChange() {
+        String now;
+        try {
+            now = fingerprintNow();
+        } catch (IOException e) {
+            log.warn("cannot stat the SVID files (keeping the current ones): {}", e.toString());
+            return;
+        }
+        if (now.equals(fingerprint)) {
+            return;
+        }
+        try {
+            TlsMaterial next = load();
+            current = next;
+            fingerprint = now;
+            log.info("SVID files changed: now serving as {} (certificate valid until {})", next.svid().id(),
+                    next.svid().leaf().getNotAfter().toInstant());
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            // Half-written or inconsistent files: keep serving with the previous material, retry on the next change.
+            log.error("SVID files changed but do not load; keeping the previous SVID: {}", e.toString());
+            fingerprint = now;
+        }
+    }
+
+    /** Real path, modification time and size of each file: changes with an in-place write and a symlink swap. */
+    private String fingerprintNow() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (Path p : List.of(certificate, key, bundle)) {
+            Path real = p.toRealPath();
+            sb.append(real).append('@').append(Files.getLastModifiedTime(real).toMillis())
+                    .append('/').append(Files.size(real)).append(';');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public SslContext serverContext() {
+        return current.serverContext();
+    }
+
+    @Override
+    public SslContext upstreamContext(SpiffeId expected, boolean http2) {
+        return current.upstreamContext(expected, http2);
+    }
+
+    @Override
+    public Svid svid() {
+        return current.svid();
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+}

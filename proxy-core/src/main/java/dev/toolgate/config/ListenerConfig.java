@@ -2,14 +2,19 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
+import dev.toolgate.identity.SpiffeIdPattern;
+import java.util.List;
+
 /**
  * The agent-facing data plane listener.
  *
  * @param address the address to bind; loopback by default: the agent shares the pod's network namespace, so
  *                nothing else on the network needs to reach the data plane (set another address deliberately)
  * @param port    the TCP port; {@code 0} picks a free one (tests)
+ * @param allowedIds SPIFFE ID patterns an agent's ID must match ({@code spiffe://td/agents/*}, {@code .../**});
+ *                empty: any ID that verifies against the trust bundles
  */
-public record ListenerConfig(String address, Integer port) {
+public record ListenerConfig(String address, Integer port, List<String> allowedIds) {
     public static final int DEFAULT_PORT = 15001;
 
     public ListenerConfig {
@@ -18,9 +23,22 @@ public record ListenerConfig(String address, Integer port) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
         }
+        allowedIds = allowedIds == null ? List.of() : List.copyOf(allowedIds);
+        for (String p : allowedIds) {
+            SpiffeIdPattern.parse(p);
+        }
+    }
+
+    public ListenerConfig(String address, Integer port) {
+        this(address, port, null);
+    }
+
+    /** The parsed {@link #allowedIds}. */
+    public List<SpiffeIdPattern> allowedIdPatterns() {
+        return allowedIds.stream().map(SpiffeIdPattern::parse).toList();
     }
 
     public static ListenerConfig defaults() {
-        return new ListenerConfig(null, null);
+        return new ListenerConfig(null, null, null);
     }
 }

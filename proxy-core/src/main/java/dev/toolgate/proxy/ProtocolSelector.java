@@ -42,6 +42,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) throws SSLPeerUnverifiedException {
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
         SpiffeId peer = PeerIdentity.of(tls.engine().getSession());
+        if (!rt.allowed(peer)) {
+            // A valid SVID, but not one this listener serves (listener.allowedIds).
+            log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
+            rt.metrics().handshakeFailure("id_not_allowed");
+            ctx.close();
+            return;
+        }
         ctx.channel().attr(PEER).set(peer);
         log.debug("[{}] agent {} connected over {}", ctx.channel().id(), peer, protocol);
         ChannelPipeline p = ctx.pipeline();

@@ -3,9 +3,11 @@ package dev.toolgate.proxy;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,8 +16,23 @@ import java.util.Map;
  * Immutable and thread-safe (the upstreams' pools are confined per event loop).
  */
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
-                    long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans) {
+                    long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
+                    List<SpiffeIdPattern> allowedIds) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
+        allowedIds = List.copyOf(allowedIds);
+    }
+
+    /** Whether an agent with this (verified) ID may use the listener. */
+    boolean allowed(dev.toolgate.identity.SpiffeId id) {
+        if (allowedIds.isEmpty()) {
+            return true;
+        }
+        for (SpiffeIdPattern p : allowedIds) {
+            if (p.matches(id)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -88,7 +88,8 @@ public final class ProxyServer implements AutoCloseable {
                         resolver));
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans);
+                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
+                    config.listener().allowedIdPatterns());
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
             Channel ch = new ServerBootstrap()

@@ -1,0 +1,53 @@
+package dev.toolgate.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.ListenerConfig;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.RawHttpClient;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestUpstream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** listener.allowedIds: a valid SVID that is not on the list is turned away before any request is read. */
+class ListenerAllowListTest {
+    private static final String GET = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void onlyListedIdsAreServed() throws Exception {
+        TestPki pki = TestPki.create(dir);
+        ProxyMetrics metrics = ProxyMetrics.create();
+        AuditTrail trail = AuditTrail.start(new MemoryAuditSink(), null, 100);
+        try (TestUpstream upstream = TestUpstream.start();
+             ProxyServer proxy = Sidecar.start(pki, Sidecar.config(List.of(
+                     Sidecar.route("weather", "/api/weather", upstream.url())))
+                     .withListener(new ListenerConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*"))),
+                     trail, metrics)) {
+            try (RawHttpClient agent = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
+                assertThat(agent.exchange(GET).status()).isEqualTo(200);
+            }
+            SpiffeId tool = SpiffeId.parse("spiffe://toolgate.test/tools/crm");
+            assertThatThrownBy(() -> {
+                try (RawHttpClient other = new RawHttpClient(pki.jdkClient(tool), proxy.port())) {
+                    other.exchange(GET);
+                }
+            }).isInstanceOf(IOException.class);
+            assertThat(upstream.requests).hasSize(1);
+            assertThat(metrics.scrape()).contains("toolgate_tls_handshake_failures_total{reason=\"id_not_allowed\"} 1.0");
+        } finally {
+            trail.close();
+        }
+    }
+}

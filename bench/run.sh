@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# bench/run.sh: measures direct, nginx, HAProxy and toolgate on this machine, in one run, and writes
+# bench/RESULTS.md. See bench/README.md. Loopback only. Needs root (apt-get) or nginx, haproxy and wrk installed.
+#
+#   bench/run.sh                     the full run (< 10 minutes on 2 cores)
+#   REPS=1 DURATION=2s bench/run.sh  a quick look (results are not worth committing)
+#
+# Settings (environment): REPS (3), WARMUP (1s), DURATION (4s), CONNECTIONS (16), SAT_CONNECTIONS (32),
+# H2_CONNECTIONS (4), H2_STREAMS (8), RATES ("1000 5000"), JFR (1: profile toolgate at saturation), SKIP_BUILD (0),
+# TOOLGATE_JAVA_OPTS (extra JVM options for the sidecar, empty: as `./toolgate run` starts it),
+# OUT (bench/RESULTS.md), KEEP (0: delete the temp dir at the end; 1: keep configs, logs and raw results).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+overrides=""
+for v in REPS WARMUP DURATION CONNECTIONS SAT_CONNECTIONS H2_CONNECTIONS H2_STREAMS RATES JFR TOOLGATE_JAVA_OPTS; do
+  if [ -n "${!v:-}" ]; then overrides+="$v='${!v}' "; fi
+done
+command_line="${overrides}bench/run.sh"
+REPS="${REPS:-3}"
+WARMUP="${WARMUP:-1s}"
+DURATION="${DURATION:-4s}"
+CONNECTIONS="${CONNECTIONS:-16}"
+SAT_CONNECTIONS="${SAT_CONNECTIONS:-32}"
+H2_CONNECTIONS="${H2_CONNECTIONS:-4}"
+H2_STREAMS="${H2_STREAMS:-8}"
+RATES="${RATES:-1000 5000}"
+JFR="${JFR:-1}"
+SKIP_BUILD="${SKIP_BUILD:-0}"
+OUT="${OUT:-$here/RESULTS.md}"
+KEEP="${KEEP:-0}"
+CORE_PROXY=0   # every proxy, alone on this core
+CORE_LOAD=1    # load generator and upstreams
+P_UP=18080 P_GRPC=18081 P_NGINX=18443 P_HAPROXY=18444 P_TOOLGATE=18445
+started_at=$(date +%s)
+
+log() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(nproc)" -ge 2 ] || die "needs at least 2 cores (proxy on core $CORE_PROXY, load on core $CORE_LOAD)"
+
+# ---- tools ---------------------------------------------------------------------------------------------------
+missing=()
+command -v nginx >/dev/null || missing+=(nginx)
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v jcmd >/dev/null || [ "$JFR" = 0 ] || die "jcmd (from the JDK) is needed for JFR=1"
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them or run as root"
+  log "installing ${missing[*]} (apt-get)"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+toolgate_jar="$root/proxy-grpc/target/toolgate.jar"
+bench_jar="$here/target/toolgate-bench.jar"
+if [ "$SKIP_BUILD" != 1 ] || [ ! -f "$toolgate_jar" ] || [ ! -f "$bench_jar" ]; then
+  log "building the jars (mvn -DskipTests install)"
+  (cd "$root" && mvn -B -q -DskipTests install) >&2
+fi
+
+# ---- workspace, identities, configs ----------------------------------------------------------------------------
+work="$(mktemp -d /tmp/toolgate-bench.XXXXXX)"
+results="$work/results"
+mkdir -p "$results/runs" "$work/nginx/tmp" "$work/toolgate"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "$KEEP" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
+done
+
+java -jar "$toolgate_jar" dev-ca issue spiffe://toolgate.dev/bench/agent --state-dir "$work/ca" --out "$work/agent" >&2
+java -jar "$toolgate_jar" dev-ca issue spiffe://toolgate.dev/bench/proxy --state-dir "$work/ca" --out "$work/server" >&2
+cat "$work/server/svid.pem" "$work/server/svid.key" > "$work/server/haproxy.pem"
+
+cat > "$work/nginx/nginx.conf" <<EOF
+# TLS with required client certificate (verified against the dev bundle), proxy_pass to the upstream, access log.
+user root;
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx/access.log;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  http2_max_requests 1000000;
+  upstream bench { server 127.0.0.1:$P_UP; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:$P_NGINX ssl http2;
+    ssl_certificate $work/server/svid.pem;
+    ssl_certificate_key $work/server/svid.key;
+    ssl_client_certificate $work/agent/bundle.pem;
+    ssl_verify_client on;
+    ssl_verify_depth 2;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location /bench/ {
+      proxy_pass http://bench/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+
+cat > "$work/haproxy.cfg" <<EOF
+# TLS with required client certificate (verified against the dev bundle), forward to the upstream, access log.
+global
+  nbthread 1
+  maxconn 4096
+  log stdout format raw local0
+defaults
+  mode http
+  log global
+  option httplog
+  option http-keep-alive
+  timeout connect 2s
+  timeout client 120s
+  timeout server 30s
+  timeout http-keep-alive 120s
+frontend bench
+  bind 127.0.0.1:$P_HAPROXY ssl crt $work/server/haproxy.pem verify required ca-file $work/agent/bundle.pem alpn h2,http/1.1
+  http-request replace-path ^/bench(/.*) \1
+  default_backend upstream
+backend upstream
+  server up1 127.0.0.1:$P_UP
+EOF
+
+cat > "$work/toolgate/toolgate.yaml" <<EOF
+# mTLS (client certificate required) + routing + forwarding: everything toolgate does as of this commit.
+listener: {address: 127.0.0.1, port: $P_TOOLGATE}
+identity: {source: dev, trustDomain: toolgate.dev, spiffeId: spiffe://toolgate.dev/toolgate/sidecar, stateDir: $work/ca}
+routes: [routes.yaml]
+EOF
+cat > "$work/toolgate/routes.yaml" <<EOF
+routes:
+  - name: bench
+    prefix: /bench
+    upstream: {url: "http://127.0.0.1:$P_UP"}
+  - name: bench-mcp
+    prefix: /mcp/bench
+    protocol: mcp
+    upstream: {url: "http://127.0.0.1:$P_UP"}
+  - name: bench-grpc
+    grpc: grpc.testing.SimpleService
+    upstream: {url: "http://127.0.0.1:$P_GRPC"}
+EOF
+
+# ---- processes -------------------------------------------------------------------------------------------------
+wait_port() {
+  for _ in $(seq 1 150); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "nothing listens on port $1 (logs in $work)"
+}
+
+gen_java=(java -Xms512m -Xmx512m -XX:+UseSerialGC)
+taskset -c $CORE_LOAD java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" upstream --port $P_UP --threads 1 \
+  > "$work/upstream.log" 2>&1 &
+pids+=($!)
+taskset -c $CORE_LOAD java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" grpc-upstream --port $P_GRPC \
+  > "$work/grpc-upstream.log" 2>&1 &
+pids+=($!)
+taskset -c $CORE_PROXY nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" > "$work/nginx/stdout.log" 2>&1 &
+nginx_master=$!
+pids+=($nginx_master)
+taskset -c $CORE_PROXY haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy-access.log" 2>&1 &
+haproxy_pid=$!
+pids+=($haproxy_pid)
+# shellcheck disable=SC2086 # TOOLGATE_JAVA_OPTS is a list of options
+taskset -c $CORE_PROXY java ${TOOLGATE_JAVA_OPTS:-} -jar "$toolgate_jar" run --config "$work/toolgate/toolgate.yaml" \
+  --workers 1 > "$work/toolgate.log" 2>&1 &
+toolgate_pid=$!
+pids+=($toolgate_pid)
+for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE; do wait_port "$p"; done
+nginx_worker=""
+for _ in $(seq 1 50); do
+  nginx_worker=$(pgrep -P "$nginx_master" | head -1 || true)
+  [ -n "$nginx_worker" ] && break
+  sleep 0.1
+done
+[ -n "$nginx_worker" ] || die "no nginx worker process (see $work/nginx/error.log)"
+nginx_pids="$nginx_master,$nginx_worker"
+log "running: nginx $nginx_pids, haproxy $haproxy_pid, toolgate $toolgate_pid (core $CORE_PROXY); upstreams and load on core $CORE_LOAD; work dir $work"
+
+tls=(--cert "$work/agent/svid.pem" --key "$work/agent/svid.key" --trust "$work/agent/bundle.pem")
+url_direct="http://127.0.0.1:$P_UP/bench/echo"
+url_nginx="https://127.0.0.1:$P_NGINX/bench/echo"
+url_haproxy="https://127.0.0.1:$P_HAPROXY/bench/echo"
+url_toolgate="https://127.0.0.1:$P_TOOLGATE/bench/echo"
+timing=(--warmup "$WARMUP" --duration "$DURATION")
+
+# one plan line: NAME load-options...; the batch runs them in one warm generator JVM
+plan_line() { local name=$1; shift; echo "$name $* --out $results/runs/$name.properties"; }
+target_args() { # target -> url, TLS and CPU accounting
+  case $1 in
+    direct) echo "--target $url_direct" ;;
+    nginx) echo "--target $url_nginx ${tls[*]} --cpu-pids $nginx_pids" ;;
+    haproxy) echo "--target $url_haproxy ${tls[*]} --cpu-pids $haproxy_pid" ;;
+    toolgate) echo "--target $url_toolgate ${tls[*]} --cpu-pids $toolgate_pid" ;;
+  esac
+}
+
+# ---- the plan: one generator JVM runs it all, warmup first (JIT of the sidecar, the upstream and the generator;
+# with one core per side a cold JVM's compiler threads steal the event loop's core for seconds), then the
+# measured runs with repetitions outermost, so slow drift of a shared machine hits every target alike ------------
+plan="$work/measure.plan"
+{
+  echo "warmup-direct $(target_args direct) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 4s"
+  echo "warmup-nginx $(target_args nginx) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 2s"
+  echo "warmup-haproxy $(target_args haproxy) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 2s"
+  echo "warmup-toolgate $(target_args toolgate) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration ${TOOLGATE_WARMUP:-10s}"
+  echo "warmup-nginx-h2 $(target_args nginx) --h2 --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 2s"
+  echo "warmup-toolgate-h2 $(target_args toolgate) --h2 --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
+  echo "warmup-toolgate-mcp $(target_args toolgate | sed "s#/bench/echo#/mcp/bench#") --payload mcp --rate 2000 --warmup 0s --duration 2s"
+  echo "warmup-direct-grpc --target http://127.0.0.1:$P_GRPC/ --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 3s"
+  echo "warmup-toolgate-grpc --target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
+  echo "warmup-saturation-toolgate $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 2s"
+} > "$plan"
+for rep in $(seq 1 "$REPS"); do
+  for rate in $RATES; do
+    for t in direct nginx haproxy toolgate; do
+      plan_line "rate${rate}__${t}__$rep" "$(target_args "$t") --rate $rate --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+    done
+  done
+  for t in direct nginx haproxy toolgate; do
+    plan_line "saturation__${t}__$rep" "$(target_args "$t") --rate 0 --connections $SAT_CONNECTIONS ${timing[*]}" >> "$plan"
+  done
+  h2=(--h2 --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" --rate 1000 "${timing[@]}")
+  plan_line "h2rate1000__direct__$rep" "$(target_args direct) --rate 1000 --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+  plan_line "h2rate1000__nginx-h2__$rep" "$(target_args nginx) ${h2[*]}" >> "$plan"
+  plan_line "h2rate1000__toolgate-h2__$rep" "$(target_args toolgate) ${h2[*]}" >> "$plan"
+  plan_line "mcprate1000__direct__$rep" "--target http://127.0.0.1:$P_UP/mcp --payload mcp --rate 1000 --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+  plan_line "mcprate1000__toolgate__$rep" "$(target_args toolgate | sed "s#/bench/echo#/mcp/bench#") --payload mcp --rate 1000 --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+  grpc=(--h2 --payload grpc --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" --rate 1000 "${timing[@]}")
+  plan_line "grpcrate1000__direct__$rep" "--target http://127.0.0.1:$P_GRPC/ ${grpc[*]}" >> "$plan"
+  plan_line "grpcrate1000__toolgate__$rep" "--target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} --cpu-pids $toolgate_pid ${grpc[*]}" >> "$plan"
+done
+# the generator's side of the wrk cross-check, while it is warm
+echo "wrkcheck $(target_args direct) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 5s --out $work/wrkcheck.properties" >> "$plan"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "warming up, then measuring $(grep -c '__' "$plan") runs of $WARMUP + $DURATION"
+taskset -c $CORE_LOAD "${gen_java[@]}" -jar "$bench_jar" batch "$plan" | tee "$work/measure.log" >&2
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# peak RSS now, before JFR adds its own buffers to the sidecar
+rss_kib() { local total=0 v; for p in ${1//,/ }; do v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status"); total=$((total + v)); done; echo $total; }
+{
+  echo "nginx=$(rss_kib "$nginx_pids")"
+  echo "haproxy=$(rss_kib "$haproxy_pid")"
+  echo "toolgate=$(rss_kib "$toolgate_pid")"
+} > "$results/rss.properties"
+
+# ---- generator cross-check against wrk (plain HTTP, closed loop, same connections and body) --------------------
+cat > "$work/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = string.rep("a", 1024)
+wrk.headers["Content-Type"] = "application/octet-stream"
+EOF
+wrk_cmd="wrk -t1 -c$SAT_CONNECTIONS -d5s --latency -s post.lua $url_direct"
+log "cross-check: $wrk_cmd"
+(cd "$work" && taskset -c $CORE_LOAD $wrk_cmd) > "$work/wrk.txt"
+to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000} else print v}'; }
+{
+  echo "wrk.command=taskset -c $CORE_LOAD $wrk_cmd"
+  echo "wrk.rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$work/wrk.txt")"
+  echo "wrk.p50us=$(awk '$1=="50%" {print $2}' "$work/wrk.txt" | to_us)"
+  echo "wrk.p99us=$(awk '$1=="99%" {print $2}' "$work/wrk.txt" | to_us)"
+  echo "toolgate-bench.command=taskset -c $CORE_LOAD java -jar toolgate-bench.jar load --target $url_direct --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 5s"
+  echo "toolgate-bench.rps=$(awk -F= '$1=="achievedRps" {printf "%.0f", $2}' "$work/wrkcheck.properties")"
+  echo "toolgate-bench.p50us=$(awk -F= '$1=="p50us" {print $2}' "$work/wrkcheck.properties")"
+  echo "toolgate-bench.p99us=$(awk -F= '$1=="p99us" {print $2}' "$work/wrkcheck.properties")"
+} > "$results/wrk.properties"
+
+# ---- profile: JFR execution samples of the sidecar at saturation -----------------------------------------------
+jfr_cmd=""
+if [ "$JFR" = 1 ]; then
+  log "profiling toolgate at saturation (JFR, 8 s)"
+  # the first 4 s warm the new generator JVM; the recording covers the 8 s after them
+  jcmd "$toolgate_pid" JFR.start name=bench settings=profile delay=4s duration=8s filename="$work/toolgate.jfr" >/dev/null
+  {
+    echo "jfr-warmup $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 3s"
+    echo "jfr $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 9s"
+  } > "$work/jfr.plan"
+  taskset -c $CORE_LOAD "${gen_java[@]}" -jar "$bench_jar" batch "$work/jfr.plan" >&2
+  for _ in $(seq 1 50); do [ -s "$work/toolgate.jfr" ] && break; sleep 0.2; done
+  java -jar "$bench_jar" jfr-top "$work/toolgate.jfr" --top 30 > "$results/jfr-top.txt"
+  jfr_cmd="jcmd PID JFR.start settings=profile during an 8 s closed-loop run ($SAT_CONNECTIONS connections, HTTP/1.1), then \`java -jar bench/target/toolgate-bench.jar jfr-top toolgate.jfr\` (the data of \`jfr print --events jdk.ExecutionSample\` and \`jdk.NativeMethodSample\`, counted)"
+  if [ "$KEEP" = 1 ]; then log "JFR recording: $work/toolgate.jfr"; fi
+fi
+
+# ---- results -----------------------------------------------------------------------------------------------------
+cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+{
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "command=$command_line"
+  echo "commit=$(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- proxy-core proxy-grpc bench || echo ' (uncommitted changes)')"
+  echo "machine=nproc $(nproc), $cpu_model, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+  echo "load=loadavg before the measured runs $load_before, after $load_after (the machine is shared: other work may run beside the benchmark)"
+  echo "java=$(java -version 2>&1 | head -1); toolgate JVM options: ${TOOLGATE_JAVA_OPTS:-(none: as ./toolgate run starts it)}"
+  echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker, TLS + ssl_verify_client on + proxy_pass (keepalive 64) + access_log (unbuffered)"
+  echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{print $3}'), nbthread 1, TLS + verify required + replace-path + httplog to stdout (a file)"
+  echo "durations=$REPS repetitions x (warmup $WARMUP + measured $DURATION) per target and scenario, interleaved; $CONNECTIONS HTTP/1.1 connections at fixed rates, $SAT_CONNECTIONS closed-loop at saturation, HTTP/2 $H2_CONNECTIONS connections x $H2_STREAMS streams"
+  echo "pinning=taskset: each proxy on core $CORE_PROXY (alone), load generator and upstreams on core $CORE_LOAD; toolgate --workers 1"
+  echo "resultsDir=$work/results (deleted at the end unless KEEP=1)"
+  echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing and pooled keep-alive forwarding. There is **no task grant check, policy or audit yet** (later issues); the MCP body is forwarded as bytes, **not parsed**; the gRPC call is routed by service, not inspected. nginx and HAProxy write an access log, toolgate writes none yet. Rerun \`bench/run.sh\` when those land."
+  echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000"
+  echo "scenario.rate1000.title=Fixed rate 1,000 rps, HTTP/1.1 over mTLS (direct: plain HTTP to the upstream)"
+  echo "scenario.rate1000.command=load --target URL --rate 1000 --connections $CONNECTIONS ${timing[*]} --cert agent/svid.pem --key agent/svid.key --trust agent/bundle.pem"
+  echo "scenario.rate5000.title=Fixed rate 5,000 rps, HTTP/1.1 over mTLS"
+  echo "scenario.rate5000.command=load --target URL --rate 5000 --connections $CONNECTIONS ${timing[*]} (+ client certificate)"
+  echo "scenario.saturation.title=Saturation: closed loop, $SAT_CONNECTIONS HTTP/1.1 connections"
+  echo "scenario.saturation.command=load --target URL --rate 0 --connections $SAT_CONNECTIONS ${timing[*]} (+ client certificate). Proxy CPU cores busy near 1.0 means the proxy was the bottleneck; well below 1.0 means the load core was"
+  echo "scenario.h2rate1000.title=HTTP/2 from the agent at 1,000 rps ($H2_CONNECTIONS connections x $H2_STREAMS streams); the proxies talk HTTP/1.1 to the upstream; direct is HTTP/1.1"
+  echo "scenario.h2rate1000.command=load --target URL --h2 --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 1000 ${timing[*]} (+ client certificate)"
+  echo "scenario.mcprate1000.title=MCP tools/call (1 KiB JSON-RPC POST) at 1,000 rps through an mcp route: forwarded as bytes, not parsed yet"
+  echo "scenario.mcprate1000.command=load --target URL --payload mcp --rate 1000 --connections $CONNECTIONS ${timing[*]}"
+  echo "scenario.grpcrate1000.title=gRPC unary (grpc.testing.SimpleService/UnaryRpc, 1 KiB each way) at 1,000 rps; direct is h2c to the grpc-java upstream"
+  echo "scenario.grpcrate1000.command=load --target URL --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 1000 ${timing[*]}"
+  [ -n "$jfr_cmd" ] && echo "jfr.command=$jfr_cmd"
+} > "$results/meta.properties"
+java -jar "$bench_jar" report --results "$results" --out "$OUT"
+if grep -q FAILED "$work/measure.log"; then log "some runs FAILED: see above; their rows are missing"; fi
+log "wrote $OUT in $(( $(date +%s) - started_at )) s"

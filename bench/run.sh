@@ -8,13 +8,15 @@
 # Settings (environment): REPS (3), WARMUP (1s), DURATION (4s), CONNECTIONS (16), SAT_CONNECTIONS (32),
 # H2_CONNECTIONS (4), H2_STREAMS (8), RATES ("1000 5000"), JFR (1: profile toolgate at saturation), SKIP_BUILD (0),
 # TOOLGATE_JAVA_OPTS (extra JVM options for the sidecar, empty: as `./toolgate run` starts it),
+# TUNED_JAVA_OPTS (a second sidecar, "toolgate-tuned", with a capped heap; empty string: skip it),
+# NICE (-10 as root: every benchmark process gets more CPU weight than other work on a shared machine),
 # OUT (bench/RESULTS.md), KEEP (0: delete the temp dir at the end; 1: keep configs, logs and raw results).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 overrides=""
-for v in REPS WARMUP DURATION CONNECTIONS SAT_CONNECTIONS H2_CONNECTIONS H2_STREAMS RATES JFR TOOLGATE_JAVA_OPTS; do
+for v in REPS WARMUP DURATION CONNECTIONS SAT_CONNECTIONS H2_CONNECTIONS H2_STREAMS RATES JFR TOOLGATE_JAVA_OPTS TUNED_JAVA_OPTS NICE; do
   if [ -n "${!v:-}" ]; then overrides+="$v='${!v}' "; fi
 done
 command_line="${overrides}bench/run.sh"
@@ -30,9 +32,11 @@ JFR="${JFR:-1}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 OUT="${OUT:-$here/RESULTS.md}"
 KEEP="${KEEP:-0}"
+TUNED_JAVA_OPTS="${TUNED_JAVA_OPTS--Xms16m -Xmx48m -XX:+UseSerialGC -XX:MaxDirectMemorySize=32m -XX:ReservedCodeCacheSize=48m -Xss512k}"
+if [ "$(id -u)" = 0 ]; then NICE="${NICE:--10}"; else NICE="${NICE:-0}"; fi
 CORE_PROXY=0   # every proxy, alone on this core
 CORE_LOAD=1    # load generator and upstreams
-P_UP=18080 P_GRPC=18081 P_NGINX=18443 P_HAPROXY=18444 P_TOOLGATE=18445
+P_UP=18080 P_GRPC=18081 P_NGINX=18443 P_HAPROXY=18444 P_TOOLGATE=18445 P_TUNED=18446
 started_at=$(date +%s)
 
 log() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -73,7 +77,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE; do
+for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE $P_TUNED; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
 done
 
@@ -98,7 +102,6 @@ http {
   scgi_temp_path $work/nginx/tmp/scgi;
   keepalive_requests 1000000;
   keepalive_timeout 120s;
-  http2_max_requests 1000000;
   upstream bench { server 127.0.0.1:$P_UP; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$P_NGINX ssl http2;
@@ -160,6 +163,8 @@ routes:
     upstream: {url: "http://127.0.0.1:$P_GRPC"}
 EOF
 
+sed "s/port: $P_TOOLGATE}/port: $P_TUNED}/" "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-tuned.yaml"
+
 # ---- processes -------------------------------------------------------------------------------------------------
 wait_port() {
   for _ in $(seq 1 150); do
@@ -169,24 +174,35 @@ wait_port() {
   die "nothing listens on port $1 (logs in $work)"
 }
 
+on_load=(nice -n "$NICE" taskset -c $CORE_LOAD)
+on_proxy=(nice -n "$NICE" taskset -c $CORE_PROXY)
 gen_java=(java -Xms512m -Xmx512m -XX:+UseSerialGC)
-taskset -c $CORE_LOAD java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" upstream --port $P_UP --threads 1 \
+"${on_load[@]}" java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" upstream --port $P_UP --threads 1 \
   > "$work/upstream.log" 2>&1 &
 pids+=($!)
-taskset -c $CORE_LOAD java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" grpc-upstream --port $P_GRPC \
+"${on_load[@]}" java -Xms256m -Xmx256m -XX:+UseSerialGC -jar "$bench_jar" grpc-upstream --port $P_GRPC \
   > "$work/grpc-upstream.log" 2>&1 &
 pids+=($!)
-taskset -c $CORE_PROXY nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" > "$work/nginx/stdout.log" 2>&1 &
+"${on_proxy[@]}" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" > "$work/nginx/stdout.log" 2>&1 &
 nginx_master=$!
 pids+=($nginx_master)
-taskset -c $CORE_PROXY haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy-access.log" 2>&1 &
+"${on_proxy[@]}" haproxy -db -f "$work/haproxy.cfg" > "$work/haproxy-access.log" 2>&1 &
 haproxy_pid=$!
 pids+=($haproxy_pid)
 # shellcheck disable=SC2086 # TOOLGATE_JAVA_OPTS is a list of options
-taskset -c $CORE_PROXY java ${TOOLGATE_JAVA_OPTS:-} -jar "$toolgate_jar" run --config "$work/toolgate/toolgate.yaml" \
+"${on_proxy[@]}" java ${TOOLGATE_JAVA_OPTS:-} -jar "$toolgate_jar" run --config "$work/toolgate/toolgate.yaml" \
   --workers 1 > "$work/toolgate.log" 2>&1 &
 toolgate_pid=$!
 pids+=($toolgate_pid)
+tuned_pid=""
+if [ -n "$TUNED_JAVA_OPTS" ]; then
+  # shellcheck disable=SC2086 # a list of options
+  "${on_proxy[@]}" java $TUNED_JAVA_OPTS -jar "$toolgate_jar" run --config "$work/toolgate/toolgate-tuned.yaml" \
+    --workers 1 > "$work/toolgate-tuned.log" 2>&1 &
+  tuned_pid=$!
+  pids+=($tuned_pid)
+  wait_port $P_TUNED
+fi
 for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE; do wait_port "$p"; done
 nginx_worker=""
 for _ in $(seq 1 50); do
@@ -213,6 +229,7 @@ target_args() { # target -> url, TLS and CPU accounting
     nginx) echo "--target $url_nginx ${tls[*]} --cpu-pids $nginx_pids" ;;
     haproxy) echo "--target $url_haproxy ${tls[*]} --cpu-pids $haproxy_pid" ;;
     toolgate) echo "--target $url_toolgate ${tls[*]} --cpu-pids $toolgate_pid" ;;
+    toolgate-tuned) echo "--target https://127.0.0.1:$P_TUNED/bench/echo ${tls[*]} --cpu-pids $tuned_pid" ;;
   esac
 }
 
@@ -231,14 +248,19 @@ plan="$work/measure.plan"
   echo "warmup-direct-grpc --target http://127.0.0.1:$P_GRPC/ --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 3s"
   echo "warmup-toolgate-grpc --target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
   echo "warmup-saturation-toolgate $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 2s"
+  if [ -n "$tuned_pid" ]; then
+    echo "warmup-toolgate-tuned $(target_args toolgate-tuned) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 6s"
+  fi
 } > "$plan"
+proxies=(direct nginx haproxy toolgate)
+[ -n "$tuned_pid" ] && proxies+=(toolgate-tuned)
 for rep in $(seq 1 "$REPS"); do
   for rate in $RATES; do
-    for t in direct nginx haproxy toolgate; do
+    for t in "${proxies[@]}"; do
       plan_line "rate${rate}__${t}__$rep" "$(target_args "$t") --rate $rate --connections $CONNECTIONS ${timing[*]}" >> "$plan"
     done
   done
-  for t in direct nginx haproxy toolgate; do
+  for t in "${proxies[@]}"; do
     plan_line "saturation__${t}__$rep" "$(target_args "$t") --rate 0 --connections $SAT_CONNECTIONS ${timing[*]}" >> "$plan"
   done
   h2=(--h2 --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" --rate 1000 "${timing[@]}")
@@ -253,10 +275,21 @@ for rep in $(seq 1 "$REPS"); do
 done
 # the generator's side of the wrk cross-check, while it is warm
 echo "wrkcheck $(target_args direct) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 5s --out $work/wrkcheck.properties" >> "$plan"
+# CPU of the whole machine vs ours during the batch: how much other work ran beside the benchmark
+busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
+steal_ticks() { awk '/^cpu / {print $9}' /proc/stat; }
+our_ticks() { local t=0 p; for p in "${pids[@]}" ${nginx_worker:-}; do
+  t=$((t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+busy0=$(busy_ticks) steal0=$(steal_ticks) ours0=$(our_ticks) t0=$(date +%s)
 log "warming up, then measuring $(grep -c '__' "$plan") runs of $WARMUP + $DURATION"
-taskset -c $CORE_LOAD "${gen_java[@]}" -jar "$bench_jar" batch "$plan" | tee "$work/measure.log" >&2
+"${on_load[@]}" "${gen_java[@]}" -jar "$bench_jar" batch "$plan" | tee "$work/measure.log" >&2
+busy1=$(busy_ticks) steal1=$(steal_ticks) ours1=$(our_ticks) t1=$(date +%s)
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+gen_ticks=$(awk -F= '/^generator-cpu-seconds=/ {printf "%d", $2 * 100}' "$work/measure.log")
+others=$(( (busy1 - busy0) - (ours1 - ours0) - ${gen_ticks:-0} ))
+noise="during the $((t1 - t0)) s of warmup + measured runs the machine's 2 cores were busy $(( (busy1 - busy0) / 100 )) CPU s, of which $(( (ours1 - ours0 + ${gen_ticks:-0}) / 100 )) s were the benchmark's processes and $(( others / 100 )) s other work; hypervisor steal $(( (steal1 - steal0) / 100 )) s"
+log "$noise"
 
 # peak RSS now, before JFR adds its own buffers to the sidecar
 rss_kib() { local total=0 v; for p in ${1//,/ }; do v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status"); total=$((total + v)); done; echo $total; }
@@ -264,6 +297,7 @@ rss_kib() { local total=0 v; for p in ${1//,/ }; do v=$(awk '/^VmHWM:/ {print $2
   echo "nginx=$(rss_kib "$nginx_pids")"
   echo "haproxy=$(rss_kib "$haproxy_pid")"
   echo "toolgate=$(rss_kib "$toolgate_pid")"
+  [ -n "$tuned_pid" ] && echo "toolgate-tuned=$(rss_kib "$tuned_pid")"
 } > "$results/rss.properties"
 
 # ---- generator cross-check against wrk (plain HTTP, closed loop, same connections and body) --------------------
@@ -274,7 +308,7 @@ wrk.headers["Content-Type"] = "application/octet-stream"
 EOF
 wrk_cmd="wrk -t1 -c$SAT_CONNECTIONS -d5s --latency -s post.lua $url_direct"
 log "cross-check: $wrk_cmd"
-(cd "$work" && taskset -c $CORE_LOAD $wrk_cmd) > "$work/wrk.txt"
+(cd "$work" && "${on_load[@]}" $wrk_cmd) > "$work/wrk.txt"
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000} else print v}'; }
 {
   echo "wrk.command=taskset -c $CORE_LOAD $wrk_cmd"
@@ -297,7 +331,7 @@ if [ "$JFR" = 1 ]; then
     echo "jfr-warmup $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 3s"
     echo "jfr $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 9s"
   } > "$work/jfr.plan"
-  taskset -c $CORE_LOAD "${gen_java[@]}" -jar "$bench_jar" batch "$work/jfr.plan" >&2
+  "${on_load[@]}" "${gen_java[@]}" -jar "$bench_jar" batch "$work/jfr.plan" >&2
   for _ in $(seq 1 50); do [ -s "$work/toolgate.jfr" ] && break; sleep 0.2; done
   java -jar "$bench_jar" jfr-top "$work/toolgate.jfr" --top 30 > "$results/jfr-top.txt"
   jfr_cmd="jcmd PID JFR.start settings=profile during an 8 s closed-loop run ($SAT_CONNECTIONS connections, HTTP/1.1), then \`java -jar bench/target/toolgate-bench.jar jfr-top toolgate.jfr\` (the data of \`jfr print --events jdk.ExecutionSample\` and \`jdk.NativeMethodSample\`, counted)"
@@ -311,12 +345,12 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "command=$command_line"
   echo "commit=$(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD -- proxy-core proxy-grpc bench || echo ' (uncommitted changes)')"
   echo "machine=nproc $(nproc), $cpu_model, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-  echo "load=loadavg before the measured runs $load_before, after $load_after (the machine is shared: other work may run beside the benchmark)"
-  echo "java=$(java -version 2>&1 | head -1); toolgate JVM options: ${TOOLGATE_JAVA_OPTS:-(none: as ./toolgate run starts it)}"
+  echo "load=loadavg before the measured runs $load_before, after $load_after; $noise (the machine is shared)"
+  echo "java=$(java -version 2>&1 | head -1); toolgate JVM options: ${TOOLGATE_JAVA_OPTS:-(none: as ./toolgate run starts it)}; toolgate-tuned: ${TUNED_JAVA_OPTS:-(not run)}"
   echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker, TLS + ssl_verify_client on + proxy_pass (keepalive 64) + access_log (unbuffered)"
   echo "haproxy=$(haproxy -v 2>&1 | head -1 | awk '{print $3}'), nbthread 1, TLS + verify required + replace-path + httplog to stdout (a file)"
   echo "durations=$REPS repetitions x (warmup $WARMUP + measured $DURATION) per target and scenario, interleaved; $CONNECTIONS HTTP/1.1 connections at fixed rates, $SAT_CONNECTIONS closed-loop at saturation, HTTP/2 $H2_CONNECTIONS connections x $H2_STREAMS streams"
-  echo "pinning=taskset: each proxy on core $CORE_PROXY (alone), load generator and upstreams on core $CORE_LOAD; toolgate --workers 1"
+  echo "pinning=taskset: each proxy on core $CORE_PROXY, load generator and upstreams on core $CORE_LOAD, all at nice $NICE; toolgate --workers 1"
   echo "resultsDir=$work/results (deleted at the end unless KEEP=1)"
   echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing and pooled keep-alive forwarding. There is **no task grant check, policy or audit yet** (later issues); the MCP body is forwarded as bytes, **not parsed**; the gRPC call is routed by service, not inspected. nginx and HAProxy write an access log, toolgate writes none yet. Rerun \`bench/run.sh\` when those land."
   echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000"

@@ -30,6 +30,7 @@ final class H2Lane extends Lane {
     private static final AsciiString TRAILERS = AsciiString.cached("trailers");
 
     private final AsciiString scheme;
+    private boolean flushScheduled;
 
     H2Lane(Run run, Requests requests, int index, int lanes, int maxStreams, boolean tls) {
         super(run, requests, index, lanes, maxStreams);
@@ -75,8 +76,24 @@ final class H2Lane extends Lane {
                         h.set(TE, TRAILERS);
                     }
                     s.write(new DefaultHttp2HeadersFrame(h, false), s.voidPromise());
-                    s.writeAndFlush(new DefaultHttp2DataFrame(requests.body(), true), s.voidPromise());
+                    s.write(new DefaultHttp2DataFrame(requests.body(), true), s.voidPromise());
+                    flushSoon();
                 });
+    }
+
+    /**
+     * Flushes the connection once the current event-loop task is done. A stream's own flush is dropped while its
+     * parent connection is inside a read, and Netty flushes the parent after that read only if some stream read
+     * in it: a request sent from a response's completion could otherwise sit unflushed until the next timer.
+     */
+    private void flushSoon() {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            channel.eventLoop().execute(() -> {
+                flushScheduled = false;
+                channel.flush();
+            });
+        }
     }
 
     /** One request's stream. */

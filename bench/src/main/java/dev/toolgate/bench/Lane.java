@@ -73,6 +73,9 @@ abstract class Lane {
             }
             return;
         }
+        if (now >= run.end) {
+            return; // what the schedule still owes is reported as not sent, not sent late after the window
+        }
         while (inFlight < maxInFlight) {
             long due = run.intended(next);
             if (due >= run.end) {

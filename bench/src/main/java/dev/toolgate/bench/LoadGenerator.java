@@ -42,7 +42,8 @@ import javax.net.ssl.SSLSession;
  */
 public final class LoadGenerator {
     private static final long CONNECT_TIMEOUT_MILLIS = 10_000;
-    private static final long DRAIN_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** How long responses still in flight at the end of the window are waited for. */
+    private static final long DRAIN_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("bench.drainSeconds", 5));
     private static final long START_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private LoadGenerator() {}
@@ -96,7 +97,8 @@ public final class LoadGenerator {
             long notSent = run.openLoop ? Math.max(0, run.intendedInWindow() - run.sentMeasured.sum()) : 0;
             String firstError = run.firstError;
             if (stuck > 0 && firstError == null) {
-                firstError = stuck + " request(s) without a response after the drain timeout";
+                firstError = stuck + " request(s) without a response " + DRAIN_TIMEOUT_NANOS / 1_000_000_000
+                        + " s after the window";
             }
             return new LoadReport(o.rate(), o.connections(), o.duration().toNanos() / 1e9,
                     run.completedMeasured.sum(), run.errors.sum() + stuck, notSent, run.completedTotal.sum(), cpu,

@@ -7,6 +7,7 @@ import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * report has percentiles: this is no performance test.
  */
 class LoadGeneratorSmokeTest {
-    private static final Duration WINDOW = Duration.ofMillis(800);
+    private static final Duration WINDOW = Duration.ofMillis(500);
 
     @TempDir
     static Path dir;
@@ -72,32 +73,39 @@ class LoadGeneratorSmokeTest {
     @Test
     void closedLoopThroughTheSidecarOverMtlsHttp1() throws Exception {
         LoadReport r = LoadGenerator.run(viaSidecar("/bench/x", LoadOptions.Protocol.H1, 0));
-        assertCompleted(r, 1);
+        assertCompleted(r, 0);
         assertThat(r.tls()).startsWith("TLSv1.3");
     }
 
     @Test
     void openLoopThroughTheSidecarOverMtlsHttp2() throws Exception {
-        LoadReport r = LoadGenerator.run(viaSidecar("/bench/x", LoadOptions.Protocol.H2, 400));
-        assertCompleted(r, 400);
+        LoadReport r = LoadGenerator.run(viaSidecar("/bench/x", LoadOptions.Protocol.H2, 200));
+        assertCompleted(r, 200);
         assertThat(r.tls()).contains("alpn=h2");
     }
 
     @Test
     void mcpToolsCallAndGrpcUnaryThroughTheSidecar() throws Exception {
-        LoadReport mcp = LoadGenerator.run(viaSidecar("/mcp/bench", LoadOptions.Protocol.H1, 300)
+        LoadReport mcp = LoadGenerator.run(viaSidecar("/mcp/bench", LoadOptions.Protocol.H1, 200)
                 .withPayload(LoadOptions.Payload.MCP));
-        assertCompleted(mcp, 300);
-        LoadReport unary = LoadGenerator.run(viaSidecar("/", LoadOptions.Protocol.H2, 300)
+        assertCompleted(mcp, 200);
+        LoadReport unary = LoadGenerator.run(viaSidecar("/", LoadOptions.Protocol.H2, 200)
                 .withPayload(LoadOptions.Payload.GRPC));
-        assertCompleted(unary, 300);
+        assertCompleted(unary, 200);
     }
 
     @Test
-    void aClientWithoutCertificateIsRefusedBeforeTheRun() {
+    void withoutAClientCertificateNothingCompletes() throws Exception {
         LoadOptions noCert = viaSidecar("/bench/x", LoadOptions.Protocol.H1, 100).withTls(null, null, null);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LoadGenerator.run(noCert))
-                .isInstanceOf(java.io.IOException.class);
+        LoadReport r;
+        try {
+            r = LoadGenerator.run(noCert);
+        } catch (IOException refusedInTheHandshake) {
+            return; // TLS 1.2, or a TLS 1.3 alert that arrived before the handshake future completed
+        }
+        // TLS 1.3: the client's handshake completes before the sidecar refuses its (missing) certificate
+        assertThat(r.completed()).as(r.summary()).isZero();
+        assertThat(r.errors() + r.notSent()).as(r.summary()).isPositive();
     }
 
     @Test

@@ -10,6 +10,7 @@
 # TOOLGATE_JAVA_OPTS (extra JVM options for the sidecar, empty: as `./toolgate run` starts it),
 # TUNED_JAVA_OPTS (a second sidecar, "toolgate-tuned", with a capped heap; empty string: skip it),
 # NICE (-10 as root: every benchmark process gets more CPU weight than other work on a shared machine),
+# STRACE (1: count each proxy's system calls per request with strace -c; 0: skip),
 # OUT (bench/RESULTS.md), KEEP (0: delete the temp dir at the end; 1: keep configs, logs and raw results).
 set -euo pipefail
 
@@ -29,6 +30,7 @@ H2_CONNECTIONS="${H2_CONNECTIONS:-4}"
 H2_STREAMS="${H2_STREAMS:-8}"
 RATES="${RATES:-1000 5000}"
 JFR="${JFR:-1}"
+STRACE="${STRACE:-1}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 OUT="${OUT:-$here/RESULTS.md}"
 KEEP="${KEEP:-0}"
@@ -50,6 +52,7 @@ command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
+[ "$STRACE" = 0 ] || command -v strace >/dev/null || missing+=(strace)
 command -v jcmd >/dev/null || [ "$JFR" = 0 ] || die "jcmd (from the JDK) is needed for JFR=1"
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${missing[*]}: install them or run as root"
@@ -336,6 +339,26 @@ if [ "$JFR" = 1 ]; then
   java -jar "$bench_jar" jfr-top "$work/toolgate.jfr" --top 30 > "$results/jfr-top.txt"
   jfr_cmd="jcmd PID JFR.start settings=profile during an 8 s closed-loop run ($SAT_CONNECTIONS connections, HTTP/1.1), then \`java -jar bench/target/toolgate-bench.jar jfr-top toolgate.jfr\` (the data of \`jfr print --events jdk.ExecutionSample\` and \`jdk.NativeMethodSample\`, counted)"
   if [ "$KEEP" = 1 ]; then log "JFR recording: $work/toolgate.jfr"; fi
+fi
+
+# ---- system calls per request of each proxy (strace -c; slows the traced process, counts stay exact) -----------
+if [ "$STRACE" = 1 ]; then
+  log "counting system calls per request (strace -c, 1,500 requests at 500 rps per proxy)"
+  : > "$results/strace.txt"
+  for t in nginx haproxy toolgate; do
+    case $t in nginx) tp=$nginx_worker ;; haproxy) tp=$haproxy_pid ;; toolgate) tp=$toolgate_pid ;; esac
+    strace -c -f -p "$tp" -o "$work/strace-$t.txt" 2>/dev/null &
+    sp=$!
+    sleep 1
+    echo "strace-$t $(target_args "$t") --rate 500 --connections $CONNECTIONS --warmup 0s --duration 3s" > "$work/strace.plan"
+    "${on_load[@]}" "${gen_java[@]}" -jar "$bench_jar" batch "$work/strace.plan" > "$work/strace-$t.log"
+    sleep 1
+    kill -INT "$sp" 2>/dev/null || true
+    wait "$sp" 2>/dev/null || true
+    n=$(grep -o 'completed=[0-9]*' "$work/strace-$t.log" | head -1 | cut -d= -f2)
+    awk -v t="$t" -v n="${n:-1500}" '$NF ~ /^(read|write|writev|readv|sendto|recvfrom|sendmsg|recvmsg|epoll_wait|epoll_pwait|epoll_pwait2|epoll_ctl|futex)$/ {
+        printf "%s %s %.2f\n", t, $NF, $4 / n }' "$work/strace-$t.txt" >> "$results/strace.txt"
+  done
 fi
 
 # ---- results -----------------------------------------------------------------------------------------------------

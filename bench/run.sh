@@ -52,6 +52,7 @@ command -v nginx >/dev/null || missing+=(nginx)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
+command -v pgrep >/dev/null || missing+=(procps)
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || missing+=(strace)
 command -v jcmd >/dev/null || [ "$JFR" = 0 ] || die "jcmd (from the JDK) is needed for JFR=1"
 if [ ${#missing[@]} -gt 0 ]; then

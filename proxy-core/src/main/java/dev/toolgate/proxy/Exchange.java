@@ -74,6 +74,8 @@ final class Exchange implements UpstreamListener {
     private boolean outcomeRecorded;
     private Integer upstreamStatus;
     private long bytesOut;
+    private boolean headUnflushed;
+    private boolean agentFlushPending;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -188,9 +190,15 @@ final class Exchange implements UpstreamListener {
             up.writeAndFlush(body, up.voidPromise());
             startResponseTimer();
         } else {
-            up.flush();
+            // The head waits for the first body part if the agent already sent it (one send for both); if not, it
+            // goes out alone right after, so an upstream that answers before the body (gRPC) is not kept waiting.
+            headUnflushed = true;
             // Last: reading may deliver the next body part at once, which can end the exchange.
             readAgent();
+            if (headUnflushed) {
+                headUnflushed = false;
+                up.flush();
+            }
         }
     }
 
@@ -256,6 +264,7 @@ final class Exchange implements UpstreamListener {
             }
             return;
         }
+        headUnflushed = false;
         upstreamCh.writeAndFlush(last ? ExchangeMessages.withSafeTrailers((LastHttpContent) content) : content,
                 upstreamCh.voidPromise());
         if (last) {
@@ -318,7 +327,7 @@ final class Exchange implements UpstreamListener {
                 lastWrite = ctx.writeAndFlush(out);
                 maybeComplete();
             } else {
-                ctx.writeAndFlush(out, ctx.voidPromise());
+                writeToAgent(out);
             }
             return;
         }
@@ -334,8 +343,17 @@ final class Exchange implements UpstreamListener {
             lastWrite = ctx.writeAndFlush(ExchangeMessages.withSafeResponseTrailers(last));
             maybeComplete();
         } else {
-            ctx.writeAndFlush(content, ctx.voidPromise());
+            writeToAgent(content);
         }
+    }
+
+    /**
+     * Response parts are written as they come and flushed once per upstream read cycle (or with the last part):
+     * a head and a small body then leave in one send and one TLS record instead of two.
+     */
+    private void writeToAgent(HttpObject part) {
+        ctx.write(part, ctx.voidPromise());
+        agentFlushPending = true;
     }
 
     /**
@@ -344,6 +362,10 @@ final class Exchange implements UpstreamListener {
      */
     @Override
     public void onUpstreamReadComplete() {
+        if (agentFlushPending) {
+            agentFlushPending = false;
+            ctx.flush();
+        }
         if (state == State.FORWARDING && !responseDone && upstreamCh != null) {
             readUpstream();
         }

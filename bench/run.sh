@@ -148,9 +148,13 @@ backend upstream
 EOF
 
 cat > "$work/toolgate/toolgate.yaml" <<EOF
-# mTLS (client certificate required) + routing + forwarding: everything toolgate does as of this commit.
+# mTLS (client certificate required) + routing + forwarding + the hash-chained audit trail (decision and
+# outcome record per call): everything toolgate does as of this commit. Each toolgate has its own audit file and
+# admin port (port 0: any free one).
 listener: {address: 127.0.0.1, port: $P_TOOLGATE}
 identity: {source: dev, trustDomain: toolgate.dev, spiffeId: spiffe://toolgate.dev/toolgate/sidecar, stateDir: $work/ca}
+admin: {address: 127.0.0.1, port: 0}
+audit: {file: audit-toolgate.jsonl}
 routes: [routes.yaml]
 EOF
 cat > "$work/toolgate/routes.yaml" <<EOF
@@ -167,7 +171,8 @@ routes:
     upstream: {url: "http://127.0.0.1:$P_GRPC"}
 EOF
 
-sed "s/port: $P_TOOLGATE}/port: $P_TUNED}/" "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-tuned.yaml"
+sed -e "s/port: $P_TOOLGATE}/port: $P_TUNED}/" -e "s/audit-toolgate.jsonl/audit-tuned.jsonl/" \
+    "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-tuned.yaml"
 
 # ---- processes -------------------------------------------------------------------------------------------------
 wait_port() {

@@ -13,6 +13,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -31,6 +32,10 @@ public final class AuditTrail implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
     private static final AuditRecord STOP = AuditRecord.outcome(java.time.Instant.EPOCH, "stop", null, null, null,
             null, null, null, null, null, 0, 0);
+
+    /** How long the writer lets records gather after the first one of a batch. */
+    private static final long GATHER_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
+    private static final int MAX_BATCH = 1024;
 
     private final BlockingQueue<AuditRecord> queue;
     private final AuditSink sink;
@@ -124,11 +129,14 @@ public final class AuditTrail implements AutoCloseable {
 
     private void run() {
         AuditCodec codec = new AuditCodec();
-        List<AuditRecord> batch = new ArrayList<>(256);
+        List<AuditRecord> batch = new ArrayList<>(MAX_BATCH);
         try {
             while (true) {
                 batch.add(queue.take());
-                queue.drainTo(batch, 255);
+                // Group commit: let records gather for a moment so one write and one flush carry many, instead of
+                // the event loops waking this thread and the file taking a write for every record.
+                LockSupport.parkNanos(GATHER_NANOS);
+                queue.drainTo(batch, MAX_BATCH - 1);
                 for (AuditRecord r : batch) {
                     if (r == STOP) {
                         flushQuietly();

@@ -218,16 +218,7 @@ final class Exchange implements UpstreamListener {
         }
         switch (state) {
             case FORWARDING -> forwardBody(content);
-            case DISCARDING -> {
-                boolean last = content instanceof LastHttpContent;
-                content.release();
-                if (last) {
-                    requestDone = true;
-                    finish(false);
-                } else {
-                    conn.readAgent();
-                }
-            }
+            case DISCARDING -> dropBodyPart(content);
             case CONNECTING -> {
                 // Body is only read once the upstream is there; getting some now means the read discipline broke.
                 // Dropping it silently would corrupt the request, so the exchange ends instead.
@@ -255,13 +246,7 @@ final class Exchange implements UpstreamListener {
         }
         if (responseDone) {
             // The upstream already answered in full; the rest of the body has nowhere to go.
-            content.release();
-            if (last) {
-                requestDone = true;
-                finish(false);
-            } else {
-                conn.readAgent();
-            }
+            dropBodyPart(content);
             return;
         }
         headUnflushed = false;
@@ -274,6 +259,18 @@ final class Exchange implements UpstreamListener {
             }
         } else {
             readAgent();
+        }
+    }
+
+    /** Reads and drops the rest of a request body the upstream will never see; the exchange ends with it. */
+    private void dropBodyPart(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        content.release();
+        if (last) {
+            requestDone = true;
+            finish(false);
+        } else {
+            conn.readAgent();
         }
     }
 

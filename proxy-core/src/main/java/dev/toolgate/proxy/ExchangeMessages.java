@@ -10,11 +10,13 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.util.function.BiConsumer;
 
 /**
  * Builds the messages an exchange sends on: the request for the upstream and the response for the agent. Each
@@ -81,21 +83,21 @@ final class ExchangeMessages {
 
     /** The last body part with its trailers passed through the request header rules (no credentials, no framing). */
     static LastHttpContent withSafeTrailers(LastHttpContent last) {
-        if (last.trailingHeaders().isEmpty()) {
-            return last;
-        }
-        LastHttpContent safe = new DefaultLastHttpContent(last.content());
-        HopByHop.copyRequestTrailers(last.trailingHeaders(), safe.trailingHeaders());
-        return safe;
+        return withTrailers(last, HopByHop::copyRequestTrailers);
     }
 
     /** The last response part with its trailers passed through the response header rules. */
     static LastHttpContent withSafeResponseTrailers(LastHttpContent last) {
+        return withTrailers(last, HopByHop::copyResponse);
+    }
+
+    /** {@code last} itself when it has no trailers, else the same content with trailers copied by {@code rules}. */
+    private static LastHttpContent withTrailers(LastHttpContent last, BiConsumer<HttpHeaders, HttpHeaders> rules) {
         if (last.trailingHeaders().isEmpty()) {
             return last;
         }
         LastHttpContent safe = new DefaultLastHttpContent(last.content());
-        HopByHop.copyResponse(last.trailingHeaders(), safe.trailingHeaders());
+        rules.accept(last.trailingHeaders(), safe.trailingHeaders());
         return safe;
     }
 }

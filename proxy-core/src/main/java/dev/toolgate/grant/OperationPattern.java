@@ -1,0 +1,150 @@
+package dev.toolgate.grant;
+
+import java.util.Arrays;
+import java.util.regex.Pattern;
+
+/**
+ * An HTTP operation pattern of a grant: {@code METHOD /path/pattern}, matched against the method and the normalized
+ * path relative to the route (what follows the route prefix; the whole path on a gRPC route).
+ *
+ * <p>The method is an exact token ({@code GET}) or {@code *} (any method). Path segments match exactly, except
+ * {@code *} (exactly one non-empty segment) and a final {@code **} (zero or more segments). {@code **} anywhere but
+ * last is refused, and so are segments that a normalized path can never contain ({@code .}, {@code ..}, empty
+ * segments, percent signs other than in the normalizer's own escapes): a pattern never matches more than it
+ * says. Immutable and thread-safe; matching does not allocate.
+ */
+public final class OperationPattern {
+    private static final Pattern METHOD = Pattern.compile("\\*|[A-Z][A-Z0-9_-]{0,31}");
+    private static final Pattern SEGMENT = Pattern.compile("\\*\\*?|[A-Za-z0-9._~!$&'()+,;=:@%-]+");
+    private static final String ANY = "*";
+    private static final String REST = "**";
+
+    private final String text;
+    private final String method;
+    private final String[] segments;
+    private final boolean rest;
+
+    private OperationPattern(String text, String method, String[] segments, boolean rest) {
+        this.text = text;
+        this.method = method;
+        this.segments = segments;
+        this.rest = rest;
+    }
+
+    /**
+     * Parses {@code METHOD /path}.
+     *
+     * @throws IllegalArgumentException with a reason a person can act on
+     */
+    public static OperationPattern parse(String text) {
+        if (text == null) {
+            throw new IllegalArgumentException("operation: null (expected: METHOD /path, e.g. GET /forecast/**)");
+        }
+        int space = text.indexOf(' ');
+        if (space < 0 || text.indexOf(' ', space + 1) >= 0) {
+            throw new IllegalArgumentException(bad(text, "expected: METHOD /path, e.g. GET /forecast/**"));
+        }
+        String method = text.substring(0, space);
+        String path = text.substring(space + 1);
+        if (!METHOD.matcher(method).matches()) {
+            throw new IllegalArgumentException(bad(text, "expected: an upper-case HTTP method or *"));
+        }
+        if (!path.startsWith("/")) {
+            throw new IllegalArgumentException(bad(text, "expected: a path starting with /"));
+        }
+        String[] segs = path.equals("/") ? new String[0] : path.substring(1).split("/", -1);
+        boolean rest = false;
+        for (int i = 0; i < segs.length; i++) {
+            String s = segs[i];
+            if (!SEGMENT.matcher(s).matches() || s.equals(".") || s.equals("..")) {
+                throw new IllegalArgumentException(bad(text, "segment \"" + s + "\" is not a normalized path segment,"
+                        + " * or **"));
+            }
+            if (s.equals(REST)) {
+                if (i != segs.length - 1) {
+                    throw new IllegalArgumentException(bad(text, "** is allowed only as the last segment"));
+                }
+                rest = true;
+            } else if (s.contains("*")) {
+                throw new IllegalArgumentException(bad(text, "* must be a whole segment"));
+            }
+        }
+        String[] fixed = rest ? Arrays.copyOf(segs, segs.length - 1) : segs;
+        return new OperationPattern(text, method, fixed, rest);
+    }
+
+    private static String bad(String text, String why) {
+        return "operation \"" + text + "\": " + why;
+    }
+
+    /** Whether {@code method} and the normalized route-relative {@code path} fall under this pattern. */
+    public boolean matches(String method, String path) {
+        if (!this.method.equals(ANY) && !this.method.equals(method)) {
+            return false;
+        }
+        int pos = 1; // after the leading '/'
+        int len = path.length();
+        if (len == 0 || path.charAt(0) != '/') {
+            return false;
+        }
+        for (String seg : segments) {
+            if (pos > len) {
+                return false;
+            }
+            int end = path.indexOf('/', pos);
+            if (end < 0) {
+                end = len;
+            }
+            if (end == pos) {
+                return false; // empty segment: the path ended (or a trailing slash) where a segment was required
+            }
+            if (!seg.equals(ANY) && (end - pos != seg.length() || !path.regionMatches(pos, seg, 0, seg.length()))) {
+                return false;
+            }
+            pos = end + 1;
+        }
+        if (rest) {
+            return true;
+        }
+        // Exactly consumed: the path ended right after the last segment (a trailing slash is a different path).
+        return pos == len + 1 || segments.length == 0 && len == 1;
+    }
+
+    /**
+     * Whether everything this pattern matches is also matched by {@code wider} (used to keep a delegated grant
+     * within its parent's).
+     */
+    public boolean within(OperationPattern wider) {
+        if (!wider.method.equals(ANY) && !wider.method.equals(method)) {
+            return false;
+        }
+        int n = segments.length;
+        int w = wider.segments.length;
+        if (w > n || !wider.rest && (w != n || rest)) {
+            return false;
+        }
+        for (int i = 0; i < w; i++) {
+            String mine = segments[i];
+            String theirs = wider.segments[i];
+            if (!theirs.equals(ANY) && !theirs.equals(mine)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return text;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof OperationPattern p && p.text.equals(text);
+    }
+
+    @Override
+    public int hashCode() {
+        return text.hashCode();
+    }
+}

@@ -61,6 +61,8 @@ final class AuditCodec {
             g.writeStringField("phase", r.phase().json);
             g.writeStringField("ts", TS.format(r.ts()));
             g.writeStringField("decision_id", r.decisionId());
+            str(g, "event", r.event());
+            str(g, "actor", r.actor());
             str(g, "trace_id", r.traceId());
             str(g, "span_id", r.spanId());
             str(g, "agent", r.agent());

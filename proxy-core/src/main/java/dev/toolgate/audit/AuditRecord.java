@@ -7,7 +7,8 @@ import java.time.Instant;
 /**
  * One audit record, as in DESIGN.md: a {@code decision} record (intent + decision, written before anything is
  * forwarded) or an {@code outcome} record (what happened, written when the exchange ends); both carry the same
- * {@code decisionId}. Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
+ * {@code decisionId}; or a {@code task} record (a task lifecycle event: {@code event} is {@code start},
+ * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}). Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
  * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
  *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
@@ -16,11 +17,12 @@ public record AuditRecord(
         Phase phase, Instant ts, String decisionId, String traceId, String spanId, String agent, String taskId,
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
-        Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut) {
+        Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
+        String event, String actor) {
 
     /** Which of the two records of a call this is. */
     public enum Phase {
-        DECISION("decision"), OUTCOME("outcome");
+        DECISION("decision"), OUTCOME("outcome"), TASK("task");
 
         final String json;
 
@@ -39,9 +41,30 @@ public record AuditRecord(
     public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
                                        String route, String protocol, String operation, String decision,
                                        String code, String reason, String mode, long decisionUs) {
-        return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, null, null, null, route,
-                protocol, operation, null, decision, code, reason, null, null, mode, null, null, decisionUs, null,
-                null, null);
+        return decision(ts, decisionId, traceId, spanId, agent, null, null, null, route, protocol, operation,
+                decision, code, reason, null, mode, decisionUs);
+    }
+
+    /** A decision record of a call made for a task ({@code taskId} etc. null when the call named none). */
+    public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
+                                       String taskId, String parentTaskId, String purpose, String route,
+                                       String protocol, String operation, String decision, String code,
+                                       String reason, String grantId, String mode, long decisionUs) {
+        return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
+                purpose, route, protocol, operation, null, decision, code, reason, grantId, null, mode, null, null,
+                decisionUs, null, null, null, null, null);
+    }
+
+    /**
+     * A task lifecycle record: {@code event} of the task {@code taskId} of {@code agent}, done by {@code actor}
+     * ({@code grantId} for a grant revocation; {@code reason} as given).
+     */
+    public static AuditRecord task(Instant ts, String eventId, String event, String actor, String agent,
+                                   String taskId, String parentTaskId, String purpose, String grantId,
+                                   String reason) {
+        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
+                null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
+                event, actor);
     }
 
     /**
@@ -52,8 +75,16 @@ public record AuditRecord(
     public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String route,
                                       String operation, Integer upstreamStatus, String outcome, String reason,
                                       Long upstreamMs, long bytesIn, long bytesOut) {
-        return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, null, null, null, route, null,
+        return outcome(ts, decisionId, traceId, agent, null, route, operation, upstreamStatus, outcome, reason,
+                upstreamMs, bytesIn, bytesOut);
+    }
+
+    /** The outcome record of an allowed call made for task {@code taskId}. */
+    public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String taskId,
+                                      String route, String operation, Integer upstreamStatus, String outcome,
+                                      String reason, Long upstreamMs, long bytesIn, long bytesOut) {
+        return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut);
+                bytesIn, bytesOut, null, null);
     }
 }

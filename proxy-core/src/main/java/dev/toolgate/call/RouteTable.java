@@ -47,7 +47,7 @@ public final class RouteTable {
         if (second > 1 && !byGrpcService.isEmpty()) {
             RouteConfig grpc = byGrpcService.get(path.substring(1, second));
             if (grpc != null) {
-                return new RouteMatch(grpc, path);
+                return new RouteMatch(grpc, path, path);
             }
         }
         // Try the whole path, then each shorter segment boundary: longest prefix first.
@@ -58,7 +58,7 @@ public final class RouteTable {
                 String rest = path.substring(end);
                 String base = r.upstream().basePath();
                 String upstreamPath = rest.isEmpty() ? (base.isEmpty() ? "/" : base) : base + rest;
-                return new RouteMatch(r, upstreamPath);
+                return new RouteMatch(r, upstreamPath, rest.isEmpty() ? "/" : rest);
             }
             end = path.lastIndexOf('/', end - 1);
         }

@@ -59,7 +59,8 @@ public final class ConfigLoader {
         try {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
-                    (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes);
+                    (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
+                    raw.tasks() == null ? null : raw.tasks().resolve(base));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -156,7 +157,7 @@ public final class ConfigLoader {
 
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-                       AuditConfig audit, AdminConfig admin, List<String> routes) {}
+                       AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

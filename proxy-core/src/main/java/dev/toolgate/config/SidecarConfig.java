@@ -16,10 +16,11 @@ import java.util.Set;
  * @param audit      the audit trail
  * @param admin      the admin listener (health, readiness, metrics)
  * @param routes     all routes, from the files and directories the config file names
+ * @param tasks      tasks and grants: where they are kept, lifetimes, who may start tasks for others
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
+        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -29,6 +30,7 @@ public record SidecarConfig(
         audit = requireNonNullElse(audit, AuditConfig.defaults());
         admin = requireNonNullElse(admin, AdminConfig.defaults());
         routes = routes == null ? List.of() : List.copyOf(routes);
+        tasks = requireNonNullElse(tasks, TasksConfig.defaults());
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {
@@ -42,28 +44,37 @@ public record SidecarConfig(
         }
     }
 
+    public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
+                         TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
+        this(listener, identity, limits, timeouts, audit, admin, routes, null);
+    }
+
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes);
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks);
+    }
+
+    public SidecarConfig withTasks(TasksConfig newTasks) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks);
     }
 }

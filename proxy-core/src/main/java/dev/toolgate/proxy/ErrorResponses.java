@@ -11,15 +11,21 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The JSON answers the sidecar gives itself:
- * {@code {"error":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}}; the decision id names the
- * call's audit records.
+ * {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}}. {@code error} is
+ * {@code toolgate_denied} for a call the authorizer refused (403) and says what went wrong otherwise
+ * ({@code no_route}, {@code bad_request}, {@code upstream_timeout}, ...); {@code code} is the decision code of a
+ * refused call (absent when the call was allowed and the upstream failed); the decision id names the call's audit
+ * records.
  */
 final class ErrorResponses {
     private ErrorResponses() {}
 
-    static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String reason, String route, String traceId,
-                               String decisionId, boolean close) {
+    static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
+                               String traceId, String decisionId, boolean close) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":\"").append(error.code).append('"');
+        if (code != null) {
+            json.append(",\"code\":\"").append(code).append('"');
+        }
         json.append(",\"reason\":");
         appendString(json, reason);
         if (route != null) {

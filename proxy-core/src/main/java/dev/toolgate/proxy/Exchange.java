@@ -1,14 +1,20 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.authz.Decision;
+import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.call.Call;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -27,6 +33,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +51,7 @@ import org.slf4j.LoggerFactory;
 final class Exchange implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(Exchange.class);
 
-    private enum State { CONNECTING, FORWARDING, DISCARDING, DONE }
+    private enum State { CONNECTING, FORWARDING, DISCARDING, LOCAL, DONE }
 
     private final FrontendHandler conn;
     private final ChannelHandlerContext ctx;
@@ -76,6 +84,8 @@ final class Exchange implements UpstreamListener {
     private long bytesOut;
     private boolean headUnflushed;
     private boolean agentFlushPending;
+    private String deniedCode;
+    private LocalRequest local;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -113,11 +123,38 @@ final class Exchange implements UpstreamListener {
                         "refused request target: " + e.getMessage()), false);
                 return;
             }
+            SpiffeId agent = audit.agentId();
+            if (agent == null) {
+                deny("DENY_NO_IDENTITY", new RequestChecks.Refusal(ProxyError.DENIED,
+                        "no verified workload identity on this connection"), true);
+                return;
+            }
+            List<String> tokens = req.headers().getAll(HopByHop.TOOLGATE_TASK);
+            if (tokens.size() > 1) {
+                deny("DENY_MALFORMED", new RequestChecks.Refusal(ProxyError.BAD_REQUEST,
+                        "more than one toolgate-task header (expected: one task token)"), false);
+                return;
+            }
+            String token = tokens.isEmpty() ? null : tokens.get(0);
+            if (TaskApi.handles(target.path())) {
+                startLocal(req, target, agent, token, full);
+                return;
+            }
             RouteMatch match = rt.routes().match(target.path());
             audit.describe(match == null ? null : match.route().name(), req.method().name(), target.path(), trace);
             if (match == null) {
                 deny("DENY_POLICY", new RequestChecks.Refusal(ProxyError.NO_ROUTE, "no route for " + target.path()),
                         false);
+                return;
+            }
+            Decision decision = decide(new Call(agent, token, match.route().name(), match.route().protocol(),
+                    req.method().name(), match.routePath()));
+            audit.task(decision);
+            if (decision instanceof Decision.Deny d) {
+                protocol = match.route().protocol();
+                routeName = match.route().name();
+                deny(d.code().name(), new RequestChecks.Refusal(d.code() == DecisionCode.ERROR_FAIL_CLOSED
+                        ? ProxyError.DECISION_FAILED : ProxyError.DENIED, d.reason()), false);
                 return;
             }
             routeName = match.route().name();
@@ -133,7 +170,7 @@ final class Exchange implements UpstreamListener {
                 bodyBytes = f.content().readableBytes();
             }
             // Nothing is forwarded before the decision record is accepted by the audit trail.
-            audit.decide(protocol, true, "ALLOW", "route matched (task grants are not enforced yet)",
+            audit.decide(protocol, true, "ALLOW", decision.reason(),
                     () -> {
                         allowed = true;
                         if (state != State.CONNECTING) {
@@ -149,9 +186,88 @@ final class Exchange implements UpstreamListener {
         }
     }
 
+    /** Asks the authorizer; a decision that cannot be made is a denial (fail closed). */
+    private Decision decide(Call call) {
+        try {
+            return rt.authorizer().decide(call);
+        } catch (RuntimeException e) {
+            log.error("[{}] the authorizer failed on {}; denying", ctx.channel().id(), call, e);
+            return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, "the decision could not be made; denied", null);
+        }
+    }
+
     /** Audits a refusal decided on the request head, then answers it. */
     private void deny(String code, RequestChecks.Refusal r, boolean close) {
+        deniedCode = code;
         audit.decide(protocol, false, code, r.reason(), () -> refuse(r, close), () -> refuse(r, true));
+    }
+
+    // ---- the sidecar's own endpoints ---------------------------------------------------------------------
+
+    /** A request to {@code /_toolgate/...}: collect its (small) body, serve it off the event loop, answer. */
+    private void startLocal(HttpRequest req, RequestTarget target, SpiffeId agent, String token, boolean full) {
+        audit.describe(null, req.method().name(), target.path(), trace);
+        if (HttpUtil.getContentLength(req, 0L) > TaskApi.MAX_BODY_BYTES) {
+            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
+                    "body larger than " + TaskApi.MAX_BODY_BYTES + " bytes"), true);
+            return;
+        }
+        local = new LocalRequest(agent, req.method().name(), target.path(), target.query(), token);
+        state = State.LOCAL;
+        if (full) {
+            collectLocal(new DefaultLastHttpContent(((FullHttpRequest) req).content().retain()));
+        } else {
+            conn.readAgent();
+        }
+    }
+
+    private void collectLocal(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        boolean fits = local.add(content.content());
+        content.release();
+        if (!fits) {
+            requestDone = last;
+            local.release();
+            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
+                    "body larger than " + TaskApi.MAX_BODY_BYTES + " bytes"), true);
+            return;
+        }
+        if (!last) {
+            conn.readAgent();
+            return;
+        }
+        requestDone = true;
+        LocalRequest r = local;
+        try {
+            rt.taskExecutor().execute(() -> {
+                TaskApi.Answer a = rt.taskApi().handle(r.agent(), r.method(), r.path(), r.query(), r.token(),
+                        r.body());
+                ctx.executor().execute(() -> answerLocal(a));
+            });
+        } catch (RejectedExecutionException e) {
+            answerLocal(TaskApi.error(503, "UNAVAILABLE", "the sidecar is shutting down"));
+        }
+    }
+
+    private void answerLocal(TaskApi.Answer a) {
+        if (state != State.LOCAL) {
+            return; // the agent left meanwhile
+        }
+        local = null;
+        audit.local(a.status());
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()),
+                ctx.alloc().buffer(a.json().length).writeBytes(a.json()));
+        HttpHeaders h = res.headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        if (!http2 && !framing.keepAlive()) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        responseStarted = true;
+        responseDone = true;
+        lastWrite = ctx.writeAndFlush(res);
+        finish(false);
     }
 
     /** The audit trail did not take the decision record in time: deny, and say so. */
@@ -218,6 +334,7 @@ final class Exchange implements UpstreamListener {
         }
         switch (state) {
             case FORWARDING -> forwardBody(content);
+            case LOCAL -> collectLocal(content);
             case DISCARDING -> dropBodyPart(content);
             case CONNECTING -> {
                 // Body is only read once the upstream is there; getting some now means the read discipline broke.
@@ -467,8 +584,8 @@ final class Exchange implements UpstreamListener {
         responseStarted = true;
         responseDone = true;
         boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
-        FullHttpResponse res = ErrorResponses.of(ctx.alloc(), r.error(), r.reason(), routeName, trace.traceId(),
-                audit.decisionId, closeAfter && !http2);
+        FullHttpResponse res = ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName,
+                trace.traceId(), audit.decisionId, closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);
@@ -498,6 +615,10 @@ final class Exchange implements UpstreamListener {
 
     /** The agent went away: give everything back. */
     void onAgentClosed() {
+        if (local != null) {
+            local.release();
+            local = null;
+        }
         recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");
         cancelResponseTimer();
         releaseUpstream(false);

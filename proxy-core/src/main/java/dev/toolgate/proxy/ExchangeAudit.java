@@ -2,6 +2,8 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.authz.Decision;
+import dev.toolgate.grant.Task;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
@@ -32,7 +34,12 @@ final class ExchangeAudit {
     private final long maxWaitNanos;
     final String decisionId;
     private final long startNanos = System.nanoTime();
+    private final SpiffeId agentId;
     private final String agent;
+    private String taskId;
+    private String parentTaskId;
+    private String purpose;
+    private String grantId;
     private String route;
     private String operation;
     private String traceId;
@@ -53,11 +60,37 @@ final class ExchangeAudit {
         // The peer is recorded on the TLS connection; an HTTP/2 stream reads it from its parent connection.
         Channel connection = channel instanceof Http2StreamChannel ? channel.parent() : channel;
         SpiffeId peer = connection.attr(ProtocolSelector.PEER).get();
+        this.agentId = peer;
         this.agent = peer == null ? null : peer.uri();
         span.setAttribute("toolgate.decision_id", decisionId);
         if (agent != null) {
             span.setAttribute("toolgate.agent", agent);
         }
+    }
+
+    /** The caller's verified SPIFFE ID, or null when the connection has none. */
+    SpiffeId agentId() {
+        return agentId;
+    }
+
+    /** The task (and grant) the decision was made under, for both records and the span. */
+    void task(Decision d) {
+        if (d.task() != null) {
+            Task t = d.task().task();
+            taskId = t.id();
+            parentTaskId = t.parentId();
+            purpose = t.purpose();
+            span.setAttribute("toolgate.task_id", taskId);
+        }
+        if (d instanceof Decision.Allow a) {
+            grantId = a.grant().id();
+        }
+    }
+
+    /** A request to the sidecar's own endpoints was answered (audited by the task records it caused). */
+    void local(int status) {
+        span.setAttribute("http.response.status_code", status);
+        span.end();
     }
 
     void describe(String route, String method, String path, TraceParent trace) {
@@ -83,8 +116,9 @@ final class ExchangeAudit {
         metrics.decision(route, allow ? "allow" : "deny", code, decisionNanos);
         span.setAttribute("toolgate.decision", allow ? "allow" : "deny");
         span.setAttribute("toolgate.code", code);
-        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, route, protocol,
-                operation, allow ? "allow" : "deny", code, reason, "enforce", decisionUs);
+        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, taskId,
+                parentTaskId, purpose, route, protocol, operation, allow ? "allow" : "deny", code, reason, grantId,
+                "enforce", decisionUs);
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
@@ -123,7 +157,7 @@ final class ExchangeAudit {
             span.setStatus(StatusCode.ERROR, reason == null ? outcome : reason);
         }
         span.end();
-        AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, route, operation,
+        AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, route, operation,
                 upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
         offer(rec, System.nanoTime() + maxWaitNanos, () -> { },
                 () -> log.error("audit trail did not accept the outcome of {}; the decision record stands alone",

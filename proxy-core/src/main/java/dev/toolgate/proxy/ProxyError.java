@@ -14,6 +14,10 @@ enum ProxyError {
     METHOD_NOT_ALLOWED(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
     EXPECTATION_FAILED(HttpResponseStatus.EXPECTATION_FAILED, "expectation_failed"),
     NO_ROUTE(HttpResponseStatus.NOT_FOUND, "no_route"),
+    /** The authorizer denied the call (no task, no grant, ...); the decision code says which rule. */
+    DENIED(HttpResponseStatus.FORBIDDEN, "toolgate_denied"),
+    /** The decision could not be made (an internal error while deciding): denied, fail closed. */
+    DECISION_FAILED(HttpResponseStatus.SERVICE_UNAVAILABLE, "toolgate_denied"),
     UPSTREAM_CONNECT_FAILED(HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed"),
     UPSTREAM_TLS_FAILED(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_failed"),
     UPSTREAM_RESET(HttpResponseStatus.BAD_GATEWAY, "upstream_reset"),

@@ -1,6 +1,7 @@
 package dev.toolgate.proxy;
 
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.authz.Authorizer;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.identity.SpiffeIdPattern;
@@ -9,15 +10,17 @@ import dev.toolgate.telemetry.ProxyMetrics;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
- * What every exchange of one running proxy shares: the route table, each route's upstream, the limits and the
- * audit trail, metrics and spans.
+ * What every exchange of one running proxy shares: the route table, each route's upstream, the limits, the
+ * authorizer, the task endpoints (and the thread they run on) and the audit trail, metrics and spans.
  * Immutable and thread-safe (the upstreams' pools are confined per event loop).
  */
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
-                    List<SpiffeIdPattern> allowedIds) {
+                    List<SpiffeIdPattern> allowedIds, Authorizer authorizer, TaskApi taskApi,
+                    Executor taskExecutor) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

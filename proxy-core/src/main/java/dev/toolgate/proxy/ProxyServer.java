@@ -3,6 +3,8 @@ package dev.toolgate.proxy;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.authz.Authorizer;
+import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -26,7 +28,10 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
@@ -35,7 +40,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent-facing data plane: an mTLS listener (client certificate required, ALPN h2 and http/1.1) that routes
- * each request and forwards it to the route's upstream.
+ * each request, asks the {@link Authorizer} whether the caller's task allows it, and forwards it to the route's
+ * upstream or answers the denial. It also serves the task endpoints ({@code /_toolgate/v1/tasks}).
  *
  * <p>Start with {@link #start}; {@link #close} stops accepting, lets exchanges in flight finish for a short grace
  * period and releases every thread. Thread-safe.
@@ -47,9 +53,16 @@ public final class ProxyServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final DnsAddressResolverGroup resolver;
     private final Channel listener;
+    private final ExecutorService taskExecutor;
+    private final TaskRegistry tasks;
+    private final List<String> routeNames;
 
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
-                        Channel listener) {
+                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks,
+                        List<String> routeNames) {
+        this.taskExecutor = taskExecutor;
+        this.tasks = tasks;
+        this.routeNames = routeNames;
         this.boss = boss;
         this.workers = workers;
         this.resolver = resolver;
@@ -62,6 +75,7 @@ public final class ProxyServer implements AutoCloseable {
      * @param config the validated sidecar configuration (listener, limits, timeouts, routes)
      * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
      * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
+     * @param tasks  the tasks whose grants authorize calls (owned by the caller)
      * @param metrics where calls, decisions and failures are counted
      * @param spans  the span of each call ({@link CallSpans#noop()} for tracing off)
      * @param workerThreads event loop threads; {@code 0} for one per core
@@ -69,15 +83,22 @@ public final class ProxyServer implements AutoCloseable {
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
-    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, ProxyMetrics metrics,
-                                    CallSpans spans, int workerThreads) throws SSLException, InterruptedException {
+    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, TaskRegistry tasks,
+                                    ProxyMetrics metrics, CallSpans spans, int workerThreads)
+            throws SSLException, InterruptedException {
         requireNonNull(config, "config");
         requireNonNull(tls, "tls");
         requireNonNull(audit, "audit");
+        requireNonNull(tasks, "tasks");
         requireNonNull(metrics, "metrics");
         requireNonNull(spans, "spans");
         EventLoopGroup boss = Transports.newGroup(1);
         EventLoopGroup workers = Transports.newGroup(workerThreads);
+        ExecutorService taskExecutor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "toolgate-tasks");
+            t.setDaemon(true);
+            return t;
+        });
         DnsAddressResolverGroup resolver = new DnsAddressResolverGroup(
                 new DnsNameResolverBuilder().datagramChannelType(Transports.datagramChannel()));
         try {
@@ -89,7 +110,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns());
+                    config.listener().allowedIdPatterns(), new Authorizer(tasks), new TaskApi(tasks), taskExecutor);
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
             Channel ch = new ServerBootstrap()
@@ -103,8 +124,10 @@ public final class ProxyServer implements AutoCloseable {
                     .channel();
             log.info("data plane listening on {} ({} routes, transport {})", ch.localAddress(),
                     config.routes().size(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch);
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks,
+                    config.routes().stream().map(RouteConfig::name).toList());
         } catch (SSLException | InterruptedException | RuntimeException e) {
+            taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             resolver.close();
@@ -145,6 +168,16 @@ public final class ProxyServer implements AutoCloseable {
         return address().getPort();
     }
 
+    /** The tasks this data plane authorizes calls with. */
+    public TaskRegistry tasks() {
+        return tasks;
+    }
+
+    /** The names of the routes it serves. */
+    public List<String> routeNames() {
+        return routeNames;
+    }
+
     /** Whether the listener still accepts connections (readiness). */
     public boolean isListening() {
         return listener.isActive();
@@ -157,6 +190,7 @@ public final class ProxyServer implements AutoCloseable {
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.terminationFuture().syncUninterruptibly();
+        taskExecutor.shutdown();
         resolver.close();
     }
 }

@@ -58,8 +58,9 @@ class SvidRotationTest {
              FileTlsMaterial tls = FileTlsMaterial.watch(files.resolve("svid.pem"), files.resolve("svid.key"),
                      files.resolve("bundle.pem"), Duration.ofMillis(20));
              ProxyServer proxy = ProxyServer.start(Sidecar.config(List.of(
-                     Sidecar.route("weather", "/api/weather", upstream.url()))), tls, trail, ProxyMetrics.create(),
-                     CallSpans.noop(), 1);
+                     Sidecar.route("weather", "/api/weather", upstream.url()))), tls, trail,
+                     Sidecar.tasks(Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
+                             trail, java.time.Clock.systemUTC()), ProxyMetrics.create(), CallSpans.noop(), 1);
              RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
             assertThat(longLived.exchange(GET).status()).isEqualTo(200);
             assertThat(servedSerial(agent, proxy.port())).isEqualTo(first.leaf().getSerialNumber());

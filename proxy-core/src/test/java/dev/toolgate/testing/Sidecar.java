@@ -10,7 +10,17 @@ import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.grant.GrantRequest;
+import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.StartRequest;
+import dev.toolgate.grant.TaskException;
+import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.SpiffeId;
 import java.net.URI;
+import java.time.Clock;
+import java.util.stream.Collectors;
 import java.time.Duration;
 import java.util.List;
 
@@ -30,17 +40,45 @@ public final class Sidecar {
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), CallSpans.noop(), 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()),
+                ProxyMetrics.create(), CallSpans.noop(), 2);
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, ProxyMetrics metrics)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, metrics, CallSpans.noop(), 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()), metrics,
+                CallSpans.noop(), 2);
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, CallSpans spans)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, ProxyMetrics.create(), spans, 2);
+        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()),
+                ProxyMetrics.create(), spans, 2);
+    }
+
+    /** With a registry of the test's own (a manual clock, a journal). */
+    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks)
+            throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, ProxyMetrics.create(), CallSpans.noop(), 2);
+    }
+
+    /** A registry in memory over the config's routes, auditing lifecycle events to {@code audit}. */
+    public static TaskRegistry tasks(SidecarConfig config, AuditTrail audit, Clock clock) {
+        Ticker ticker = clock instanceof ManualClock m ? m : Ticker.systemTicker();
+        return TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
+                config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, ticker,
+                new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)));
+    }
+
+    /**
+     * Starts a task for {@code agent} that may do anything on every route (for tests of the data plane's mechanics,
+     * which need a task like any call); returns its token.
+     */
+    public static String taskForEverything(ProxyServer server, SpiffeId agent) throws TaskException {
+        List<GrantRequest> grants = server.routeNames().stream()
+                .map(r -> new GrantRequest(r, List.of("* /**"), null, null, null))
+                .toList();
+        return server.tasks().start(agent, new StartRequest(null, "test: " + agent.path(), null, grants)).token();
     }
 
     public static RouteConfig route(String name, String prefix, String url) {

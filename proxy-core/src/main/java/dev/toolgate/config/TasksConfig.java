@@ -1,0 +1,77 @@
+package dev.toolgate.config;
+
+import static java.util.Objects.requireNonNullElse;
+
+import dev.toolgate.identity.SpiffeIdPattern;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Tasks and their grants.
+ *
+ * @param journal            append-only file task state is kept in (survives restarts); null keeps tasks in
+ *                           memory only (a restart ends every task)
+ * @param fsync              {@code always} (the default: a start, end or revoke returns only once it is on disk)
+ *                           or {@code never} (the OS writes it when it likes; a power loss may forget the last ones)
+ * @param defaultTtl         lifetime of a task that asks for none
+ * @param maxTtl             no task lives longer
+ * @param maxDelegationDepth how many times a task may be delegated onwards (a task started directly is depth 0)
+ * @param maxActive          live tasks the sidecar holds at most; more starts are refused
+ * @param orchestrators      SPIFFE ID patterns that may start tasks for another agent
+ * @param admins             SPIFFE ID patterns that may end or revoke any task
+ */
+public record TasksConfig(Path journal, String fsync, Duration defaultTtl, Duration maxTtl,
+                          Integer maxDelegationDepth, Integer maxActive, List<String> orchestrators,
+                          List<String> admins) {
+    public TasksConfig {
+        fsync = requireNonNullElse(fsync, "always");
+        if (!fsync.equals("always") && !fsync.equals("never")) {
+            throw new IllegalArgumentException("fsync: \"" + fsync + "\" (expected: always or never)");
+        }
+        defaultTtl = requireNonNullElse(defaultTtl, Duration.ofMinutes(15));
+        maxTtl = requireNonNullElse(maxTtl, Duration.ofHours(1));
+        if (maxTtl.isNegative() || maxTtl.isZero()) {
+            throw new IllegalArgumentException("maxTtl: " + maxTtl + " (expected: > 0)");
+        }
+        if (defaultTtl.isNegative() || defaultTtl.isZero() || defaultTtl.compareTo(maxTtl) > 0) {
+            throw new IllegalArgumentException("defaultTtl: " + defaultTtl + " (expected: > 0 and <= maxTtl "
+                    + maxTtl + ")");
+        }
+        maxDelegationDepth = requireNonNullElse(maxDelegationDepth, 3);
+        if (maxDelegationDepth < 0 || maxDelegationDepth > 16) {
+            throw new IllegalArgumentException("maxDelegationDepth: " + maxDelegationDepth
+                    + " (expected: 0 to 16)");
+        }
+        maxActive = requireNonNullElse(maxActive, 10_000);
+        if (maxActive < 1) {
+            throw new IllegalArgumentException("maxActive: " + maxActive + " (expected: > 0)");
+        }
+        orchestrators = orchestrators == null ? List.of() : List.copyOf(orchestrators);
+        admins = admins == null ? List.of() : List.copyOf(admins);
+        orchestrators.forEach(SpiffeIdPattern::parse);
+        admins.forEach(SpiffeIdPattern::parse);
+    }
+
+    public static TasksConfig defaults() {
+        return new TasksConfig(null, null, null, null, null, null, null, null);
+    }
+
+    public List<SpiffeIdPattern> orchestratorPatterns() {
+        return orchestrators.stream().map(SpiffeIdPattern::parse).toList();
+    }
+
+    public List<SpiffeIdPattern> adminPatterns() {
+        return admins.stream().map(SpiffeIdPattern::parse).toList();
+    }
+
+    /** The same settings with another journal (null: memory only). */
+    public TasksConfig withJournal(Path newJournal) {
+        return new TasksConfig(newJournal, fsync, defaultTtl, maxTtl, maxDelegationDepth, maxActive, orchestrators,
+                admins);
+    }
+
+    TasksConfig resolve(Path base) {
+        return journal == null ? this : withJournal(base.resolve(journal));
+    }
+}

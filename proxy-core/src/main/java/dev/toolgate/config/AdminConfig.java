@@ -3,7 +3,8 @@ package dev.toolgate.config;
 import static java.util.Objects.requireNonNullElse;
 
 /**
- * The admin HTTP listener: {@code /healthz}, {@code /readyz}, {@code /metrics}. Plaintext, so it binds to loopback
+ * The admin HTTP listener: {@code /healthz}, {@code /readyz}, {@code /metrics} and {@code /.well-known/jwks.json}
+ * (the keys that verify task JWTs). Plaintext, so it binds to loopback
  * by default (the kubelet probes the pod's own address through the container port in Kubernetes, see deploy/).
  *
  * @param address the address to bind

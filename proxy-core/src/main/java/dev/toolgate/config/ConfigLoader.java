@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  *
  * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts}, {@code audit}, {@code admin} and
  * {@code routes}: a list of route files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name),
- * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes. Unknown keys are
+ * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes; paths inside a route
+ * (a credential's {@code file}) are relative to the route file. Unknown keys are
  * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
  * {@code 1h}.
  *
@@ -50,10 +51,7 @@ public final class ConfigLoader {
         for (String entry : raw.routes() == null ? List.<String>of() : raw.routes()) {
             Path p = base.resolve(entry);
             for (Path routeFile : routeFiles(file, p)) {
-                RouteFile rf = read(routeFile, RouteFile.class);
-                if (rf.routes() != null) {
-                    routes.addAll(rf.routes());
-                }
+                routes.addAll(readRoutes(routeFile));
             }
         }
         try {
@@ -68,8 +66,7 @@ public final class ConfigLoader {
 
     /** Loads a route file on its own (the embedded demo, tests). */
     public static List<RouteConfig> loadRoutes(Path file) throws ConfigException {
-        RouteFile rf = read(file, RouteFile.class);
-        return rf.routes() == null ? List.of() : rf.routes();
+        return readRoutes(file);
     }
 
     /** Parses a duration such as {@code 250ms}, {@code 2s}, {@code 5m}, {@code 1h}. */
@@ -108,6 +105,16 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(configFile + ": routes: cannot list " + p + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A route file's routes, their relative paths resolved against the route file's directory. */
+    private static List<RouteConfig> readRoutes(Path routeFile) throws ConfigException {
+        RouteFile rf = read(routeFile, RouteFile.class);
+        if (rf.routes() == null) {
+            return List.of();
+        }
+        Path base = routeFile.toAbsolutePath().getParent();
+        return rf.routes().stream().map(r -> r == null ? null : r.resolve(base)).toList();
     }
 
     private static <T> T read(Path file, Class<T> type) throws ConfigException {

@@ -2,6 +2,7 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
@@ -18,10 +19,11 @@ import java.util.regex.Pattern;
  * @param upstream where to forward
  * @param labels   data classes / trust zones (e.g. {@code pii}, {@code external}) used by flow rules
  * @param timeouts route overrides of the sidecar's upstream timeouts
+ * @param credential the credential the sidecar injects toward the upstream, or {@code null} for none
  */
 public record RouteConfig(
         String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
-        TimeoutsConfig timeouts) {
+        TimeoutsConfig timeouts, CredentialConfig credential) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
@@ -57,6 +59,18 @@ public record RouteConfig(
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
+    }
+
+    /** A route without a credential. */
+    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, null);
+    }
+
+    /** The same route with relative paths resolved against {@code base} (the route file's directory). */
+    RouteConfig resolve(Path base) {
+        return credential == null ? this
+                : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base));
     }
 
     private static String quote(String s) {

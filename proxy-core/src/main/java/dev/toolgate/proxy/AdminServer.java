@@ -26,11 +26,14 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The admin HTTP listener (plaintext, meant for 127.0.0.1 only): {@code GET /healthz} (the process serves),
- * {@code GET /readyz} (the data plane listens and the audit trail takes records) and {@code GET /metrics}
- * (Prometheus text). One thread of its own, so a busy data plane does not starve the probes. Thread-safe.
+ * {@code GET /readyz} (the data plane listens and the audit trail takes records), {@code GET /metrics}
+ * (Prometheus text) and, when started with a JWKS supplier, {@code GET /.well-known/jwks.json} (the public keys
+ * upstreams verify task JWTs with, see {@link dev.toolgate.credential.SigningKeys#jwksJson()}; 404 without one).
+ * One thread of its own, so a busy data plane does not starve the probes. Thread-safe.
  */
 public final class AdminServer implements AutoCloseable {
     private final EventLoopGroup group;
@@ -42,11 +45,30 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /**
+     * Starts the listener without a JWKS ({@code /.well-known/jwks.json} answers 404).
+     *
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
     public static AdminServer start(String address, int port, ProxyMetrics metrics, BooleanSupplier ready)
             throws InterruptedException {
+        return start0(address, port, metrics, ready, null);
+    }
+
+    /**
+     * Starts the listener; {@code /.well-known/jwks.json} answers {@code jwks.get()} as {@code application/json}
+     * (asked on every request, so rotated keys show at once).
+     *
+     * @throws InterruptedException if interrupted while binding
+     * @throws io.netty.channel.ChannelException if the address cannot be bound
+     */
+    public static AdminServer start(String address, int port, ProxyMetrics metrics, BooleanSupplier ready,
+                                    Supplier<String> jwks) throws InterruptedException {
+        return start0(address, port, metrics, ready, requireNonNull(jwks, "jwks"));
+    }
+
+    private static AdminServer start0(String address, int port, ProxyMetrics metrics, BooleanSupplier ready,
+                                      Supplier<String> jwks) throws InterruptedException {
         requireNonNull(metrics, "metrics");
         requireNonNull(ready, "ready");
         EventLoopGroup group = Transports.newGroup(1);
@@ -58,7 +80,7 @@ public final class AdminServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(4096),
-                                    new Handler(metrics, ready));
+                                    new Handler(metrics, ready, jwks));
                         }
                     })
                     .bind(address, port).sync().channel();
@@ -79,14 +101,17 @@ public final class AdminServer implements AutoCloseable {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** Answers the three endpoints; everything else is 404, anything but GET 405. */
+    /** Answers the endpoints; everything else is 404, anything but GET 405. */
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final ProxyMetrics metrics;
         private final BooleanSupplier ready;
+        private final Supplier<String> jwks;
 
-        Handler(ProxyMetrics metrics, BooleanSupplier ready) {
+        /** {@code jwks} may be null: no JWKS is published. */
+        Handler(ProxyMetrics metrics, BooleanSupplier ready, Supplier<String> jwks) {
             this.metrics = metrics;
             this.ready = ready;
+            this.jwks = jwks;
         }
 
         @Override
@@ -115,6 +140,16 @@ public final class AdminServer implements AutoCloseable {
                         status = HttpResponseStatus.OK;
                         body = metrics.scrape();
                         type = "text/plain; version=0.0.4; charset=utf-8";
+                    }
+                    case "/.well-known/jwks.json" -> {
+                        if (jwks == null) {
+                            status = HttpResponseStatus.NOT_FOUND;
+                            body = "not found\n";
+                        } else {
+                            status = HttpResponseStatus.OK;
+                            body = jwks.get();
+                            type = "application/json";
+                        }
                     }
                     default -> {
                         status = HttpResponseStatus.NOT_FOUND;

@@ -98,4 +98,74 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(write("t.yaml", "routes: [nope/]\n")))
                 .hasMessageContaining("expected: an existing file or directory");
     }
+
+    @Test
+    void routeCredentialsLoadWithFilePathsRelativeToTheRouteFile() throws Exception {
+        write("routes/tools.yaml", """
+                routes:
+                  - name: weather
+                    prefix: /api/weather
+                    upstream: {url: http://127.0.0.1:1}
+                    credential: {type: static, env: WEATHER_API_KEY, header: X-Api-Key}
+                  - name: billing
+                    prefix: /api/billing
+                    upstream: {url: http://127.0.0.1:2}
+                    credential: {type: static, file: secrets/billing.key, prefix: "Bearer "}
+                  - name: crm
+                    prefix: /api/crm
+                    upstream: {url: http://127.0.0.1:3}
+                    credential: {type: task-jwt, audience: "https://crm.example", ttl: 2m}
+                  - name: hr
+                    prefix: /api/hr
+                    upstream: {url: http://127.0.0.1:4}
+                    credential: {type: task-jwt, audience: "spiffe://toolgate.dev/tools/hr"}
+                  - name: plain
+                    prefix: /api/plain
+                    upstream: {url: http://127.0.0.1:5}
+                """);
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", "routes: [routes/]\n"));
+        assertThat(cfg.routes()).extracting(RouteConfig::credential).extracting(c -> c == null ? null : c.type())
+                .containsExactly("static", "static", "task-jwt", "task-jwt", null);
+        CredentialConfig weather = cfg.routes().get(0).credential();
+        assertThat(weather.env()).isEqualTo("WEATHER_API_KEY");
+        assertThat(weather.header()).isEqualTo("x-api-key");
+        CredentialConfig billing = cfg.routes().get(1).credential();
+        assertThat(billing.file()).isEqualTo(dir.resolve("routes/secrets/billing.key").toAbsolutePath());
+        assertThat(billing.header()).isEqualTo("authorization");
+        assertThat(billing.prefix()).isEqualTo("Bearer ");
+        CredentialConfig crm = cfg.routes().get(2).credential();
+        assertThat(crm.audience()).isEqualTo("https://crm.example");
+        assertThat(crm.ttl()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(cfg.routes().get(3).credential().ttl()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(ConfigLoader.loadRoutes(dir.resolve("routes/tools.yaml")).get(1).credential().file())
+                .isEqualTo(billing.file());
+    }
+
+    @Test
+    void badCredentialsAreNamedWithFileRouteAndWhatWasExpected() throws Exception {
+        String route = "routes:\n  - {name: a, prefix: /a, upstream: {url: http://h}, credential: %s}\n";
+        String[][] cases = {
+                {"{type: static, env: K, header: \"x y\"}",
+                        "routes[0].credential: header: \"x y\" (expected: an HTTP header name)"},
+                {"{type: static, env: K, header: Host}", "header: \"Host\" (expected: a header the sidecar does not own"},
+                {"{type: static, env: K, header: toolgate-task}", "header: \"toolgate-task\""},
+                {"{type: static, env: K, header: \":authority\"}", "(expected: not a pseudo-header)"},
+                {"{type: static, env: K, file: k.txt}", "exactly one of file or env"},
+                {"{type: static}", "exactly one of file or env"},
+                {"{type: task-jwt}", "audience: null (expected:"},
+                {"{type: task-jwt, audience: x, ttl: 5s}", "ttl: PT5S (expected: 1m..24h)"},
+                {"{type: task-jwt, audience: x, ttl: soon}", "expected: a duration"},
+                {"{type: task-jwt, audience: x, env: K}", "env: set for type task-jwt"},
+                {"{type: oauth}", "type: \"oauth\" (expected: static or task-jwt)"},
+                {"{type: static, env: K, secret: x}", "routes[0].credential.secret"},
+        };
+        for (String[] c : cases) {
+            Path file = write("bad.yaml", route.formatted(c[0]));
+            assertThatThrownBy(() -> ConfigLoader.loadRoutes(file))
+                    .as(c[0])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("bad.yaml: routes[0].credential")
+                    .hasMessageContaining(c[1]);
+        }
+    }
 }

@@ -4,6 +4,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
@@ -50,8 +51,16 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: cannot open the audit trail: " + e.getMessage());
             return 2;
         }
+        TaskRegistry tasks;
+        try {
+            tasks = TaskRegistries.open(cfg, audit);
+        } catch (java.io.IOException e) {
+            System.err.println("toolgate: cannot open the task store: " + e.getMessage());
+            audit.close();
+            return 2;
+        }
         ProxyMetrics metrics = ProxyMetrics.create();
-        ProxyServer server = ProxyServer.start(cfg, tls, audit, metrics, Tracing.fromEnvironment(), workers);
+        ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, metrics, Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
                 () -> server.isListening() && !audit.isClosed());
         System.err.printf("toolgate: serving agents on %s as %s; admin on %s; audit trail in %s%n", server.address(),
@@ -60,6 +69,11 @@ final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             admin.close();
             server.close();
+            try {
+                tasks.close();
+            } catch (java.io.IOException e) {
+                System.err.println("toolgate: closing the task store: " + e.getMessage());
+            }
             audit.close();
             stopped.countDown();
         }, "toolgate-shutdown"));

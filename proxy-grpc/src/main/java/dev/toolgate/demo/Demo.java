@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
+import dev.toolgate.cli.TaskRegistries;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
 import dev.toolgate.identity.SpiffeId;
@@ -32,6 +34,11 @@ import javax.net.ssl.SSLContext;
  */
 public final class Demo {
     static final SpiffeId AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/travel-planner");
+    static final SpiffeId OTHER_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/mail-sorter");
+    static final String TASK_HEADER = "toolgate-task";
+    /** The task the demo agent asks for: forecasts from the weather tool, at most 5 calls, 10 minutes. */
+    static final String START_TASK = "{\"purpose\":\"plan a weekend trip to Oslo\",\"ttl\":\"10m\","
+            + "\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /v1/forecast\"],\"budget\":5}]}";
     static final SpiffeId INTRUDER_CA_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/impostor");
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,30 +62,54 @@ public final class Demo {
             AuditTrail audit = AuditTrail.open(config.audit());
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
-            try (audit; ProxyServer sidecar = ProxyServer.start(config, tls, audit, ProxyMetrics.create(),
-                    CallSpans.noop(), 1)) {
+            try (audit; TaskRegistry tasks = TaskRegistries.open(config, audit);
+                 ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks, ProxyMetrics.create(),
+                         CallSpans.noop(), 1)) {
                 out.println("toolgate demo");
                 out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
                 out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());
                 out.printf("  agent    %s  (X.509-SVID from the dev CA in %s)%n%n", AGENT, ca.trustDomain());
 
                 SSLContext agentTls = JdkSslContexts.client(ca.issue(AGENT), ca.bundles());
+                SSLContext otherAgentTls = JdkSslContexts.client(ca.issue(OTHER_AGENT), ca.bundles());
                 DevCa otherCa = DevCa.openOrCreate(stateDir.resolve("impostor-ca"), ca.trustDomain());
                 SSLContext impostorTls = JdkSslContexts.client(otherCa.issue(INTRUDER_CA_AGENT), ca.bundles());
                 ScriptedAgent agent = new ScriptedAgent(sidecar.port());
                 List<ScriptedAgent.Outcome> outcomes = new ArrayList<>();
                 HttpClient.Version h1 = HttpClient.Version.HTTP_1_1;
+
+                ScriptedAgent.Result started = agent.send(agentTls, h1, "POST", "start task: forecasts only, 5 calls",
+                        "/_toolgate/v1/tasks", START_TASK);
+                outcomes.add(started.outcome());
+                if (started.body() == null || !started.body().has("token")) {
+                    print(outcomes);
+                    throw new IllegalStateException("the demo could not start its task: " + started.outcome());
+                }
+                String token = started.body().path("token").asText();
+                String taskId = started.body().path("task_id").asText();
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast?city=Oslo",
-                        "/api/weather/v1/forecast?city=Oslo", "Authorization", "Bearer agent-held-secret"));
+                        "/api/weather/v1/forecast?city=Oslo", TASK_HEADER, token,
+                        "Authorization", "Bearer agent-held-secret"));
                 outcomes.add(agent.call(agentTls, HttpClient.Version.HTTP_2, "GET /api/weather/v1/forecast?city=Bergen",
-                        "/api/weather/v1/forecast?city=Bergen"));
-                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/../../admin/keys",
-                        "/api/weather/../../admin/keys"));
-                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/%2e%2e%2fadmin",
-                        "/api/weather/%2e%2e%2fadmin"));
-                outcomes.add(agent.call(agentTls, h1, "GET /api/crm/customers/42", "/api/crm/customers/42"));
-                outcomes.add(agent.call(impostorTls, h1, "GET /api/weather/v1/forecast (SVID from another CA)",
+                        "/api/weather/v1/forecast?city=Bergen", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/alerts  (not granted)",
+                        "/api/weather/v1/alerts", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/crm/customers/42  (no grant on crm)",
+                        "/api/crm/customers/42", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (no task token)",
                         "/api/weather/v1/forecast"));
+                outcomes.add(agent.call(otherAgentTls, h1, "same token from another agent's SVID",
+                        "/api/weather/v1/forecast?city=Oslo", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/../../admin/keys",
+                        "/api/weather/../../admin/keys", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/%2e%2e%2fadmin",
+                        "/api/weather/%2e%2e%2fadmin", TASK_HEADER, token));
+                outcomes.add(agent.call(impostorTls, h1, "GET /api/weather/v1/forecast (SVID from another CA)",
+                        "/api/weather/v1/forecast", TASK_HEADER, token));
+                outcomes.add(agent.send(agentTls, h1, "DELETE", "end task", "/_toolgate/v1/tasks/" + taskId,
+                        "{\"reason\":\"trip planned\"}").outcome());
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (after the end)",
+                        "/api/weather/v1/forecast?city=Oslo", TASK_HEADER, token));
                 print(outcomes);
 
                 out.println();
@@ -89,9 +120,9 @@ public final class Demo {
                 out.println();
                 printAudit(audit, auditLines, auditFile);
                 out.println();
-                out.println("Note: the agent's own Authorization header never reaches the tool; the path is normalized");
-                out.println("before routing and forwarding. Per-task grants and policy (issues 4 and 5) are not built");
-                out.println("yet: today every routed call from a verified SVID is allowed; the demo grows with them.");
+                out.println("Note: the task token and the agent's own Authorization header never reach the tool; the");
+                out.println("path is normalized before routing, authorization and forwarding. Policy-as-code (CEL, flow");
+                out.println("rules) is not built yet: grants are checked against routes and lifetimes only.");
                 if (hold) {
                     Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
                     out.printf("%nSidecar stays up. Try:%n  curl --cacert %s --cert %s --key %s https://127.0.0.1:%d/api/weather/v1/forecast%n",

@@ -25,36 +25,64 @@ final class ScriptedAgent {
         this.base = "https://127.0.0.1:" + sidecarPort;
     }
 
+    /** A GET through the sidecar. */
     Outcome call(SSLContext tls, HttpClient.Version version, String label, String path, String... headers) {
+        return send(tls, version, "GET", label, path, null, headers).outcome();
+    }
+
+    /** An outcome and the body it came with (the demo reads the task token from a start's answer). */
+    record Result(Outcome outcome, JsonNode body) {}
+
+    Result send(SSLContext tls, HttpClient.Version version, String method, String label, String path, String body,
+                String... headers) {
         HttpClient client = HttpClient.newBuilder().sslContext(tls).version(version)
                 .connectTimeout(Duration.ofSeconds(5)).build();
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10));
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            req.header("content-type", "application/json");
+        }
         if (headers.length > 0) {
             req.headers(headers);
         }
         try {
             HttpResponse<String> res = client.send(req.build(), HttpResponse.BodyHandlers.ofString());
             String proto = res.version() == HttpClient.Version.HTTP_2 ? "HTTP/2" : "HTTP/1.1";
-            return new Outcome(label, proto, Integer.toString(res.statusCode()), describe(res));
+            JsonNode json = json(res.body());
+            return new Result(new Outcome(label, proto, Integer.toString(res.statusCode()), describe(res, json)),
+                    json);
         } catch (IOException e) {
-            return new Outcome(label, "-", "-", "refused at the TLS handshake (" + rootMessage(e) + ")");
+            return new Result(new Outcome(label, "-", "-", "refused at the TLS handshake (" + rootMessage(e) + ")"),
+                    null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Outcome(label, "-", "-", "interrupted");
+            return new Result(new Outcome(label, "-", "-", "interrupted"), null);
         }
     }
 
-    private static String describe(HttpResponse<String> res) {
+    private static JsonNode json(String body) {
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String describe(HttpResponse<String> res, JsonNode body) {
         if (res.statusCode() < 300) {
+            if (body != null && body.has("task_id")) {
+                return "task " + body.path("task_id").asText() + " " + body.path("state").asText() + ", expires "
+                        + body.path("expires_at").asText();
+            }
             return "forwarded: " + res.body().trim();
         }
-        try {
-            JsonNode body = JSON.readTree(res.body());
-            String kind = res.statusCode() >= 500 ? "failed" : "blocked";
-            return kind + ": " + body.path("error").asText() + " (" + body.path("reason").asText() + ")";
-        } catch (IOException e) {
+        if (body == null) {
             return "answered " + res.statusCode();
         }
+        String kind = res.statusCode() >= 500 ? "failed" : "blocked";
+        String code = body.has("code") ? body.path("code").asText() : body.path("error").asText();
+        return kind + ": " + code + " (" + body.path("reason").asText() + ")";
     }
 
     private static String rootMessage(Throwable t) {

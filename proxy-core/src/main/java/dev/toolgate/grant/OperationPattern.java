@@ -65,7 +65,7 @@ public final class OperationPattern {
                     throw new IllegalArgumentException(bad(text, "** is allowed only as the last segment"));
                 }
                 rest = true;
-            } else if (s.contains("*")) {
+            } else if (!s.equals(ANY) && s.contains("*")) {
                 throw new IllegalArgumentException(bad(text, "* must be a whole segment"));
             }
         }

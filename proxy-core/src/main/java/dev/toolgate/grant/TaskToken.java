@@ -1,6 +1,5 @@
 package dev.toolgate.grant;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -22,6 +21,7 @@ public final class TaskToken {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(TaskToken::sha256);
     private static final HexFormat HEX = HexFormat.of();
+    private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     private TaskToken() {}
 
@@ -48,9 +48,8 @@ public final class TaskToken {
             }
             ascii[i] = (byte) c;
         }
-        // 256 bits are 43 characters with 4 bits to spare: the last character carries 2 (must be A, Q, g or w).
-        char last = token.charAt(LENGTH - 1);
-        if (last != 'A' && last != 'Q' && last != 'g' && last != 'w') {
+        // 256 bits fill 42 characters and 4 bits of the 43rd, whose last 2 bits are zero: one token, one spelling.
+        if (ALPHABET.indexOf(token.charAt(LENGTH - 1)) % 4 != 0) {
             return null;
         }
         return HEX.formatHex(SHA256.get().digest(ascii));
@@ -66,10 +65,5 @@ public final class TaskToken {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every JDK", e);
         }
-    }
-
-    /** For tests and tools: the hash of any string, shaped or not. */
-    static String hashUnchecked(String s) {
-        return HEX.formatHex(SHA256.get().digest(s.getBytes(StandardCharsets.US_ASCII)));
     }
 }

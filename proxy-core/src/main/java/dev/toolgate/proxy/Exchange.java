@@ -7,6 +7,9 @@ import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.credential.CredentialException;
+import dev.toolgate.credential.TaskClaims;
+import dev.toolgate.grant.Task;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.TraceParent;
@@ -169,6 +172,15 @@ final class Exchange implements UpstreamListener {
                         new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders()));
                 bodyBytes = f.content().readableBytes();
             }
+            Decision.Allow allow = (Decision.Allow) decision;
+            try {
+                rt.credentials().apply(routeName, claims(allow), outbound.headers()::set);
+            } catch (CredentialException e) {
+                log.warn("[{}] route {}: no upstream credential: {}", ctx.channel().id(), routeName, e.getMessage());
+                deny("ERROR_FAIL_CLOSED", new RequestChecks.Refusal(ProxyError.DECISION_FAILED,
+                        "the upstream credential for route " + routeName + " could not be produced; denied"), false);
+                return;
+            }
             // Nothing is forwarded before the decision record is accepted by the audit trail.
             audit.decide(protocol, true, "ALLOW", decision.reason(),
                     () -> {
@@ -183,6 +195,18 @@ final class Exchange implements UpstreamListener {
                     this::failClosed);
         } finally {
             ReferenceCountUtil.release(req);
+        }
+    }
+
+    private static TaskClaims claims(Decision.Allow allow) {
+        Task t = allow.task().task();
+        return new TaskClaims(t.id(), t.subject().uri(), t.purpose(), t.expiresAt());
+    }
+
+    private void releaseBody() {
+        if (pendingBody != null) {
+            pendingBody.release();
+            pendingBody = null;
         }
     }
 
@@ -576,10 +600,7 @@ final class Exchange implements UpstreamListener {
     private void refuse(RequestChecks.Refusal r, boolean close) {
         cancelResponseTimer();
         releaseUpstream(false);
-        if (pendingBody != null) {
-            pendingBody.release();
-            pendingBody = null;
-        }
+        releaseBody();
         recordOutcome(r.error().code, r.reason());
         responseStarted = true;
         responseDone = true;
@@ -622,10 +643,7 @@ final class Exchange implements UpstreamListener {
         recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");
         cancelResponseTimer();
         releaseUpstream(false);
-        if (pendingBody != null) {
-            pendingBody.release();
-            pendingBody = null;
-        }
+        releaseBody();
         state = State.DONE;
     }
 

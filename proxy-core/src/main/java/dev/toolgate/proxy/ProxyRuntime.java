@@ -4,6 +4,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.credential.Credentials;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
@@ -20,7 +21,7 @@ import java.util.concurrent.Executor;
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
                     List<SpiffeIdPattern> allowedIds, Authorizer authorizer, TaskApi taskApi,
-                    Executor taskExecutor) {
+                    Executor taskExecutor, Credentials credentials) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

@@ -9,6 +9,7 @@ import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.credential.Credentials;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.telemetry.CallSpans;
@@ -76,6 +77,7 @@ public final class ProxyServer implements AutoCloseable {
      * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
      * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
      * @param tasks  the tasks whose grants authorize calls (owned by the caller)
+     * @param credentials the upstream credentials injected per route (told when a task ends)
      * @param metrics where calls, decisions and failures are counted
      * @param spans  the span of each call ({@link CallSpans#noop()} for tracing off)
      * @param workerThreads event loop threads; {@code 0} for one per core
@@ -84,12 +86,14 @@ public final class ProxyServer implements AutoCloseable {
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
     public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, TaskRegistry tasks,
-                                    ProxyMetrics metrics, CallSpans spans, int workerThreads)
+                                    Credentials credentials, ProxyMetrics metrics, CallSpans spans,
+                                    int workerThreads)
             throws SSLException, InterruptedException {
         requireNonNull(config, "config");
         requireNonNull(tls, "tls");
         requireNonNull(audit, "audit");
         requireNonNull(tasks, "tasks");
+        requireNonNull(credentials, "credentials");
         requireNonNull(metrics, "metrics");
         requireNonNull(spans, "spans");
         EventLoopGroup boss = Transports.newGroup(1);
@@ -110,7 +114,9 @@ public final class ProxyServer implements AutoCloseable {
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns(), new Authorizer(tasks), new TaskApi(tasks), taskExecutor);
+                    config.listener().allowedIdPatterns(), new Authorizer(tasks), new TaskApi(tasks), taskExecutor,
+                    credentials);
+            tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
             Channel ch = new ServerBootstrap()

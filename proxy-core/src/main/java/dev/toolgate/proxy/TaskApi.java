@@ -43,6 +43,7 @@ import java.util.regex.Pattern;
  * Holds no Netty types; calls may block (journal fsync), so the caller runs them off the event loop. Thread-safe.
  */
 final class TaskApi {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TaskApi.class);
     static final String PREFIX = "/_toolgate/";
     /** Largest request body accepted (a start request with many grants is a few KiB). */
     static final int MAX_BODY_BYTES = 64 * 1024;
@@ -76,6 +77,10 @@ final class TaskApi {
             return route(caller, method, path, query, taskToken, body);
         } catch (TaskException e) {
             return error(e.kind().httpStatus(), e.kind().name(), e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("task endpoint {} {} failed", method, path, e);
+            return error(500, "INTERNAL", "the sidecar failed to serve this request; nothing was changed"
+                    + " unless a later GET shows it");
         }
     }
 

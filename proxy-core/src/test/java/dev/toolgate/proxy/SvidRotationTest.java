@@ -60,7 +60,8 @@ class SvidRotationTest {
              ProxyServer proxy = ProxyServer.start(Sidecar.config(List.of(
                      Sidecar.route("weather", "/api/weather", upstream.url()))), tls, trail,
                      Sidecar.tasks(Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                             trail, java.time.Clock.systemUTC()), ProxyMetrics.create(), CallSpans.noop(), 1);
+                             trail, java.time.Clock.systemUTC()),
+                     Sidecar.credentials(Sidecar.config(List.of())), ProxyMetrics.create(), CallSpans.noop(), 1);
              RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
             assertThat(longLived.exchange(GET).status()).isEqualTo(200);
             assertThat(servedSerial(agent, proxy.port())).isEqualTo(first.leaf().getSerialNumber());

@@ -12,6 +12,8 @@ import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.credential.Credentials;
+import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.MemoryGrantStore;
 import dev.toolgate.grant.StartRequest;
@@ -40,26 +42,34 @@ public final class Sidecar {
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()),
-                ProxyMetrics.create(), CallSpans.noop(), 2);
+        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), ProxyMetrics.create(),
+                CallSpans.noop());
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, ProxyMetrics metrics)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()), metrics,
-                CallSpans.noop(), 2);
+        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), metrics, CallSpans.noop());
     }
 
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, CallSpans spans)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks(config, audit, Clock.systemUTC()),
-                ProxyMetrics.create(), spans, 2);
+        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), ProxyMetrics.create(), spans);
     }
 
     /** With a registry of the test's own (a manual clock, a journal). */
     public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks)
             throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, ProxyMetrics.create(), CallSpans.noop(), 2);
+        return start(pki, config, audit, tasks, ProxyMetrics.create(), CallSpans.noop());
+    }
+
+    private static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
+                                     ProxyMetrics metrics, CallSpans spans) throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, credentials(config), metrics, spans, 2);
+    }
+
+    /** The credentials of the config's routes, signed with fresh keys. */
+    public static Credentials credentials(SidecarConfig config) {
+        return Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC());
     }
 
     /** A registry in memory over the config's routes, auditing lifecycle events to {@code audit}. */

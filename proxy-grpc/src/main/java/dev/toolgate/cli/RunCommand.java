@@ -4,12 +4,15 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.credential.Credentials;
+import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.telemetry.ProxyMetrics;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -32,6 +35,14 @@ final class RunCommand implements Callable<Integer> {
             cfg = ConfigLoader.load(config);
         } catch (ConfigException e) {
             System.err.println("toolgate: " + e.getMessage());
+            return 2;
+        }
+        SigningKeys keys = SigningKeys.generate();
+        Credentials credentials;
+        try {
+            credentials = Credentials.create(cfg.routes(), keys, Clock.systemUTC());
+        } catch (IllegalArgumentException e) {
+            System.err.println("toolgate: " + config + ": " + e.getMessage());
             return 2;
         }
         TlsMaterial tls;
@@ -60,9 +71,10 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         ProxyMetrics metrics = ProxyMetrics.create();
-        ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, metrics, Tracing.fromEnvironment(), workers);
+        ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, credentials, metrics,
+                Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
-                () -> server.isListening() && !audit.isClosed());
+                () -> server.isListening() && !audit.isClosed(), keys::jwksJson);
         System.err.printf("toolgate: serving agents on %s as %s; admin on %s; audit trail in %s%n", server.address(),
                 tls.svid().id(), admin.address(), auditFile);
         CountDownLatch stopped = new CountDownLatch(1);

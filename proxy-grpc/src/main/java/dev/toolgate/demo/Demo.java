@@ -7,6 +7,8 @@ import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.cli.TaskRegistries;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.credential.Credentials;
+import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
@@ -23,6 +25,7 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -63,8 +66,9 @@ public final class Demo {
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
             try (audit; TaskRegistry tasks = TaskRegistries.open(config, audit);
-                 ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks, ProxyMetrics.create(),
-                         CallSpans.noop(), 1)) {
+                 ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks,
+                         Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC()),
+                         ProxyMetrics.create(), CallSpans.noop(), 1)) {
                 out.println("toolgate demo");
                 out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
                 out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());

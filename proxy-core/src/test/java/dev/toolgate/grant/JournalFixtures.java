@@ -28,7 +28,7 @@ final class JournalFixtures {
                         new Grant("g1", "weather", ops("GET /forecast/**", "GET /alerts/eu"),
                                 "request.headers['x-region'] == 'eu'", 25L, expires.minusSeconds(60)),
                         new Grant("g2", "search", ops("* /q"), null, null, expires)),
-                T0, expires, TaskToken.hashUnchecked("token-" + n));
+                T0, expires, String.format("%064x", n));
     }
 
     /** A task delegated from {@code parent} to the helper agent, with one grant within the parent's. */
@@ -36,7 +36,7 @@ final class JournalFixtures {
         Instant expires = T0.plus(ttl);
         return new Task(taskId(n), HELPER, parent.subject(), "fetch the alerts", parent.id(), parent.depth() + 1,
                 List.of(new Grant("g1", "weather", ops("GET /alerts/eu"), null, 5L, expires)),
-                T0.plusMillis(1), expires, TaskToken.hashUnchecked("token-" + n));
+                T0.plusMillis(1), expires, String.format("%064x", n));
     }
 
     static List<OperationPattern> ops(String... patterns) {

@@ -5,6 +5,7 @@ import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.GrantStore;
+import dev.toolgate.grant.JournalGrantStore;
 import dev.toolgate.grant.MemoryGrantStore;
 import dev.toolgate.grant.TaskRegistry;
 import java.io.IOException;
@@ -20,7 +21,9 @@ public final class TaskRegistries {
      *                     partial view of revocations)
      */
     public static TaskRegistry open(SidecarConfig cfg, AuditTrail audit) throws IOException {
-        GrantStore store = new MemoryGrantStore();
+        GrantStore store = cfg.tasks().journal() == null ? new MemoryGrantStore()
+                : JournalGrantStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
+                        ? JournalGrantStore.FsyncPolicy.NEVER : JournalGrantStore.FsyncPolicy.ALWAYS);
         return TaskRegistry.open(cfg.tasks(), store,
                 cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
                 new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()));

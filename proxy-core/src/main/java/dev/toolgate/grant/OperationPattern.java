@@ -65,8 +65,6 @@ public final class OperationPattern {
                     throw new IllegalArgumentException(bad(text, "** is allowed only as the last segment"));
                 }
                 rest = true;
-            } else if (!s.equals(ANY) && s.contains("*")) {
-                throw new IllegalArgumentException(bad(text, "* must be a whole segment"));
             }
         }
         String[] fixed = rest ? Arrays.copyOf(segs, segs.length - 1) : segs;

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
@@ -50,6 +51,53 @@ final class ErrorResponses {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         return res;
+    }
+
+    /**
+     * The same answer in gRPC's own form, for a gRPC client: HTTP 200, trailers only, {@code grpc-status} mapped
+     * from the error (a denial is {@code PERMISSION_DENIED}) and {@code grpc-message} = {@code CODE: reason}
+     * (percent-encoded as gRPC requires); the decision id rides in {@code toolgate-decision-id}.
+     */
+    static FullHttpResponse grpc(ByteBufAllocator alloc, ProxyError error, String code, String reason,
+                                 String decisionId) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                alloc.buffer(0));
+        String message = code == null ? error.code + ": " + reason : code + ": " + reason;
+        res.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "application/grpc")
+                .set("grpc-status", Integer.toString(grpcStatus(error)))
+                .set("grpc-message", percentEncode(message));
+        if (decisionId != null) {
+            res.headers().set("toolgate-decision-id", decisionId);
+        }
+        return res;
+    }
+
+    /** gRPC status codes (grpc/doc/statuscodes.md) for the sidecar's own answers. */
+    static int grpcStatus(ProxyError error) {
+        return switch (error) {
+            case DENIED -> 7; // PERMISSION_DENIED
+            case BAD_REQUEST, METHOD_NOT_ALLOWED, EXPECTATION_FAILED -> 3; // INVALID_ARGUMENT
+            case NO_ROUTE -> 12; // UNIMPLEMENTED
+            case URI_TOO_LONG, HEADERS_TOO_LARGE, BODY_TOO_LARGE -> 8; // RESOURCE_EXHAUSTED
+            case UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_TIMEOUT -> 4; // DEADLINE_EXCEEDED
+            default -> 14; // UNAVAILABLE: upstream failures, fail closed
+        };
+    }
+
+    /** Percent-encodes as gRPC's grpc-message wants: printable ASCII except '%' stays, the rest is %XX of UTF-8. */
+    static String percentEncode(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = b & 0xff;
+            if (c >= 0x20 && c <= 0x7e && c != '%') {
+                sb.append((char) c);
+            } else {
+                sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return sb.toString();
     }
 
     /** Appends a JSON string literal; reasons may quote what the client sent, so everything is escaped. */

@@ -88,6 +88,8 @@ final class Exchange implements UpstreamListener {
     private boolean headUnflushed;
     private boolean agentFlushPending;
     private String deniedCode;
+    /** An HTTP/2 request with a gRPC content type: the sidecar's own answers take gRPC's form. */
+    private boolean grpcClient;
     private LocalRequest local;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
@@ -112,6 +114,8 @@ final class Exchange implements UpstreamListener {
                 !http2 && !http10 && HttpUtil.isKeepAlive(req));
         boolean full = req instanceof FullHttpRequest;
         requestDone = full;
+        String contentType = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        grpcClient = http2 && contentType != null && contentType.startsWith("application/grpc");
         try {
             RequestChecks.Refusal r = RequestChecks.head(req, http2, rt.limits().maxBodyBytes());
             if (r != null) {
@@ -605,8 +609,10 @@ final class Exchange implements UpstreamListener {
         responseStarted = true;
         responseDone = true;
         boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
-        FullHttpResponse res = ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName,
-                trace.traceId(), audit.decisionId, closeAfter && !http2);
+        FullHttpResponse res = grpcClient
+                ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId)
+                : ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName, trace.traceId(),
+                        audit.decisionId, closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);

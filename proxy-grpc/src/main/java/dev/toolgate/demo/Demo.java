@@ -39,6 +39,8 @@ public final class Demo {
     static final SpiffeId AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/travel-planner");
     static final SpiffeId OTHER_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/mail-sorter");
     static final String TASK_HEADER = "toolgate-task";
+    /** The weather tool's API key: in a file only the sidecar reads; the agent never sees it. */
+    static final String WEATHER_API_KEY = "demo-weather-key-7f3a";
     /** The task the demo agent asks for: forecasts from the weather tool, at most 5 calls, 10 minutes. */
     static final String START_TASK = "{\"purpose\":\"plan a weekend trip to Oslo\",\"ttl\":\"10m\","
             + "\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /v1/forecast\"],\"budget\":5}]}";
@@ -124,9 +126,10 @@ public final class Demo {
                 out.println();
                 printAudit(audit, auditLines, auditFile);
                 out.println();
-                out.println("Note: the task token and the agent's own Authorization header never reach the tool; the");
-                out.println("path is normalized before routing, authorization and forwarding. Policy-as-code (CEL, flow");
-                out.println("rules) is not built yet: grants are checked against routes and lifetimes only.");
+                out.println("Note: the tool got its API key from the sidecar; the task token and the agent's own");
+                out.println("Authorization header never reached it. Paths are normalized before routing, authorization");
+                out.println("and forwarding. Policy-as-code (CEL, flow rules) is not built yet: grants are checked");
+                out.println("against routes, operations, budgets and lifetimes.");
                 if (hold) {
                     Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
                     out.printf("%nSidecar stays up. Try:%n  curl --cacert %s --cert %s --key %s https://127.0.0.1:%d/api/weather/v1/forecast%n",
@@ -150,11 +153,17 @@ public final class Demo {
                 "status / outcome");
         for (String line : lines) {
             JsonNode r = JSON.readTree(line);
-            boolean decision = r.path("phase").asText().equals("decision");
-            out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", r.path("phase").asText(),
-                    r.path("decision_id").asText().substring(0, 8), r.path("operation").asText(),
+            String phase = r.path("phase").asText();
+            boolean decision = phase.equals("decision");
+            String what = phase.equals("task")
+                    ? r.path("event").asText() + " " + r.path("task_id").asText() + " by " + r.path("actor").asText()
+                            .substring(r.path("actor").asText().lastIndexOf('/') + 1)
+                    : r.path("operation").asText();
+            out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", phase,
+                    r.path("decision_id").asText().substring(0, 8), what,
                     decision ? r.path("decision").asText() : "", decision ? r.path("code").asText() : "",
-                    decision ? "" : r.path("upstream_status").asText("-") + " " + r.path("outcome").asText());
+                    phase.equals("outcome") ? r.path("upstream_status").asText("-") + " " + r.path("outcome").asText()
+                            : "");
         }
         out.println("  verify: " + AuditVerifier.verifyFromGenesis(List.of(file))
                 + "   (./toolgate audit verify " + file + ")");
@@ -172,6 +181,7 @@ public final class Demo {
         Files.createDirectories(dir);
         Path sidecar = dir.resolve("sidecar.yaml");
         Files.writeString(sidecar, resource("sidecar.yaml"));
+        Files.writeString(dir.resolve("weather-api-key"), WEATHER_API_KEY + "\n");
         Files.writeString(dir.resolve("routes.yaml"), resource("routes.yaml")
                 .replace("${WEATHER_URL}", weatherUrl).replace("${CRM_URL}", crmUrl));
         return sidecar;

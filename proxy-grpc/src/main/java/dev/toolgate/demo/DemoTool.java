@@ -23,8 +23,12 @@ final class DemoTool implements AutoCloseable {
                 String target = exchange.getRequestURI().getRawPath()
                         + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
                 String auth = exchange.getRequestHeaders().getFirst("Authorization");
+                String key = exchange.getRequestHeaders().getFirst("x-api-key");
+                String task = exchange.getRequestHeaders().getFirst("toolgate-task");
                 received.add(exchange.getRequestMethod() + " " + target
-                        + (auth == null ? "" : "  (Authorization: " + auth + ")"));
+                        + (key == null ? "" : "  x-api-key: " + key)
+                        + (auth == null ? "" : "  Authorization: " + auth)
+                        + (task == null ? "" : "  toolgate-task: " + task));
                 byte[] body = ("{\"forecast\":\"sunny\",\"high_c\":21,\"path\":\"" + target.replace("\"", "") + "\"}\n")
                         .getBytes(StandardCharsets.UTF_8);
                 exchange.getResponseHeaders().set("Content-Type", "application/json");

@@ -10,7 +10,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The demo a newcomer runs first: allowed calls pass, hostile and impossible ones are stopped and say why. */
+/**
+ * The demo a newcomer runs first: a task is started, granted calls pass, ungranted, stolen, hostile and impossible
+ * ones are stopped and say why, and ending the task stops the next call.
+ */
 class DemoTest {
     @TempDir
     Path dir;
@@ -23,21 +26,30 @@ class DemoTest {
         String out = buf.toString(StandardCharsets.UTF_8);
 
         assertThat(outcomes).extracting(ScriptedAgent.Outcome::status)
-                .containsExactly("200", "200", "404", "400", "502", "-");
-        assertThat(outcomes.get(1).protocol()).isEqualTo("HTTP/2");
-        assertThat(outcomes.get(2).result()).contains("no_route").contains("/admin/keys");
-        assertThat(outcomes.get(3).result()).contains("encoded slash");
-        assertThat(outcomes.get(4).result()).contains("upstream_connect_failed");
-        assertThat(outcomes.get(5).result()).startsWith("refused at the TLS handshake");
-        // Only the two allowed calls reached the tool, and without the agent's own credential.
+                .containsExactly("201", "200", "200", "403", "403", "403", "403", "404", "400", "-", "200", "403");
+        assertThat(outcomes.get(0).result()).startsWith("task t-").contains("active");
+        assertThat(outcomes.get(2).protocol()).isEqualTo("HTTP/2");
+        assertThat(outcomes.get(3).result()).contains("DENY_NO_GRANT").contains("GET /v1/alerts");
+        assertThat(outcomes.get(4).result()).contains("DENY_NO_GRANT").contains("route crm");
+        assertThat(outcomes.get(5).result()).contains("DENY_NO_TASK");
+        assertThat(outcomes.get(6).result()).contains("DENY_IDENTITY_MISMATCH").contains("mail-sorter");
+        assertThat(outcomes.get(7).result()).contains("DENY_POLICY").contains("/admin/keys");
+        assertThat(outcomes.get(8).result()).contains("DENY_MALFORMED").contains("encoded slash");
+        assertThat(outcomes.get(9).result()).startsWith("refused at the TLS handshake");
+        assertThat(outcomes.get(10).result()).contains("ended");
+        assertThat(outcomes.get(11).result()).contains("DENY_TASK_ENDED");
+        // Only the two granted calls reached the tool, without the agent's own credential or its task token.
         String reached = out.substring(out.indexOf("What reached the weather tool"), out.indexOf("Audit trail"));
         assertThat(reached).contains("GET /v1/forecast?city=Oslo").contains("GET /v1/forecast?city=Bergen")
-                .doesNotContain("admin").doesNotContain("Authorization");
-        // The audit trail: a decision for every call that reached the sidecar, outcomes for allowed ones, and a
-        // hash chain that verifies.
+                .doesNotContain("alerts").doesNotContain("admin").doesNotContain("Authorization")
+                .doesNotContain("tg1.").contains("x-api-key: " + Demo.WEATHER_API_KEY);
+        // The audit trail: the task's start and end, a decision for every call that reached the sidecar, outcomes
+        // for allowed ones, and a hash chain that verifies.
         String audit = out.substring(out.indexOf("Audit trail"), out.indexOf("Note:"));
-        assertThat(audit).contains("DENY_POLICY").contains("DENY_MALFORMED").contains("200 completed")
-                .contains("upstream_connect_failed").contains("verify: ok: 8 records, chain intact");
+        assertThat(audit).contains("start t-").contains("end t-").contains("DENY_NO_GRANT")
+                .contains("DENY_IDENTITY_MISMATCH").contains("DENY_TASK_ENDED").contains("DENY_POLICY")
+                .contains("DENY_MALFORMED").contains("200 completed")
+                .contains("verify: ok: 13 records, chain intact");
         assertThat(dir.resolve("audit/audit.jsonl")).exists();
     }
 }

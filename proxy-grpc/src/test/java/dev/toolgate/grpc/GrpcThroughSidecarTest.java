@@ -31,6 +31,8 @@ import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import dev.toolgate.grant.GrantRequest;
+import dev.toolgate.grant.StartRequest;
 import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
@@ -84,7 +86,9 @@ class GrpcThroughSidecarTest {
     static ScriptedSimpleService service;
     static Server server;
     static ProxyServer sidecar;
-    static ManagedChannel channel;
+    /** The agent's connection to the sidecar; {@link #channel} adds its task token to every call. */
+    static ManagedChannel managed;
+    static io.grpc.Channel channel;
     /** Request headers and deadline as the tool server saw them, by the call's {@code x-case} header. */
     static final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
@@ -108,19 +112,21 @@ class GrpcThroughSidecarTest {
                 .keyManager(agent.key(), agent.chain().toArray(new X509Certificate[0]))
                 .trustManager(pki.ca().certificate())
                 .build();
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.port())
+        managed = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.port())
                 .sslContext(tls)
                 .maxInboundMessageSize(2 * LARGE)
                 .directExecutor()
                 .build();
+        channel = ClientInterceptors.intercept(managed,
+                MetadataUtils.newAttachHeadersInterceptor(task(Sidecar.taskForEverything(sidecar, TestPki.AGENT))));
         // Connect agent -> sidecar -> server once, so the deadline case measures a call and not TLS set-up.
         blocking().unaryRpc(request("warm-up"));
     }
 
     @AfterAll
     static void stop() throws InterruptedException {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (managed != null) {
+            managed.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         if (sidecar != null) {
             sidecar.close();
@@ -280,6 +286,34 @@ class GrpcThroughSidecarTest {
         assertThat(s.deadline()).as("server-side deadline from grpc-timeout").isNotNull();
         assertThat(s.deadline().timeRemaining(TimeUnit.SECONDS)).isBetween(1L, 20L);
         assertThat(s.headers().get(AUTHORIZATION)).isNull();
+    }
+
+    @Test
+    void aDenialIsAGrpcStatusTheClientCanRead() throws Exception {
+        StatusRuntimeException noTask = failure(() -> SimpleServiceGrpc.newBlockingStub(managed)
+                .withDeadlineAfter(10, TimeUnit.SECONDS).unaryRpc(request("size:1")));
+        assertThat(noTask.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(noTask.getStatus().getDescription()).startsWith("DENY_NO_TASK: ");
+
+        // A task that may call the unary method only.
+        String token = sidecar.tasks().start(TestPki.AGENT, new StartRequest(null, "unary only", null, List.of(
+                new GrantRequest("simple", List.of("POST /" + SERVICE + "/UnaryRpc"), null, null, null)))).token();
+        io.grpc.Channel unaryOnly = ClientInterceptors.intercept(managed,
+                MetadataUtils.newAttachHeadersInterceptor(task(token)));
+        assertThat(SimpleServiceGrpc.newBlockingStub(unaryOnly).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .unaryRpc(request("size:3")).getResponseMessage()).hasSize(3);
+        Collector<SimpleResponse> answer = new Collector<>();
+        SimpleServiceGrpc.newStub(unaryOnly).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .serverStreamingRpc(request("x"), answer);
+        Status denied = answer.awaitDone();
+        assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(denied.getDescription()).startsWith("DENY_NO_GRANT: ").contains("ServerStreamingRpc");
+    }
+
+    private static Metadata task(String token) {
+        Metadata md = new Metadata();
+        md.put(ascii("toolgate-task"), token);
+        return md;
     }
 
     @Test

@@ -99,17 +99,22 @@ class AdminServerTest {
         SSLContext tls = pki.jdkClient(TestPki.AGENT);
         HttpClient agent = HttpClient.newBuilder().sslContext(tls).build();
         String base = "https://127.0.0.1:" + proxy.port();
+        String token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         for (int i = 0; i < 3; i++) {
-            agent.send(HttpRequest.newBuilder(URI.create(base + "/api/weather/x")).build(),
-                    HttpResponse.BodyHandlers.discarding());
+            agent.send(HttpRequest.newBuilder(URI.create(base + "/api/weather/x")).header("toolgate-task", token)
+                    .build(), HttpResponse.BodyHandlers.discarding());
         }
-        agent.send(HttpRequest.newBuilder(URI.create(base + "/api/nope")).build(),
+        agent.send(HttpRequest.newBuilder(URI.create(base + "/api/nope")).header("toolgate-task", token).build(),
+                HttpResponse.BodyHandlers.discarding());
+        // A call on a known route without a task: denied by the authorizer, counted under the route.
+        agent.send(HttpRequest.newBuilder(URI.create(base + "/api/weather/x")).build(),
                 HttpResponse.BodyHandlers.discarding());
         HttpResponse<String> res = adminGet("/metrics");
         assertThat(res.statusCode()).isEqualTo(200);
         assertThat(res.body())
                 .contains("toolgate_calls_total{code=\"ALLOW\",decision=\"allow\",route=\"weather\"} 3.0")
                 .contains("toolgate_calls_total{code=\"DENY_POLICY\",decision=\"deny\",route=\"none\"} 1.0")
+                .contains("toolgate_calls_total{code=\"DENY_NO_TASK\",decision=\"deny\",route=\"weather\"} 1.0")
                 .contains("toolgate_decision_seconds_bucket{")
                 .contains("toolgate_upstream_seconds_count{outcome=\"completed\",route=\"weather\"} 3")
                 .contains("toolgate_audit_queue_depth");

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every call leaves audit records: a decision before anything is forwarded, an outcome when it ends. */
+/**
+ * Every call leaves audit records: a decision before anything is forwarded, an outcome when it ends. Calls carry the
+ * token of a task that may do anything on every route; the records name that task.
+ */
 class AuditedCallsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -37,6 +40,8 @@ class AuditedCallsTest {
     static AuditTrail trail;
     static ProxyServer proxy;
     static HttpClient client;
+    static String token;
+    static String taskId;
 
     @BeforeAll
     static void start() throws Exception {
@@ -47,6 +52,8 @@ class AuditedCallsTest {
         proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
                 trail);
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
+        taskId = proxy.tasks().find(token).task().id();
     }
 
     @AfterAll
@@ -65,8 +72,10 @@ class AuditedCallsTest {
         return client.send(b.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A request to {@code path} carrying the task token. */
     private static HttpRequest.Builder to(String path) {
-        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path));
+        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
+                .header("toolgate-task", token);
     }
 
     /** The records of one decision id, waiting (bounded) until {@code expected} of them were written. */
@@ -117,11 +126,17 @@ class AuditedCallsTest {
         assertThat(decision.get("protocol").asText()).isEqualTo("http");
         assertThat(decision.get("decision").asText()).isEqualTo("allow");
         assertThat(decision.get("code").asText()).isEqualTo("ALLOW");
+        assertThat(decision.get("task_id").asText()).isEqualTo(taskId);
+        assertThat(decision.get("purpose").asText()).isEqualTo("test: " + TestPki.AGENT.path());
+        assertThat(decision.get("grant_id").asText()).isEqualTo("g1");
+        assertThat(decision.get("reason").asText()).isEqualTo("granted by g1 of task " + taskId);
+        assertThat(decision.has("parent_task_id")).isFalse();
         assertThat(decision.get("decision_us").asLong()).isNotNegative();
         assertThat(decision.get("trace_id").asText()).matches("[0-9a-f]{32}");
         assertThat(outcome.get("phase").asText()).isEqualTo("outcome");
         assertThat(outcome.get("upstream_status").asInt()).isEqualTo(200);
         assertThat(outcome.get("outcome").asText()).isEqualTo("completed");
+        assertThat(outcome.get("task_id").asText()).isEqualTo(taskId);
         assertThat(outcome.get("bytes_in").asLong()).isEqualTo(5);
         assertThat(outcome.get("bytes_out").asLong()).isEqualTo(res.body().length());
         assertThat(outcome.get("upstream_ms").asLong()).isNotNegative();
@@ -155,7 +170,8 @@ class AuditedCallsTest {
     void aSmugglingAttemptIsAuditedAsMalformed() throws Exception {
         try (RawHttpClient raw = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
             RawHttpClient.Response res = raw.exchange("POST /api/weather/x HTTP/1.1\r\nHost: a\r\n"
-                    + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+                    + "toolgate-task: " + token + "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "0\r\n\r\n");
             assertThat(res.status()).isEqualTo(400);
             List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 1);
             assertThat(recs.get(0).get("code").asText()).isEqualTo("DENY_MALFORMED");
@@ -170,17 +186,27 @@ class AuditedCallsTest {
         assertThat(res.statusCode()).isEqualTo(502);
         List<JsonNode> recs = records(JSON.readTree(res.body()).get("decision_id").asText(), 2);
         assertThat(recs).extracting(n -> n.get("phase").asText()).containsExactly("decision", "outcome");
+        assertThat(recs.get(0).get("code").asText()).isEqualTo("ALLOW");
+        assertThat(recs).allSatisfy(r -> assertThat(r.get("task_id").asText()).isEqualTo(taskId));
         assertThat(recs.get(1).get("outcome").asText()).isEqualTo("upstream_reset");
         assertThat(recs.get(1).has("upstream_status")).isFalse();
     }
 
     @Test
     void credentialsNeverAppearInTheAuditTrail() throws Exception {
-        send(to("/api/weather/secret").header("Authorization", "Bearer sk-live-DO-NOT-LOG")
+        // An allowed call on the real token, and a call on a token the sidecar does not know (denied).
+        assertThat(send(to("/api/weather/secret").header("Authorization", "Bearer sk-live-DO-NOT-LOG"))
+                .statusCode()).isEqualTo(200);
+        records(lastDecisionIdFor("GET /api/weather/secret"), 2);
+        HttpResponse<String> unknown = send(HttpRequest.newBuilder(
+                        URI.create("https://127.0.0.1:" + proxy.port() + "/api/weather/unknown-token"))
+                .header("Authorization", "Bearer sk-live-DO-NOT-LOG")
                 .header("toolgate-task", "tg1.SECRET-TOKEN-VALUE"));
-        String id = lastDecisionIdFor("GET /api/weather/secret");
-        records(id, 2);
+        assertThat(unknown.statusCode()).isEqualTo(403);
+        List<JsonNode> denied = records(JSON.readTree(unknown.body()).get("decision_id").asText(), 1);
+        assertThat(denied.get(0).get("code").asText()).isEqualTo("DENY_NO_TASK");
         assertThat(String.join("\n", sink.lines)).doesNotContain("sk-live-DO-NOT-LOG")
+                .doesNotContain(token).doesNotContain(token.substring("tg1.".length()))
                 .doesNotContain("SECRET-TOKEN-VALUE");
     }
 
@@ -192,13 +218,16 @@ class AuditedCallsTest {
         try (ProxyServer strict = Sidecar.start(pki, Sidecar.config(List.of(
                         Sidecar.route("weather", "/api/weather", upstream.url())))
                 .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200), null, null)), full)) {
+            // The task's start record is taken by the writer (which then never finishes).
+            String strictToken = Sidecar.taskForEverything(strict, TestPki.AGENT);
             HttpRequest.Builder b = HttpRequest.newBuilder(
-                    URI.create("https://127.0.0.1:" + strict.port() + "/api/weather/x"));
+                    URI.create("https://127.0.0.1:" + strict.port() + "/api/weather/x"))
+                    .header("toolgate-task", strictToken);
             List<Integer> statuses = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 statuses.add(send(b).statusCode());
             }
-            // The first record is taken by the writer, the second waits in the queue; later calls cannot be audited.
+            // The first call's decision record waits in the queue; later calls cannot be audited.
             assertThat(statuses.get(2)).isEqualTo(503);
             HttpResponse<String> res = send(b);
             assertThat(res.statusCode()).isEqualTo(503);

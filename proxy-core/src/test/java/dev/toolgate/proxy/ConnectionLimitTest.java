@@ -28,7 +28,8 @@ class ConnectionLimitTest {
                      Sidecar.route("weather", "/api/weather", upstream.url())))
                      .withLimits(new LimitsConfig(null, null, null, 2)))) {
             SSLContext tls = pki.jdkClient(TestPki.AGENT);
-            String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\n\r\n";
+            String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
+                    + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";
             try (RawHttpClient first = new RawHttpClient(tls, proxy.port());
                  RawHttpClient second = new RawHttpClient(tls, proxy.port())) {
                 assertThat(first.exchange(get).status()).isEqualTo(200);

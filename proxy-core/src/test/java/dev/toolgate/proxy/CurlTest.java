@@ -25,6 +25,7 @@ class CurlTest {
     static TestUpstream upstream;
     static ProxyServer proxy;
     static Path agent;
+    static String token;
 
     @BeforeAll
     static void start() throws Exception {
@@ -32,6 +33,7 @@ class CurlTest {
         upstream = TestUpstream.start();
         proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))));
         agent = pki.files(TestPki.AGENT);
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -58,9 +60,10 @@ class CurlTest {
         return new Result(p.exitValue(), out, err);
     }
 
+    /** The agent's certificate and key, and its task token. */
     private static String[] withCert(String... args) {
         List<String> all = new ArrayList<>(List.of("--cert", agent.resolve("svid.pem").toString(),
-                "--key", agent.resolve("svid.key").toString()));
+                "--key", agent.resolve("svid.key").toString(), "-H", "toolgate-task: " + token));
         all.addAll(List.of(args));
         return all.toArray(new String[0]);
     }
@@ -103,6 +106,7 @@ class CurlTest {
         assertThat(r.err()).contains("Expect: 100-continue").contains("HTTP/1.1 100 Continue");
         assertThat(r.out()).contains("\"bodyBytes\":" + bytes.length).doesNotContain("\"expect\"");
         assertThat(upstream.requests.get(0).headers().contains("expect")).isFalse();
+        assertThat(upstream.requests.get(0).headers().contains("toolgate-task")).isFalse();
     }
 
     @Test

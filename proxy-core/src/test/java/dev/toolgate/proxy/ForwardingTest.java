@@ -22,7 +22,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The forwarding path with a real JDK client over mTLS: routing, header handling and upstream failures. */
+/**
+ * The forwarding path with a real JDK client over mTLS: routing, header handling and upstream failures. Every call
+ * carries the token of a task that may do anything on every route.
+ */
 class ForwardingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -33,6 +36,7 @@ class ForwardingTest {
     static ProxyServer proxy;
     static HttpClient client;
     static int deadPort;
+    static String token;
 
     @BeforeAll
     static void start() throws Exception {
@@ -49,6 +53,7 @@ class ForwardingTest {
                         new TimeoutsConfig(null, Duration.ofMillis(300), null)))));
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT))
                 .version(HttpClient.Version.HTTP_1_1).build();
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -64,7 +69,7 @@ class ForwardingTest {
 
     private HttpResponse<String> get(String path, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
-                .timeout(Duration.ofSeconds(10));
+                .timeout(Duration.ofSeconds(10)).header("toolgate-task", token);
         if (headers.length > 0) {
             b.headers(headers);
         }
@@ -100,9 +105,9 @@ class ForwardingTest {
 
     @Test
     void agentCredentialsAndTaskTokenNeverReachTheUpstream() throws Exception {
+        // The task token (a real one: the call is allowed on it) is sent by get().
         HttpResponse<String> res = get("/api/root/x",
-                "Authorization", "Bearer agent-secret", "toolgate-task", "tg1.abc", "x-http2-scheme", "https",
-                "x-custom", "kept");
+                "Authorization", "Bearer agent-secret", "x-http2-scheme", "https", "x-custom", "kept");
         assertThat(res.statusCode()).isEqualTo(200);
         JsonNode headers = JSON.readTree(res.body()).get("headers");
         assertThat(headers.has("authorization")).isFalse();
@@ -171,11 +176,14 @@ class ForwardingTest {
         HttpClient h2 = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT))
                 .version(HttpClient.Version.HTTP_2).build();
         HttpResponse<String> res = h2.send(HttpRequest.newBuilder(
-                URI.create("https://127.0.0.1:" + proxy.port() + "/api/weather/h2")).build(),
+                URI.create("https://127.0.0.1:" + proxy.port() + "/api/weather/h2")).header("toolgate-task", token)
+                .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(res.version()).isEqualTo(HttpClient.Version.HTTP_2);
         assertThat(res.statusCode()).isEqualTo(200);
-        assertThat(JSON.readTree(res.body()).get("uri").asText()).isEqualTo("/base/h2");
+        JsonNode echo = JSON.readTree(res.body());
+        assertThat(echo.get("uri").asText()).isEqualTo("/base/h2");
+        assertThat(echo.get("headers").has("toolgate-task")).as("toolgate-task").isFalse();
     }
 
     @Test
@@ -183,7 +191,7 @@ class ForwardingTest {
         byte[] body = new byte[300_000];
         new java.util.Random(7).nextBytes(body);
         HttpResponse<String> res = client.send(HttpRequest.newBuilder(
-                URI.create("https://127.0.0.1:" + proxy.port() + "/api/root/upload"))
+                URI.create("https://127.0.0.1:" + proxy.port() + "/api/root/upload")).header("toolgate-task", token)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
         JsonNode echo = JSON.readTree(res.body());
         assertThat(echo.get("bodyBytes").asLong()).isEqualTo(body.length);

@@ -39,9 +39,19 @@ class HostileRequestsTest {
     private static final long MAX_BODY = 1000;
     /** How long a request the sidecar wrongly forwarded may take to show up at the upstream. */
     private static final long SETTLE_MS = 50;
-    private static final String HOST = "Host: sidecar\r\n";
-    /** A complete second request, hidden where a lenient parser would see it as the next request. */
-    private static final String SMUGGLED = "GET /api/x/smuggled HTTP/1.1\r\n" + HOST + "\r\n";
+    /**
+     * The task token line: every request here carries a valid token (a task for {@link TestPki#AGENT} that may do
+     * anything), so what the sidecar refuses is refused for its shape, not for want of a task. Set once the sidecar
+     * runs (argument sources are evaluated after {@code @BeforeAll}).
+     */
+    private static String TASK;
+    /** Host and task token: the header lines every well-formed request here starts with. */
+    private static String HOST;
+    /**
+     * A complete second request, hidden where a lenient parser would see it as the next request. It carries a valid
+     * task token: were it smuggled through, the sidecar would forward it.
+     */
+    private static String SMUGGLED;
 
     @TempDir
     static Path dir;
@@ -58,6 +68,9 @@ class HostileRequestsTest {
                         Sidecar.route("x", "/api/x", upstream.url()),
                         Sidecar.route("other", "/api/other", upstream.url() + "/other")))
                 .withLimits(new LimitsConfig(MAX_LINE, MAX_HEADERS, MAX_BODY)));
+        TASK = "toolgate-task: " + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n";
+        HOST = "Host: sidecar\r\n" + TASK;
+        SMUGGLED = "GET /api/x/smuggled HTTP/1.1\r\n" + HOST + "\r\n";
     }
 
     @AfterAll
@@ -147,11 +160,12 @@ class HostileRequestsTest {
                 malformed("Transfer-Encoding 'identity'",
                         post("Transfer-Encoding: identity\r\n", "0\r\n\r\n" + SMUGGLED), "transfer"),
                 malformed("Transfer-Encoding on HTTP/1.0",
-                        "POST /api/x/upload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+                        "POST /api/x/upload HTTP/1.0\r\n" + TASK + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                                + SMUGGLED,
                         "Transfer-Encoding"),
                 malformed("Transfer-Encoding and Content-Length on HTTP/1.0",
-                        "POST /api/x/upload HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                + "0\r\n\r\n" + SMUGGLED, "Transfer-Encoding"));
+                        "POST /api/x/upload HTTP/1.0\r\n" + TASK + "Content-Length: 5\r\n"
+                                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, "Transfer-Encoding"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -275,7 +289,7 @@ class HostileRequestsTest {
                         "Line Feed"),
                 malformed("lowercase method", "get /api/x/a HTTP/1.1\r\n" + HOST + "\r\n", "method"),
                 malformed("mixed-case method", "Get /api/x/a HTTP/1.1\r\n" + HOST + "\r\n", "method"),
-                malformed("missing Host on HTTP/1.1", "GET /api/x/a HTTP/1.1\r\n\r\n", "Host"),
+                malformed("missing Host on HTTP/1.1", "GET /api/x/a HTTP/1.1\r\n" + TASK + "\r\n", "Host"),
                 malformed("two Host headers", get("/api/x/a", "Host: evil\r\n"), "Host"),
                 malformed("raw space in the target", "GET /api/x/a b HTTP/1.1\r\n" + HOST + "\r\n", "version"),
                 malformed("HTTP/2.0 request line on HTTP/1.1", "GET /api/x/a HTTP/2.0\r\n" + HOST + "\r\n",
@@ -367,7 +381,7 @@ class HostileRequestsTest {
                 badTarget("absolute-form naming a route", "http://evil/api/x/a", "origin-form"),
                 new Refused("asterisk-form", "OPTIONS * HTTP/1.1\r\n" + HOST + "\r\n", 400, "bad_request",
                         "origin-form", false),
-                new Refused("CONNECT", "CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n\r\n", 405,
+                new Refused("CONNECT", "CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n" + TASK + "\r\n", 405,
                         "method_not_allowed", "CONNECT", false),
                 new Refused("TRACE", "TRACE / HTTP/1.1\r\n" + HOST + "\r\n", 405, "method_not_allowed", "TRACE",
                         false),
@@ -444,10 +458,11 @@ class HostileRequestsTest {
 
     @Test
     void connectionListedHeadersAreDroppedButNotTheSidecarsOwn() throws Exception {
+        // HOST carries the task token: the sidecar authorizes the call on it and must not pass it on.
         try (RawHttpClient client = connect()) {
             RawHttpClient.Response res = client.exchange(get("/api/x/conn",
                     "Connection: close, x-secret, host, traceparent\r\nX-Secret: s3cr3t\r\nX-Kept: yes\r\n"
-                            + "Authorization: Bearer agent-token\r\ntoolgate-task: tg1.task-token\r\n"));
+                            + "Authorization: Bearer agent-token\r\n"));
             assertThat(res.status()).isEqualTo(200);
             assertThat(res.headers().get("connection")).isEqualToIgnoringCase("close");
             assertThat(client.serverClosed()).as("connection closed after Connection: close").isTrue();
@@ -496,7 +511,7 @@ class HostileRequestsTest {
     void trailersCannotCarryCredentialsUpstream() throws Exception {
         try (RawHttpClient client = connect()) {
             RawHttpClient.Response res = client.exchange(chunked("5\r\nhello\r\n0\r\n"
-                    + "Authorization: Bearer agent-token\r\ntoolgate-task: tg1.task-token\r\nX-Checksum: 1\r\n\r\n"));
+                    + "Authorization: Bearer agent-token\r\n" + TASK + "X-Checksum: 1\r\n\r\n"));
             assertThat(res.status()).isEqualTo(200);
         }
         assertThat(upstream.trailers).allSatisfy(t -> {

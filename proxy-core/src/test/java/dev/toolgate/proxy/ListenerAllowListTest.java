@@ -20,8 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** listener.allowedIds: a valid SVID that is not on the list is turned away before any request is read. */
 class ListenerAllowListTest {
-    private static final String GET = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\n\r\n";
-
     @TempDir
     Path dir;
 
@@ -36,12 +34,15 @@ class ListenerAllowListTest {
                      .withListener(new ListenerConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*"))),
                      trail, metrics)) {
             try (RawHttpClient agent = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
-                assertThat(agent.exchange(GET).status()).isEqualTo(200);
+                assertThat(agent.exchange(get(Sidecar.taskForEverything(proxy, TestPki.AGENT))).status())
+                        .isEqualTo(200);
             }
             SpiffeId tool = SpiffeId.parse("spiffe://toolgate.test/tools/crm");
+            // With a task of its own, so that only the listener's list can keep it out.
+            String toolToken = Sidecar.taskForEverything(proxy, tool);
             assertThatThrownBy(() -> {
                 try (RawHttpClient other = new RawHttpClient(pki.jdkClient(tool), proxy.port())) {
-                    other.exchange(GET);
+                    other.exchange(get(toolToken));
                 }
             }).isInstanceOf(IOException.class);
             assertThat(upstream.requests).hasSize(1);
@@ -49,5 +50,9 @@ class ListenerAllowListTest {
         } finally {
             trail.close();
         }
+    }
+
+    private static String get(String token) {
+        return "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: " + token + "\r\n\r\n";
     }
 }

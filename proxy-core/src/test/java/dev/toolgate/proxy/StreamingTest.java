@@ -36,12 +36,14 @@ class StreamingTest {
     static TestPki pki;
     static TestUpstream upstream;
     static ProxyServer proxy;
+    static String token;
 
     @BeforeAll
     static void start() throws Exception {
         pki = TestPki.create(dir);
         upstream = TestUpstream.start();
         proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("files", "/api/files", upstream.url()))));
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -58,6 +60,7 @@ class StreamingTest {
         HttpResponse<String> res = client.send(HttpRequest.newBuilder(
                         URI.create("https://127.0.0.1:" + proxy.port() + "/api/files/upload"))
                 .timeout(Duration.ofSeconds(60))
+                .header("toolgate-task", token)
                 .POST(HttpRequest.BodyPublishers.fromPublisher(
                         HttpRequest.BodyPublishers.ofInputStream(() -> new RandomBytes(64 * MIB, sent))))
                 .build(), HttpResponse.BodyHandlers.ofString());
@@ -72,7 +75,8 @@ class StreamingTest {
         long size = 128L * MIB;
         upstream.downloadBytesWritten.set(0);
         try (RawHttpClient client = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port(), 256 * 1024)) {
-            client.send("GET /api/files/download/" + size + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            client.send("GET /api/files/download/" + size + " HTTP/1.1\r\nHost: x\r\ntoolgate-task: " + token
+                    + "\r\n\r\n");
             InputStream in = client.input();
             byte[] buf = new byte[256 * 1024];
             long read = readHead(in);

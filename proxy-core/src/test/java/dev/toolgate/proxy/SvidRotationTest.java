@@ -25,8 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The sidecar's SVID rotates from its PEM files with no restart and no dropped connection. */
 class SvidRotationTest {
-    private static final String GET = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\n\r\n";
-
     @TempDir
     Path dir;
 
@@ -63,7 +61,9 @@ class SvidRotationTest {
                              trail, java.time.Clock.systemUTC()),
                      Sidecar.credentials(Sidecar.config(List.of())), ProxyMetrics.create(), CallSpans.noop(), 1);
              RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
-            assertThat(longLived.exchange(GET).status()).isEqualTo(200);
+            String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
+                    + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";
+            assertThat(longLived.exchange(get).status()).isEqualTo(200);
             assertThat(servedSerial(agent, proxy.port())).isEqualTo(first.leaf().getSerialNumber());
 
             Svid second = pki.issue(TestPki.SIDECAR);
@@ -74,7 +74,7 @@ class SvidRotationTest {
                 Thread.sleep(20);
             }
             // The connection made before the rotation still carries calls.
-            assertThat(longLived.exchange(GET).status()).isEqualTo(200);
+            assertThat(longLived.exchange(get).status()).isEqualTo(200);
 
             // A broken write does not take the sidecar down: the last good SVID stays in force.
             Files.writeString(files.resolve("svid.pem"), "-----BEGIN CERTIFICATE-----\ngarbage\n");

@@ -35,6 +35,7 @@ class UpstreamTlsTest {
     static TestUpstream upstream;
     static ProxyServer proxy;
     static HttpClient client;
+    static String token;
 
     private static RouteConfig tlsRoute(String name, String prefix, String spiffeId) {
         return new RouteConfig(name, prefix, null, null,
@@ -50,6 +51,7 @@ class UpstreamTlsTest {
                 tlsRoute("impostor", "/api/wrong-id", "spiffe://toolgate.test/tools/billing"),
                 tlsRoute("public", "/api/public", null))));
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -65,7 +67,8 @@ class UpstreamTlsTest {
 
     private HttpResponse<String> get(String path) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                .timeout(Duration.ofSeconds(10)).header("toolgate-task", token).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

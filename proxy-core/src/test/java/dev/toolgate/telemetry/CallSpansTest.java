@@ -46,6 +46,7 @@ class CallSpansTest {
     static AuditTrail trail;
     static ProxyServer proxy;
     static HttpClient client;
+    static String token;
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,6 +58,7 @@ class CallSpansTest {
         proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
                 trail, CallSpans.of(otel));
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -75,7 +77,7 @@ class CallSpansTest {
 
     private HttpResponse<String> get(String path, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
-                .timeout(Duration.ofSeconds(10));
+                .timeout(Duration.ofSeconds(10)).header("toolgate-task", token);
         if (headers.length > 0) {
             b.headers(headers);
         }
@@ -104,6 +106,8 @@ class CallSpansTest {
         assertThat(span.getAttributes().get(AttributeKey.stringKey("toolgate.operation")))
                 .isEqualTo("GET /api/weather/v1/x");
         assertThat(span.getAttributes().get(AttributeKey.stringKey("toolgate.code"))).isEqualTo("ALLOW");
+        assertThat(span.getAttributes().get(AttributeKey.stringKey("toolgate.task_id")))
+                .isEqualTo(proxy.tasks().find(token).task().id());
         assertThat(span.getAttributes().get(AttributeKey.longKey("http.response.status_code"))).isEqualTo(200L);
         // The upstream's parent is this span, in the same trace.
         String upstreamTp = upstream.requests.get(0).headers().get("traceparent");

@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.identity.FileTlsMaterial;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TrustBundles;
@@ -52,14 +53,14 @@ class SvidRotationTest {
         TrustBundles.writePem(files.resolve("bundle.pem"), List.of(pki.ca().certificate()));
         SSLContext agent = pki.jdkClient(TestPki.AGENT);
         AuditTrail trail = AuditTrail.start(new MemoryAuditSink(), null, 1000);
-        try (TestUpstream upstream = TestUpstream.start();
+        TestUpstream upstream = TestUpstream.start();
+        SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
+        try (upstream;
              FileTlsMaterial tls = FileTlsMaterial.watch(files.resolve("svid.pem"), files.resolve("svid.key"),
                      files.resolve("bundle.pem"), Duration.ofMillis(20));
-             ProxyServer proxy = ProxyServer.start(Sidecar.config(List.of(
-                     Sidecar.route("weather", "/api/weather", upstream.url()))), tls, trail,
-                     Sidecar.tasks(Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                             trail, java.time.Clock.systemUTC()),
-                     Sidecar.credentials(Sidecar.config(List.of())), ProxyMetrics.create(), CallSpans.noop(), 1);
+             ProxyServer proxy = ProxyServer.start(config, tls, trail,
+                     Sidecar.tasks(config, trail, java.time.Clock.systemUTC()), Sidecar.credentials(config),
+                     ProxyMetrics.create(), CallSpans.noop(), 1);
              RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
             String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
                     + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";

@@ -1,0 +1,180 @@
+package dev.toolgate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.JdkSslContexts;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestUpstream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The sidecar as a process: tasks, a revoked grant and an ended task survive a SIGKILL (no clean shutdown) exactly,
+ * and a torn last journal record from the crash is tolerated.
+ */
+class RunRestartTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SERVING = Pattern.compile("serving agents on [^ ]*:(\\d+) ");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void tasksAndRevocationsSurviveAKilledSidecar() throws Exception {
+        try (TestUpstream upstream = TestUpstream.start()) {
+            Path config = writeConfig(upstream.url());
+            Sidecar first = Sidecar.launch(config);
+            HttpClient agent;
+            String tokenA;
+            String tokenB;
+            String idA;
+            JsonNode before;
+            try {
+                agent = agentClient();
+                JsonNode a = first.post(agent, "/_toolgate/v1/tasks", """
+                        {"purpose":"survive a crash","ttl":"30m","grants":[
+                          {"route":"weather","operations":["GET /forecast/**"]},
+                          {"route":"weather","operations":["GET /alerts"]}]}""");
+                JsonNode b = first.post(agent, "/_toolgate/v1/tasks", """
+                        {"purpose":"ended before the crash","grants":[{"route":"weather","operations":["GET /**"]}]}""");
+                tokenA = a.path("token").asText();
+                tokenB = b.path("token").asText();
+                idA = a.path("task_id").asText();
+                assertThat(first.send(agent, "DELETE", "/_toolgate/v1/tasks/" + idA + "/grants/g2", null).statusCode())
+                        .isEqualTo(200);
+                assertThat(first.send(agent, "DELETE", "/_toolgate/v1/tasks/" + b.path("task_id").asText(), null)
+                        .statusCode()).isEqualTo(200);
+                assertThat(first.get(agent, "/api/weather/forecast/oslo", tokenA).statusCode()).isEqualTo(200);
+                before = JSON.readTree(first.send(agent, "GET", "/_toolgate/v1/tasks/" + idA, null).body());
+            } finally {
+                first.kill();
+            }
+            // The crash tore the record being written: half a line at the end of the journal.
+            Files.writeString(dir.resolve("tasks.journal"), "{\"rev\":5,\"type\":\"star",
+                    StandardOpenOption.APPEND);
+
+            Sidecar second = Sidecar.launch(config);
+            try {
+                JsonNode after = JSON.readTree(second.send(agent, "GET", "/_toolgate/v1/tasks/" + idA, null).body());
+                assertThat(after).isEqualTo(before);
+                assertThat(after.path("grants").get(1).path("state").asText()).isEqualTo("revoked");
+                assertThat(second.get(agent, "/api/weather/forecast/bergen", tokenA).statusCode()).isEqualTo(200);
+                HttpResponse<String> revoked = second.get(agent, "/api/weather/alerts", tokenA);
+                assertThat(revoked.statusCode()).isEqualTo(403);
+                assertThat(JSON.readTree(revoked.body()).path("code").asText()).isEqualTo("DENY_NO_GRANT");
+                HttpResponse<String> ended = second.get(agent, "/api/weather/forecast/oslo", tokenB);
+                assertThat(JSON.readTree(ended.body()).path("code").asText()).isEqualTo("DENY_TASK_ENDED");
+                assertThat(upstream.requests).extracting(TestUpstream.Seen::uri)
+                        .containsExactly("/forecast/oslo", "/forecast/bergen");
+            } finally {
+                second.kill();
+            }
+        }
+    }
+
+    private Path writeConfig(String upstreamUrl) throws IOException {
+        Files.writeString(dir.resolve("routes.yaml"), """
+                routes:
+                  - name: weather
+                    prefix: /api/weather
+                    upstream: {url: %s}
+                """.formatted(upstreamUrl));
+        return Files.writeString(dir.resolve("sidecar.yaml"), """
+                listener: {port: 0}
+                admin: {port: 0}
+                identity: {source: dev, trustDomain: %s, spiffeId: %s, stateDir: ca}
+                audit: {file: audit/audit.jsonl}
+                tasks: {journal: tasks.journal, fsync: always}
+                routes: [routes.yaml]
+                """.formatted(TestPki.TRUST_DOMAIN, TestPki.SIDECAR.uri()));
+    }
+
+    private HttpClient agentClient() throws Exception {
+        DevCa ca = DevCa.openOrCreate(dir.resolve("ca"), TestPki.TRUST_DOMAIN);
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .sslContext(JdkSslContexts.client(ca.issue(TestPki.AGENT), ca.bundles())).build();
+    }
+
+    /** A sidecar process started with the test's class path, killed with SIGKILL. */
+    private record Sidecar(Process process, int port) {
+        static Sidecar launch(Path config) throws Exception {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
+                    config.toString(), "--workers", "1")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+            CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
+                try {
+                    for (String line = err.readLine(); line != null; line = err.readLine()) {
+                        Matcher m = SERVING.matcher(line);
+                        if (m.find()) {
+                            return Integer.parseInt(m.group(1));
+                        }
+                    }
+                    throw new IllegalStateException("the sidecar exited before serving");
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try {
+                int listening = port.get(60, TimeUnit.SECONDS);
+                // Keep draining stderr so the process never blocks on a full pipe.
+                Thread drain = new Thread(() -> err.lines().forEach(l -> { }), "sidecar-stderr");
+                drain.setDaemon(true);
+                drain.start();
+                return new Sidecar(p, listening);
+            } catch (Exception e) {
+                p.destroyForcibly();
+                throw e;
+            }
+        }
+
+        HttpResponse<String> send(HttpClient client, String method, String path, String body, String... headers)
+                throws Exception {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(body));
+            if (headers.length > 0) {
+                b.headers(headers);
+            }
+            return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        }
+
+        JsonNode post(HttpClient client, String path, String body) throws Exception {
+            HttpResponse<String> res = send(client, "POST", path, body);
+            assertThat(res.statusCode()).as(res.body()).isEqualTo(201);
+            return JSON.readTree(res.body());
+        }
+
+        HttpResponse<String> get(HttpClient client, String path, String token) throws Exception {
+            return send(client, "GET", path, null, "toolgate-task", token);
+        }
+
+        /** SIGKILL: no shutdown hook runs, nothing is flushed or closed cleanly. */
+        void kill() throws InterruptedException {
+            process.destroyForcibly();
+            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+}

@@ -103,10 +103,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         exchange = null;
         if (close) {
             closed = true;
-            if (lastWrite != null) {
-                lastWrite.addListener(ChannelFutureListener.CLOSE);
-            } else {
+            if (lastWrite == null) {
                 ctx.close();
+            } else if (http2) {
+                // The answer is complete but the agent may still be sending its body: RST_STREAM(NO_ERROR) asks it to
+                // stop without discarding the answer (RFC 9113 8.1). A plain close would send CANCEL, which some
+                // clients (the JDK's) treat as losing the response while they wait to send the rest of the body.
+                lastWrite.addListener(f -> ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR))
+                        .addListener(ChannelFutureListener.CLOSE));
+            } else {
+                lastWrite.addListener(ChannelFutureListener.CLOSE);
             }
             return;
         }

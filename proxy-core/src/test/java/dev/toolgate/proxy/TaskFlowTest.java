@@ -26,10 +26,12 @@ import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.RawHttp2Client;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
+import io.netty.handler.codec.http2.Http2Error;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -72,12 +74,13 @@ class TaskFlowTest {
     static HttpClient agentH2;
     static HttpClient helper;
     static SSLContext agentTls;
+    static TestPki pki;
     static ListAppender<ILoggingEvent> logs;
     static Level oldLevel;
 
     @BeforeAll
     static void start() throws Exception {
-        TestPki pki = TestPki.create(dir);
+        pki = TestPki.create(dir);
         upstream = TestUpstream.start();
         Path secret = Files.writeString(dir.resolve("weather.key"), API_KEY + "\n");
         SidecarConfig config = Sidecar.config(List.of(
@@ -384,6 +387,22 @@ class TaskFlowTest {
             assertThat(body.path("reason").asText()).as(c.toString()).contains(c.reason());
         }
         assertThat(proxy.tasks().list(TestPki.AGENT, null, null)).hasSize(before);
+    }
+
+    @Test
+    void anHttp2UploadDeniedMidBodyIsAnsweredThenStoppedWithNoError() throws Exception {
+        // RFC 9113 8.1: a complete answer, then RST_STREAM(NO_ERROR) to stop the rest of the body without making
+        // the client discard the answer (CANCEL would tell it the exchange failed).
+        try (RawHttp2Client h2 = RawHttp2Client.connect(pki, TestPki.AGENT, proxy.port())) {
+            RawHttp2Client.Stream stream = h2.open()
+                    .headers(RawHttp2Client.request("POST", "/api/weather/upload"), false)
+                    .data("part of a larger body", false);
+            RawHttp2Client.Response res = stream.response();
+            assertThat(res.status()).isEqualTo(403);
+            assertThat(JSON.readTree(res.body()).path("code").asText()).isEqualTo("DENY_NO_TASK");
+            assertThat(stream.awaitReset(Duration.ofSeconds(5))).isEqualTo(Http2Error.NO_ERROR.code());
+        }
+        assertThat(upstream.requests).isEmpty();
     }
 
     @Test

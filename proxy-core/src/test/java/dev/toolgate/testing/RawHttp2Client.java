@@ -264,6 +264,15 @@ public final class RawHttp2Client implements AutoCloseable {
             }
         }
 
+        /** The error code of the RST_STREAM the peer sent, even after a complete response; null if none came. */
+        public Long awaitReset(Duration timeout) throws Exception {
+            try {
+                return collector.resetSeen.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                return null;
+            }
+        }
+
         /** Whether the stream has ended, been reset or lost its connection. */
         public boolean isDone() {
             return collector.done.isDone();
@@ -273,6 +282,7 @@ public final class RawHttp2Client implements AutoCloseable {
     /** Collects one stream's frames on its event loop. */
     private final class Collector extends ChannelInboundHandlerAdapter {
         private final CompletableFuture<Response> done = new CompletableFuture<>();
+        private final CompletableFuture<Long> resetSeen = new CompletableFuture<>();
         private final ByteArrayOutputStream body = new ByteArrayOutputStream();
         private Http2Headers head;
         private Http2Headers trailers;
@@ -311,6 +321,7 @@ public final class RawHttp2Client implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             try {
                 if (evt instanceof Http2ResetFrame r) {
+                    resetSeen.complete(r.errorCode());
                     reset = r.errorCode();
                     finish(false);
                 } else if (evt instanceof Http2GoAwayFrame g) {

@@ -41,6 +41,10 @@ public record RouteConfig(
             throw new IllegalArgumentException("prefix: " + quote(prefix)
                     + " (expected: a normalized path such as /api/weather, no trailing slash)");
         }
+        if (prefix != null && (prefix.equals("/_toolgate") || prefix.startsWith("/_toolgate/"))) {
+            throw new IllegalArgumentException("prefix: " + quote(prefix)
+                    + " (expected: a path outside /_toolgate, which the sidecar serves itself)");
+        }
         if (grpc != null && !SERVICE.matcher(grpc).matches()) {
             throw new IllegalArgumentException("grpc: " + quote(grpc) + " (expected: package.Service)");
         }

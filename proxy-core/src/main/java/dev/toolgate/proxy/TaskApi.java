@@ -18,6 +18,7 @@ import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.grant.TaskState;
 import dev.toolgate.identity.SpiffeId;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -281,7 +282,7 @@ final class TaskApi {
 
     private static Answer ok(int status, ObjectNode json) {
         try {
-            return new Answer(status, JSON.writeValueAsBytes(json));
+            return new Answer(status, (JSON.writeValueAsString(json) + "\n").getBytes(StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a tree always serializes", e);
         }

@@ -80,6 +80,34 @@ class ConfigLoaderTest {
         write("r2.yaml", "routes:\n  - {name: a, prefix: /x/../y, upstream: {url: http://h}}\n");
         assertThatThrownBy(() -> ConfigLoader.load(write("s2.yaml", "routes: [r2.yaml]\n")))
                 .hasMessageContaining("prefix");
+        // The sidecar serves /_toolgate itself (task endpoints): a route there would shadow or be shadowed.
+        write("r3.yaml", "routes:\n  - {name: a, prefix: /_toolgate/v1, upstream: {url: http://h}}\n");
+        assertThatThrownBy(() -> ConfigLoader.load(write("s3.yaml", "routes: [r3.yaml]\n")))
+                .hasMessageContaining("outside /_toolgate");
+    }
+
+    @Test
+    void theTasksSectionIsLoadedWithItsJournalRelativeToTheFile() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
+                tasks:
+                  journal: state/tasks.journal
+                  fsync: never
+                  defaultTtl: 5m
+                  maxTtl: 2h
+                  maxDelegationDepth: 1
+                  orchestrators: ["spiffe://td/orchestrators/*"]
+                """));
+        assertThat(cfg.tasks().journal()).isEqualTo(dir.resolve("state/tasks.journal"));
+        assertThat(cfg.tasks().fsync()).isEqualTo("never");
+        assertThat(cfg.tasks().maxTtl()).isEqualTo(Duration.ofHours(2));
+        assertThat(cfg.tasks().maxDelegationDepth()).isEqualTo(1);
+        assertThat(ConfigLoader.load(write("d.yaml", "listener: {port: 0}\n")).tasks().journal()).isNull();
+        assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "tasks: {fsync: sometimes}\n")))
+                .hasMessageContaining("fsync").hasMessageContaining("expected: always or never");
+        assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml", "tasks: {defaultTtl: 2h, maxTtl: 1h}\n")))
+                .hasMessageContaining("defaultTtl");
+        assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml", "tasks: {admins: [\"http://x\"]}\n")))
+                .isInstanceOf(ConfigException.class);
     }
 
     @Test

@@ -132,14 +132,27 @@ public final class Demo {
                 out.println("against routes, operations, budgets and lifetimes.");
                 if (hold) {
                     Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
-                    out.printf("%nSidecar stays up. Try:%n  curl --cacert %s --cert %s --key %s https://127.0.0.1:%d/api/weather/v1/forecast%n",
-                            files.resolve("bundle.pem"), files.resolve("svid.pem"), files.resolve("svid.key"),
-                            sidecar.port());
+                    out.printf("%nSidecar stays up. Try the task flow with curl:%n%s",
+                            curlHowTo(files, sidecar.port()));
                     Thread.currentThread().join();
                 }
                 return outcomes;
             }
         }
+    }
+
+    /** Shell lines that start a task, call through it and end it (printed by {@code demo --hold}). */
+    static String curlHowTo(Path files, int port) {
+        String json = "sed 's/.*\"%s\":\"\\([^\"]*\\)\".*/\\1/' task.json";
+        return "  C=\"--cacert " + files.resolve("bundle.pem") + " --cert " + files.resolve("svid.pem") + " --key "
+                + files.resolve("svid.key") + "\"\n"
+                + "  S=https://127.0.0.1:" + port + "\n"
+                + "  curl -s $C -X POST $S/_toolgate/v1/tasks -d '" + START_TASK + "' | tee task.json; echo\n"
+                + "  T=$(" + String.format(json, "token") + "); ID=$(" + String.format(json, "task_id") + ")\n"
+                + "  curl -s $C -H \"toolgate-task: $T\" \"$S/api/weather/v1/forecast?city=Oslo\"   # forwarded\n"
+                + "  curl -s $C -H \"toolgate-task: $T\" $S/api/weather/v1/alerts               # 403 DENY_NO_GRANT\n"
+                + "  curl -s $C -X DELETE $S/_toolgate/v1/tasks/$ID                            # ends the task\n"
+                + "  curl -s $C -H \"toolgate-task: $T\" \"$S/api/weather/v1/forecast?city=Oslo\"   # 403 DENY_TASK_ENDED\n";
     }
 
     /** The audit trail as a table, then the result of verifying its hash chain. */

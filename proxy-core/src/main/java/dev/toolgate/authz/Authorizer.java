@@ -15,7 +15,8 @@ import dev.toolgate.grant.TaskState;
  * <p>Checks run in this order, and the first that fails decides: token present and known ({@code DENY_NO_TASK}),
  * bound to the caller ({@code DENY_IDENTITY_MISMATCH}: checked before the task's state, so a stolen token tells
  * its holder nothing), task state ({@code DENY_TASK_ENDED}, {@code DENY_TASK_EXPIRED}), a matching grant
- * ({@code DENY_NO_GRANT}), its budget ({@code DENY_BUDGET}). Policy and flow rules join with the policy engine.
+ * ({@code DENY_NO_GRANT}), its budget ({@code DENY_BUDGET}). On an MCP route, protocol housekeeping passes when
+ * the task holds any live grant there. Policy and flow rules join with the policy engine.
  *
  * <p>Pure and thread-safe: no I/O, no locks; a call that is allowed allocates only its {@link Decision}.
  */
@@ -46,9 +47,17 @@ public final class Authorizer {
             return new Decision.Deny(state == TaskState.EXPIRED ? DecisionCode.DENY_TASK_EXPIRED
                     : DecisionCode.DENY_TASK_ENDED, "task " + task.task().id() + " is " + state.json(), task);
         }
+        LiveGrant[] grants = task.grantsFor(call.route());
+        if (housekeeping(call)) {
+            for (LiveGrant g : grants) {
+                if (!g.revoked() && !g.expired(now)) {
+                    return new Decision.Allow(task, g.grant(), true);
+                }
+            }
+        }
         LiveGrant spent = null;
-        for (LiveGrant g : task.grantsFor(call.route())) {
-            if (g.revoked() || g.expired(now) || !g.grant().matches(call.method(), call.path())) {
+        for (LiveGrant g : grants) {
+            if (g.revoked() || g.expired(now) || !g.grant().matches(call)) {
                 continue;
             }
             if (g.trySpend()) {
@@ -62,5 +71,21 @@ public final class Authorizer {
         }
         return new Decision.Deny(DecisionCode.DENY_NO_GRANT, "task " + task.task().id() + " holds no live grant for "
                 + call.operation() + " on route " + call.route(), task);
+    }
+
+    /**
+     * MCP protocol housekeeping (DESIGN.md, Operations and matching): session set-up, liveness, cancellation, the
+     * event stream and closing the session. Allowed without a grant of its own on an MCP route where the task
+     * holds a live grant; audited like any call.
+     */
+    private static boolean housekeeping(Call call) {
+        if (!call.protocol().equals("mcp")) {
+            return false;
+        }
+        return switch (call.operation()) {
+            case "mcp:initialize", "mcp:notifications/initialized", "mcp:ping", "mcp:notifications/cancelled",
+                    Call.MCP_STREAM, Call.MCP_SESSION_CLOSE -> true;
+            default -> false;
+        };
     }
 }

@@ -19,11 +19,18 @@ public sealed interface Decision {
     /** The task whose token the call carried, or null when there was none or it was unknown. */
     LiveTask task();
 
-    /** The call may be forwarded, under {@code grant} of {@code task}. */
-    record Allow(LiveTask task, Grant grant) implements Decision {
+    /**
+     * The call may be forwarded, under {@code grant} of {@code task}; {@code housekeeping} when it is MCP protocol
+     * housekeeping allowed because the task holds {@code grant} on the route (no budget spent).
+     */
+    record Allow(LiveTask task, Grant grant, boolean housekeeping) implements Decision {
         public Allow {
             requireNonNull(task, "task");
             requireNonNull(grant, "grant");
+        }
+
+        public Allow(LiveTask task, Grant grant) {
+            this(task, grant, false);
         }
 
         @Override
@@ -33,7 +40,8 @@ public sealed interface Decision {
 
         @Override
         public String reason() {
-            return "granted by " + grant.id() + " of task " + task.task().id();
+            return (housekeeping ? "MCP housekeeping, task holds " : "granted by ") + grant.id() + " of task "
+                    + task.task().id();
         }
     }
 

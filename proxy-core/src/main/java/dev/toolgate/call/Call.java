@@ -6,7 +6,7 @@ import dev.toolgate.identity.SpiffeId;
 
 /**
  * One call as the authorizer judges it: who makes it, with which task token, on which route, doing what.
- * Built once per request by the data plane; holds no Netty types.
+ * Built once per request (once per message of an MCP batch) by the data plane; holds no Netty types.
  *
  * @param agent     the caller's verified SPIFFE ID
  * @param taskToken the {@code toolgate-task} header value, or null when absent (never logged)
@@ -14,20 +14,47 @@ import dev.toolgate.identity.SpiffeId;
  * @param protocol  the route's protocol ({@code http}, {@code grpc}, {@code mcp})
  * @param method    the HTTP method
  * @param path      the normalized path relative to the route ({@link RouteMatch#routePath()})
+ * @param mcp       on an MCP route, the JSON-RPC message of a POST (null for the GET event stream and the
+ *                  DELETE that closes a session)
  */
 public record Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method,
-                   String path) {
+                   String path, McpMessage mcp) {
+    /** Operations of the MCP transport itself, outside JSON-RPC: the server-sent event stream. */
+    public static final String MCP_STREAM = "mcp:stream";
+    /** ... and the DELETE that ends a session. */
+    public static final String MCP_SESSION_CLOSE = "mcp:session/close";
+
     public Call {
         requireNonNull(agent, "agent");
         requireNonNull(route, "route");
         requireNonNull(protocol, "protocol");
         requireNonNull(method, "method");
         requireNonNull(path, "path");
+        if (mcp != null && !protocol.equals("mcp")) {
+            throw new IllegalArgumentException("an MCP message on a " + protocol + " route");
+        }
     }
 
-    /** {@code METHOD /path}: the operation as audited. */
+    /** A call that is not an MCP message. */
+    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path) {
+        this(agent, taskToken, route, protocol, method, path, null);
+    }
+
+    /**
+     * The operation as grants and policies see it and the audit records it: {@code mcp:tools/call:<tool>} and the
+     * like for an MCP message, {@link #MCP_STREAM} / {@link #MCP_SESSION_CLOSE} for the transport's GET and DELETE,
+     * {@code grpc:package.Service/Method} on a gRPC route, {@code METHOD /path} otherwise.
+     */
     public String operation() {
-        return method + ' ' + path;
+        if (mcp != null) {
+            return mcp.operation();
+        }
+        return switch (protocol) {
+            case "mcp" -> method.equals("DELETE") ? MCP_SESSION_CLOSE : method.equals("GET") ? MCP_STREAM
+                    : method + ' ' + path;
+            case "grpc" -> "grpc:" + path.substring(1);
+            default -> method + ' ' + path;
+        };
     }
 
     @Override

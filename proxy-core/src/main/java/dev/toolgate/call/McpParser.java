@@ -94,6 +94,11 @@ public final class McpParser {
                 .build();
     }
 
+    /** The largest body this parser accepts, in bytes (the data plane collects no more than this). */
+    public int maxBytes() {
+        return maxBytes;
+    }
+
     private static int positive(int value, String name) {
         if (value <= 0) {
             throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");

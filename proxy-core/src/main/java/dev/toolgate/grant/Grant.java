@@ -2,6 +2,7 @@ package dev.toolgate.grant;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.call.Call;
 import java.time.Instant;
 import java.util.List;
 
@@ -26,10 +27,14 @@ public record Grant(String id, String route, List<OperationPattern> operations, 
         requireNonNull(expiresAt, "expiresAt");
     }
 
-    /** Whether a call of {@code method} on the route-relative {@code path} falls under one of its operations. */
-    public boolean matches(String method, String path) {
+    /**
+     * Whether {@code call} falls under one of its operations. An HTTP pattern ({@code METHOD /path}) never
+     * matches on an MCP route: there a POST carries JSON-RPC messages, judged one by one by what they do.
+     * See {@link OperationPattern#matches(Call)}.
+     */
+    public boolean matches(Call call) {
         for (OperationPattern p : operations) {
-            if (p.matches(method, path)) {
+            if (p.matches(call)) {
                 return true;
             }
         }

@@ -2,7 +2,13 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toolgate.call.Call;
+import dev.toolgate.call.McpMessage;
+import dev.toolgate.call.McpParseException;
+import dev.toolgate.call.McpParser;
+import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
@@ -13,6 +19,7 @@ import dev.toolgate.grant.Task;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.TraceParent;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -36,6 +43,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +62,7 @@ import org.slf4j.LoggerFactory;
 final class Exchange implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(Exchange.class);
 
-    private enum State { CONNECTING, FORWARDING, DISCARDING, LOCAL, DONE }
+    private enum State { CONNECTING, FORWARDING, DISCARDING, LOCAL, COLLECTING, DONE }
 
     private final FrontendHandler conn;
     private final ChannelHandlerContext ctx;
@@ -91,6 +99,9 @@ final class Exchange implements UpstreamListener {
     /** An HTTP/2 request with a gRPC content type: the sidecar's own answers take gRPC's form. */
     private boolean grpcClient;
     private LocalRequest local;
+    /** An MCP POST's body, held until its JSON-RPC messages are judged. */
+    private BodyCollector mcpBody;
+    private McpPost mcpPost;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -154,18 +165,19 @@ final class Exchange implements UpstreamListener {
                         false);
                 return;
             }
-            Decision decision = decide(new Call(agent, token, match.route().name(), match.route().protocol(),
-                    req.method().name(), match.routePath()));
-            audit.task(decision);
-            if (decision instanceof Decision.Deny d) {
-                protocol = match.route().protocol();
-                routeName = match.route().name();
-                deny(d.code().name(), new RequestChecks.Refusal(d.code() == DecisionCode.ERROR_FAIL_CLOSED
-                        ? ProxyError.DECISION_FAILED : ProxyError.DENIED, d.reason()), false);
-                return;
-            }
             routeName = match.route().name();
             protocol = match.route().protocol();
+            if (protocol.equals("mcp") && req.method().equals(HttpMethod.POST)) {
+                startMcp(req, match, target, agent, token, full);
+                return;
+            }
+            Decision decision = decide(new Call(agent, token, routeName, protocol, req.method().name(),
+                    match.routePath()));
+            audit.task(decision);
+            if (decision instanceof Decision.Deny d) {
+                deny(d.code().name(), refusal(d), false);
+                return;
+            }
             upstream = rt.upstreams().get(routeName);
             expectContinue = !http2 && req.headers().contains(HttpHeaderNames.EXPECT);
             outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
@@ -176,30 +188,177 @@ final class Exchange implements UpstreamListener {
                         new DefaultLastHttpContent(f.content().retain(), f.trailingHeaders()));
                 bodyBytes = f.content().readableBytes();
             }
-            Decision.Allow allow = (Decision.Allow) decision;
-            try {
-                rt.credentials().apply(routeName, claims(allow), outbound.headers()::set);
-            } catch (CredentialException e) {
-                log.warn("[{}] route {}: no upstream credential: {}", ctx.channel().id(), routeName, e.getMessage());
-                deny("ERROR_FAIL_CLOSED", new RequestChecks.Refusal(ProxyError.DECISION_FAILED,
-                        "the upstream credential for route " + routeName + " could not be produced; denied"), false);
-                return;
-            }
-            // Nothing is forwarded before the decision record is accepted by the audit trail.
-            audit.decide(protocol, true, "ALLOW", decision.reason(),
-                    () -> {
-                        allowed = true;
-                        if (state != State.CONNECTING) {
-                            // The agent left while the decision waited for the audit trail: close the record pair.
-                            recordOutcome("agent_closed", "the agent left before the call was forwarded");
-                            return;
-                        }
-                        upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
-                    },
-                    this::failClosed);
+            forward((Decision.Allow) decision);
         } finally {
             ReferenceCountUtil.release(req);
         }
+    }
+
+    private static RequestChecks.Refusal refusal(Decision.Deny d) {
+        return new RequestChecks.Refusal(d.code() == DecisionCode.ERROR_FAIL_CLOSED ? ProxyError.DECISION_FAILED
+                : ProxyError.DENIED, d.reason());
+    }
+
+    // ---- MCP: judged by the JSON-RPC messages of the body ------------------------------------------------
+
+    /** What an MCP POST needs once its body is in. */
+    private record McpPost(SpiffeId agent, String token, String routePath) {}
+
+    /**
+     * An MCP POST: its body is read (bounded) before anything is decided, because what it does is in the JSON-RPC
+     * messages; nothing reaches the upstream until every message is allowed, and then the very bytes judged go.
+     */
+    private void startMcp(HttpRequest req, RouteMatch match, RequestTarget target, SpiffeId agent, String token,
+                          boolean full) {
+        int limit = rt.mcpParser().maxBytes();
+        if (!McpParser.isMcpJson(req.headers().get(HttpHeaderNames.CONTENT_TYPE))) {
+            denyMcp("DENY_MALFORMED", McpParseException.INVALID_REQUEST, 415,
+                    "an MCP POST carries one JSON-RPC message or batch as application/json", null);
+            return;
+        }
+        if (HttpUtil.getContentLength(req, 0L) > limit) {
+            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE, "MCP body larger than " + limit + " bytes"),
+                    true);
+            return;
+        }
+        upstream = rt.upstreams().get(routeName);
+        outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
+        mcpPost = new McpPost(agent, token, match.routePath());
+        mcpBody = new BodyCollector(ctx.alloc(), limit);
+        state = State.COLLECTING;
+        if (full) {
+            collectMcp(new DefaultLastHttpContent(((FullHttpRequest) req).content().retain()));
+            return;
+        }
+        if (!http2 && HttpUtil.is100ContinueExpected(req)) {
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
+                    ctx.voidPromise());
+        }
+        conn.readAgent();
+    }
+
+    private void collectMcp(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        boolean fits = mcpBody.add(content.content());
+        content.release();
+        if (!fits) {
+            requestDone = last;
+            mcpBody.release();
+            mcpBody = null;
+            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
+                    "MCP body larger than " + rt.mcpParser().maxBytes() + " bytes"), true);
+            return;
+        }
+        if (!last) {
+            conn.readAgent();
+            return;
+        }
+        requestDone = true;
+        state = State.CONNECTING;
+        decideMcp();
+    }
+
+    private void decideMcp() {
+        McpRequest parsed;
+        try {
+            parsed = rt.mcpParser().parse(mcpBody.bytes(), 0, mcpBody.size());
+        } catch (McpParseException e) {
+            mcpBody.release();
+            mcpBody = null;
+            denyMcp("DENY_MALFORMED", e.code(), 400, e.reason(), e.id());
+            return;
+        }
+        List<Decision> decisions = new ArrayList<>(parsed.messages().size());
+        Decision.Deny firstDenial = null;
+        for (McpMessage m : parsed.messages()) {
+            Decision d = decide(new Call(mcpPost.agent(), mcpPost.token(), routeName, protocol, "POST",
+                    mcpPost.routePath(), m));
+            decisions.add(d);
+            if (firstDenial == null && d instanceof Decision.Deny deny) {
+                firstDenial = deny;
+            }
+        }
+        audit.operation(parsed.batch() ? "batch: " + String.join(", ",
+                parsed.messages().stream().map(McpMessage::operation).toList()) : parsed.messages().get(0).operation());
+        audit.task(firstDenial != null ? firstDenial : decisions.get(0));
+        if (firstDenial != null) {
+            mcpBody.release();
+            mcpBody = null;
+            answerMcpDenial(parsed, decisions, firstDenial);
+            return;
+        }
+        ByteBuf body = mcpBody.take();
+        mcpBody = null;
+        bodyBytes = body.readableBytes();
+        // The collected body goes in one piece with its length, however the agent framed it.
+        outbound.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        HttpUtil.setContentLength(outbound, bodyBytes);
+        pendingBody = new DefaultLastHttpContent(body);
+        forward((Decision.Allow) decisions.get(0));
+    }
+
+    /**
+     * Refuses an MCP POST in JSON-RPC's form: each request of the body gets an error with its own id (a batch is
+     * refused whole when any element is denied: the others are not forwarded either); a body of notifications only
+     * is answered 403 with one error.
+     */
+    private void answerMcpDenial(McpRequest parsed, List<Decision> decisions, Decision.Deny first) {
+        String code = first.code().name();
+        deniedCode = code;
+        audit.decide(protocol, false, code, first.reason(), () -> {
+            List<ObjectNode> answers = new ArrayList<>();
+            for (int i = 0; i < parsed.messages().size(); i++) {
+                McpMessage m = parsed.messages().get(i);
+                if (m.notification() || m.response()) {
+                    continue;
+                }
+                Decision d = decisions.get(i);
+                answers.add(d instanceof Decision.Deny deny
+                        ? JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", deny.code().name(),
+                                deny.reason(), audit.decisionId)
+                        : JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", code,
+                                "not forwarded: another request of the batch was denied", audit.decisionId));
+            }
+            if (answers.isEmpty()) {
+                answerJson(403, JsonRpcAnswers.bytes(JsonRpcAnswers.error(null, JsonRpcAnswers.DENIED,
+                        "toolgate_denied", code, first.reason(), audit.decisionId)));
+            } else {
+                answerJson(200, parsed.batch() ? JsonRpcAnswers.batch(answers) : JsonRpcAnswers.bytes(answers.get(0)));
+            }
+        }, () -> refuse(refusal(first), true));
+    }
+
+    /** Audits and answers an MCP POST the sidecar could not read, as a JSON-RPC error. */
+    private void denyMcp(String code, int rpcCode, int status, String reason, JsonNode id) {
+        deniedCode = code;
+        audit.decide(protocol, false, code, reason, () -> {
+            answerJson(status, JsonRpcAnswers.bytes(JsonRpcAnswers.error(id, rpcCode, "bad_request", code, reason,
+                    audit.decisionId)));
+        }, () -> refuse(new RequestChecks.Refusal(ProxyError.BAD_REQUEST, reason), true));
+    }
+
+    /** The call is allowed: add the route's credential, write the decision record, then go to the upstream. */
+    private void forward(Decision.Allow allow) {
+        try {
+            rt.credentials().apply(routeName, claims(allow), outbound.headers()::set);
+        } catch (CredentialException e) {
+            log.warn("[{}] route {}: no upstream credential: {}", ctx.channel().id(), routeName, e.getMessage());
+            deny("ERROR_FAIL_CLOSED", new RequestChecks.Refusal(ProxyError.DECISION_FAILED,
+                    "the upstream credential for route " + routeName + " could not be produced; denied"), false);
+            return;
+        }
+        // Nothing is forwarded before the decision record is accepted by the audit trail.
+        audit.decide(protocol, true, "ALLOW", allow.reason(),
+                () -> {
+                    allowed = true;
+                    if (state != State.CONNECTING) {
+                        // The agent left while the decision waited for the audit trail: close the record pair.
+                        recordOutcome("agent_closed", "the agent left before the call was forwarded");
+                        return;
+                    }
+                    upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
+                },
+                this::failClosed);
     }
 
     private static TaskClaims claims(Decision.Allow allow) {
@@ -283,19 +442,25 @@ final class Exchange implements UpstreamListener {
         }
         local = null;
         audit.local(a.status());
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()),
-                ctx.alloc().buffer(a.json().length).writeBytes(a.json()));
+        answerJson(a.status(), a.json());
+    }
+
+    /** Answers with a JSON body the sidecar made itself and ends the exchange. */
+    private void answerJson(int status, byte[] json) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                ctx.alloc().buffer(json.length).writeBytes(json));
         HttpHeaders h = res.headers();
         h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, a.json().length)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
-        if (!http2 && !framing.keepAlive()) {
+        boolean close = !requestDone;
+        if (!http2 && (close || !framing.keepAlive())) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         responseStarted = true;
         responseDone = true;
         lastWrite = ctx.writeAndFlush(res);
-        finish(false);
+        finish(close);
     }
 
     /** The audit trail did not take the decision record in time: deny, and say so. */
@@ -353,6 +518,14 @@ final class Exchange implements UpstreamListener {
             // upstream, and nothing after it on this connection can be trusted.
             RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
             content.release();
+            if (state == State.COLLECTING) {
+                // The body of an MCP POST under inspection broke its framing: refused and audited, never forwarded.
+                mcpBody.release();
+                mcpBody = null;
+                state = State.CONNECTING;
+                deny("DENY_MALFORMED", r, true);
+                return;
+            }
             if (responseStarted || state != State.FORWARDING && state != State.CONNECTING) {
                 abort("malformed_body");
             } else {
@@ -363,6 +536,7 @@ final class Exchange implements UpstreamListener {
         switch (state) {
             case FORWARDING -> forwardBody(content);
             case LOCAL -> collectLocal(content);
+            case COLLECTING -> collectMcp(content);
             case DISCARDING -> dropBodyPart(content);
             case CONNECTING -> {
                 // Body is only read once the upstream is there; getting some now means the read discipline broke.
@@ -645,6 +819,10 @@ final class Exchange implements UpstreamListener {
         if (local != null) {
             local.release();
             local = null;
+        }
+        if (mcpBody != null) {
+            mcpBody.release();
+            mcpBody = null;
         }
         recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");
         cancelResponseTimer();

@@ -93,6 +93,12 @@ final class ExchangeAudit {
         span.end();
     }
 
+    /** Replaces the audited operation (an MCP POST is recorded by what its JSON-RPC messages do). */
+    void operation(String op) {
+        this.operation = op.length() > MAX_OPERATION_CHARS ? op.substring(0, MAX_OPERATION_CHARS) + "..." : op;
+        span.setAttribute("toolgate.operation", this.operation);
+    }
+
     void describe(String route, String method, String path, TraceParent trace) {
         this.route = route;
         String op = method + " " + path;

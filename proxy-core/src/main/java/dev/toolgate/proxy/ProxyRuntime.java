@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
+import dev.toolgate.call.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.credential.Credentials;
@@ -21,7 +22,7 @@ import java.util.concurrent.Executor;
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
                     List<SpiffeIdPattern> allowedIds, Authorizer authorizer, TaskApi taskApi,
-                    Executor taskExecutor, Credentials credentials) {
+                    Executor taskExecutor, Credentials credentials, McpParser mcpParser) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

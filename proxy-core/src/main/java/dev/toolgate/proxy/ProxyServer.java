@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.call.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -115,7 +116,7 @@ public final class ProxyServer implements AutoCloseable {
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
                     config.listener().allowedIdPatterns(), new Authorizer(tasks), new TaskApi(tasks), taskExecutor,
-                    credentials);
+                    credentials, new McpParser());
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());

@@ -3,6 +3,12 @@ package dev.toolgate.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.call.Call;
+import dev.toolgate.call.McpMessage;
+import dev.toolgate.call.McpParser;
+import dev.toolgate.identity.SpiffeId;
+import java.nio.charset.StandardCharsets;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -70,6 +76,80 @@ class OperationPatternTest {
             "GET /a/*,      GET /a/**,  true",
     })
     void withinIsTheSubsetRelation(String narrow, String wide, boolean expected) {
+        assertThat(OperationPattern.parse(narrow).within(OperationPattern.parse(wide))).isEqualTo(expected);
+    }
+
+    private static Call mcp(String json) throws Exception {
+        McpMessage m = new McpParser().parse(json.getBytes(StandardCharsets.UTF_8), 0, json.length()).messages().get(0);
+        return new Call(AGENT, null, "r", "mcp", "POST", "/", m);
+    }
+
+    private static final SpiffeId AGENT = SpiffeId.parse("spiffe://t/a");
+
+    @ParameterizedTest(name = "{0} vs {1}: {2}")
+    @CsvSource(delimiter = '|', value = {
+            "mcp:tools/call:search_issues|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues\"}}|true",
+            "mcp:tools/call:search_issues|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues2\"}}|false",
+            "mcp:tools/call:search|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues\"}}|false",
+            "mcp:tools/call:*|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"delete_repo\"}}|true",
+            "mcp:tools/call:*|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}|false",
+            "mcp:tools/list|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}|true",
+            "mcp:tools/list|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"list\"}}|false",
+            "mcp:notifications/*|{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}|true",
+            "mcp:prompts/get:*|{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"prompts/get\",\"params\":{\"name\":\"p\"}}|true",
+            "mcp:resources/read:file:///data/*.csv|{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///data/a.csv\"}}|true",
+            "mcp:resources/read:file:///data/*.csv|{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///data/x/a.csv\"}}|false",
+            "mcp:resources/read:file:///data/**|{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///data/x/a.csv\"}}|true",
+            "mcp:resources/read:file:///data/**|{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///etc/passwd\"}}|false",
+            "POST /**|{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}|false",
+    })
+    void mcpPatternsMatchWhatTheMessageDoes(String pattern, String json, boolean expected) throws Exception {
+        assertThat(OperationPattern.parse(pattern).matches(mcp(json))).isEqualTo(expected);
+    }
+
+    @ParameterizedTest(name = "{0} vs {1}: {2}")
+    @CsvSource({
+            "grpc:demo.Tools/Search,   /demo.Tools/Search,  true",
+            "grpc:demo.Tools/Search,   /demo.Tools/Delete,  false",
+            "grpc:demo.Tools/*,        /demo.Tools/Delete,  true",
+            "grpc:demo.Tools/*,        /demo.ToolsX/Delete, false",
+            "grpc:demo.Tools/Search,   /demo.Tools/SearchAll, false",
+    })
+    void grpcPatternsMatchServiceAndMethod(String pattern, String path, boolean expected) {
+        Call call = new Call(AGENT, null, "g", "grpc", "POST", path);
+        assertThat(OperationPattern.parse(pattern).matches(call)).isEqualTo(expected);
+        // ... and never on an HTTP route.
+        assertThat(OperationPattern.parse(pattern).matches(new Call(AGENT, null, "h", "http", "POST", path))).isFalse();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "mcp:tools/call:|mcp:tools/call",
+            "mcp:tools/call:a b|mcp:tools/call",
+            "mcp:tools/call:a*|mcp:tools/call",
+            "mcp:resources/read:|mcp:tools/call",
+            "mcp:|mcp:tools/call",
+            "mcp:Tools/List|mcp:tools/call",
+            "grpc:Tools/Search|grpc:package.Service/Method",
+            "grpc:demo.Tools/Sea*|grpc:package.Service/Method",
+            "grpc:demo.Tools|grpc:package.Service/Method",
+    })
+    void malformedMcpAndGrpcPatternsAreRefused(String pattern, String reason) {
+        assertThatThrownBy(() -> OperationPattern.parse(pattern)).hasMessageContaining(reason);
+    }
+
+    @ParameterizedTest(name = "{0} within {1}: {2}")
+    @CsvSource({
+            "mcp:tools/call:search,          mcp:tools/call:*,           true",
+            "mcp:tools/call:*,               mcp:tools/call:search,      false",
+            "mcp:tools/call:search,          mcp:prompts/get:*,          false",
+            "grpc:demo.Tools/Search,         grpc:demo.Tools/*,          true",
+            "grpc:demo.Tools/*,              grpc:demo.Tools/Search,     false",
+            "mcp:resources/read:file:///d/a, mcp:resources/read:file:///d/*, true",
+            "mcp:resources/read:file:///d/*, mcp:resources/read:file:///d/**, false",
+            "mcp:tools/list,                 GET /**,                    false",
+    })
+    void withinAcrossKinds(String narrow, String wide, boolean expected) {
         assertThat(OperationPattern.parse(narrow).within(OperationPattern.parse(wide))).isEqualTo(expected);
     }
 }

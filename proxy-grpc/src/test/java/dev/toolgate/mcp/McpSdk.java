@@ -107,8 +107,9 @@ public final class McpSdk {
     private static void npmCi(Path dir) throws IOException {
         Path log = Files.createTempFile("toolgate-npm-ci", ".log");
         try {
-            // --prefer-offline: a warm npm cache makes this work without the registry.
-            Process p = new ProcessBuilder(List.of("npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"))
+            // --prefer-offline: a warm npm cache makes this work without the registry;
+            // --ignore-scripts: no package of the tree needs one, so none gets to run at install.
+            Process p = new ProcessBuilder(List.of("npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts"))
                     .directory(dir.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())

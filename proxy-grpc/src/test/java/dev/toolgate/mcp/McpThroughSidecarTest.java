@@ -1,0 +1,96 @@
+package dev.toolgate.mcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.grant.GrantRequest;
+import dev.toolgate.grant.StartRequest;
+import dev.toolgate.mcp.McpSdkClient.Op;
+import dev.toolgate.mcp.McpSdkClient.Result;
+import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The official MCP TypeScript SDK on both sides, the sidecar in between (streamable HTTP over mTLS, sessions,
+ * server-sent events): a granted tool call goes through, an ungranted one comes back to the SDK client as the
+ * JSON-RPC error of that call and never reaches the server.
+ */
+class McpThroughSidecarTest {
+    @TempDir
+    static Path dir;
+    static McpSdkServer server;
+    static ProxyServer sidecar;
+    static Path agentFiles;
+
+    @BeforeAll
+    static void start() throws Exception {
+        McpSdk.ensureInstalled();
+        server = McpSdkServer.start();
+        TestPki pki = TestPki.create(dir);
+        agentFiles = pki.files(TestPki.AGENT);
+        sidecar = Sidecar.start(pki, Sidecar.config(List.of(new RouteConfig("github-mcp", "/mcp/github", null, "mcp",
+                new UpstreamConfig(server.url(), null, null), List.of("source-code", "external"), null))));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (sidecar != null) {
+            sidecar.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static McpSdkClient client(String token) {
+        return McpSdkClient.to(URI.create("https://127.0.0.1:" + sidecar.port() + "/mcp/github"))
+                .header("toolgate-task", token)
+                .tls(agentFiles.resolve("svid.pem"), agentFiles.resolve("svid.key"), agentFiles.resolve("bundle.pem"));
+    }
+
+    @Test
+    void aGrantedToolPassesAndAnUngrantedOneIsTheCallsJsonRpcError() throws Exception {
+        String token = sidecar.tasks().start(TestPki.AGENT, new StartRequest(null, "triage acme issues", null,
+                List.of(new GrantRequest("github-mcp", List.of("mcp:tools/list", "mcp:tools/call:search_issues"),
+                        null, null, null)))).token();
+
+        Result result = client(token).run(
+                Op.tool("search_issues", Map.of("repo", "acme/api", "query", "label:bug")),
+                Op.tool("delete_repo", Map.of("repo", "acme/api")),
+                Op.terminate());
+
+        assertThat(result.initialize().path("ok").asBoolean()).as("%s", result.initialize()).isTrue();
+        assertThat(result.toolNames()).contains("search_issues", "delete_repo");
+        JsonNode search = result.toolCall("search_issues");
+        assertThat(search.path("ok").asBoolean()).as("%s", search).isTrue();
+        assertThat(Result.text(search)).contains("first match for label:bug");
+
+        JsonNode delete = result.toolCall("delete_repo");
+        assertThat(delete.path("ok").asBoolean()).as("%s", delete).isFalse();
+        assertThat(delete.at("/error/code").asInt()).isEqualTo(-32001);
+        assertThat(delete.at("/error/message").asText()).contains("DENY_NO_GRANT");
+        assertThat(delete.at("/error/data/code").asText()).isEqualTo("DENY_NO_GRANT");
+
+        assertThat(server.toolCalls()).extracting(e -> e.path("tool").asText()).containsExactly("search_issues");
+        assertThat(server.events("http")).allSatisfy(e ->
+                assertThat(e.at("/headers/toolgate-task").isMissingNode()).as("token stripped: %s", e).isTrue());
+    }
+
+    @Test
+    void withoutATaskTheSdkCannotEvenInitialize() throws Exception {
+        Result result = client("tg1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").noList().run();
+        assertThat(result.initialize().path("ok").asBoolean()).isFalse();
+        assertThat(result.initialize().toString()).contains("DENY_NO_TASK");
+    }
+}

@@ -44,6 +44,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -61,6 +62,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Exchange implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+
+    private static final String MCP_SESSION_ID = "mcp-session-id";
 
     private enum State { CONNECTING, FORWARDING, DISCARDING, LOCAL, COLLECTING, DONE }
 
@@ -102,6 +105,9 @@ final class Exchange implements UpstreamListener {
     /** An MCP POST's body, held until its JSON-RPC messages are judged. */
     private BodyCollector mcpBody;
     private McpPost mcpPost;
+    /** On an MCP route: the session the request names, and the task the call was allowed under. */
+    private String mcpSessionId;
+    private String allowedTaskId;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -167,12 +173,15 @@ final class Exchange implements UpstreamListener {
             }
             routeName = match.route().name();
             protocol = match.route().protocol();
-            if (protocol.equals("mcp") && req.method().equals(HttpMethod.POST)) {
-                startMcp(req, match, target, agent, token, full);
-                return;
+            if (protocol.equals("mcp")) {
+                mcpSessionId = req.headers().get(MCP_SESSION_ID);
+                if (req.method().equals(HttpMethod.POST)) {
+                    startMcp(req, match, target, agent, token, full);
+                    return;
+                }
             }
-            Decision decision = decide(new Call(agent, token, routeName, protocol, req.method().name(),
-                    match.routePath()));
+            Decision decision = checkSession(decide(new Call(agent, token, routeName, protocol, req.method().name(),
+                    match.routePath())));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
                 deny(d.code().name(), refusal(d), false);
@@ -192,6 +201,25 @@ final class Exchange implements UpstreamListener {
         } finally {
             ReferenceCountUtil.release(req);
         }
+    }
+
+    /**
+     * An MCP session is used only by the identity and task that opened it: a session id the sidecar saw handed to
+     * another agent or task is refused (session hijacking). Ids it never saw go on; the upstream judges them.
+     */
+    private Decision checkSession(Decision d) {
+        if (mcpSessionId == null || !(d instanceof Decision.Allow a)) {
+            return d;
+        }
+        McpSessions.Owner owner = rt.mcpSessions().owner(routeName, mcpSessionId);
+        String agent = audit.agentId().uri();
+        String task = a.task().task().id();
+        if (owner == null || owner.agent().equals(agent) && owner.taskId().equals(task)) {
+            return d;
+        }
+        return new Decision.Deny(DecisionCode.DENY_IDENTITY_MISMATCH, "the MCP session was opened by another "
+                + (owner.agent().equals(agent) ? "task" : "identity") + "; a session is not shared (session hijacking)",
+                a.task());
     }
 
     private static RequestChecks.Refusal refusal(Decision.Deny d) {
@@ -287,6 +315,15 @@ final class Exchange implements UpstreamListener {
             answerMcpDenial(parsed, decisions, firstDenial);
             return;
         }
+        Decision session = checkSession(decisions.get(0));
+        if (session instanceof Decision.Deny hijack) {
+            mcpBody.release();
+            mcpBody = null;
+            audit.task(hijack);
+            List<Decision> refused = new ArrayList<>(Collections.nCopies(decisions.size(), session));
+            answerMcpDenial(parsed, refused, hijack);
+            return;
+        }
         ByteBuf body = mcpBody.take();
         mcpBody = null;
         bodyBytes = body.readableBytes();
@@ -339,6 +376,7 @@ final class Exchange implements UpstreamListener {
 
     /** The call is allowed: add the route's credential, write the decision record, then go to the upstream. */
     private void forward(Decision.Allow allow) {
+        allowedTaskId = allow.task().task().id();
         try {
             rt.credentials().apply(routeName, claims(allow), outbound.headers()::set);
         } catch (CredentialException e) {
@@ -633,6 +671,12 @@ final class Exchange implements UpstreamListener {
             cancelResponseTimer();
             responseStarted = true;
             upstreamStatus = res.status().code();
+            if (mcpSessionId == null && protocol.equals("mcp")) {
+                String sid = res.headers().get(MCP_SESSION_ID);
+                if (sid != null) {
+                    rt.mcpSessions().bind(routeName, sid, audit.agentId().uri(), allowedTaskId);
+                }
+            }
             upstreamReusable = HttpUtil.isKeepAlive(res);
             if (res instanceof FullHttpResponse full) {
                 bytesOut += full.content().readableBytes();

@@ -22,7 +22,8 @@ import java.util.concurrent.Executor;
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
                     List<SpiffeIdPattern> allowedIds, Authorizer authorizer, TaskApi taskApi,
-                    Executor taskExecutor, Credentials credentials, McpParser mcpParser) {
+                    Executor taskExecutor, Credentials credentials, McpParser mcpParser,
+                    McpSessions mcpSessions) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

@@ -32,6 +32,9 @@ class McpThroughSidecarTest {
     static McpSdkServer server;
     static ProxyServer sidecar;
     static Path agentFiles;
+    static Path helperFiles;
+    static final dev.toolgate.identity.SpiffeId HELPER =
+            dev.toolgate.identity.SpiffeId.parse("spiffe://toolgate.test/agents/helper");
 
     @BeforeAll
     static void start() throws Exception {
@@ -39,6 +42,7 @@ class McpThroughSidecarTest {
         server = McpSdkServer.start();
         TestPki pki = TestPki.create(dir);
         agentFiles = pki.files(TestPki.AGENT);
+        helperFiles = pki.files(HELPER);
         sidecar = Sidecar.start(pki, Sidecar.config(List.of(new RouteConfig("github-mcp", "/mcp/github", null, "mcp",
                 new UpstreamConfig(server.url(), null, null), List.of("source-code", "external"), null))));
     }
@@ -54,9 +58,45 @@ class McpThroughSidecarTest {
     }
 
     private static McpSdkClient client(String token) {
+        return client(agentFiles, token);
+    }
+
+    private static McpSdkClient client(Path files, String token) {
         return McpSdkClient.to(URI.create("https://127.0.0.1:" + sidecar.port() + "/mcp/github"))
                 .header("toolgate-task", token)
-                .tls(agentFiles.resolve("svid.pem"), agentFiles.resolve("svid.key"), agentFiles.resolve("bundle.pem"));
+                .tls(files.resolve("svid.pem"), files.resolve("svid.key"), files.resolve("bundle.pem"));
+    }
+
+    private static String searchTask(dev.toolgate.identity.SpiffeId agent) throws Exception {
+        return sidecar.tasks().start(agent, new StartRequest(null, "search", null, List.of(new GrantRequest(
+                "github-mcp", List.of("mcp:tools/list", "mcp:tools/call:search_issues"), null, null, null)))).token();
+    }
+
+    @Test
+    void aSessionIsUsedOnlyByTheIdentityAndTaskThatOpenedIt() throws Exception {
+        String owner = searchTask(TestPki.AGENT);
+        Result opened = client(owner).run(Op.tool("search_issues", Map.of("repo", "acme/api", "query", "x")));
+        String session = opened.initialize().path("sessionId").asText();
+        assertThat(session).isNotBlank();
+
+        // The same agent under another task, and another agent under its own task: both refused.
+        Result otherTask = client(searchTask(TestPki.AGENT)).sessionId(session).noList()
+                .run(Op.tool("search_issues", Map.of("repo", "acme/api", "query", "y")));
+        assertThat(otherTask.toolCall("search_issues").at("/error/data/code").asText())
+                .isEqualTo("DENY_IDENTITY_MISMATCH");
+        Result otherAgent = client(helperFiles, searchTask(HELPER)).sessionId(session).noList()
+                .run(Op.tool("search_issues", Map.of("repo", "acme/api", "query", "z")));
+        assertThat(otherAgent.toolCall("search_issues").at("/error/data/code").asText())
+                .isEqualTo("DENY_IDENTITY_MISMATCH");
+        assertThat(otherAgent.toolCall("search_issues").at("/error/message").asText()).contains("session hijacking");
+
+        // Its owner goes on using it.
+        Result again = client(owner).sessionId(session).noList()
+                .run(Op.tool("search_issues", Map.of("repo", "acme/api", "query", "w")));
+        assertThat(again.toolCall("search_issues").path("ok").asBoolean()).as("%s", again.toolCall("search_issues"))
+                .isTrue();
+        assertThat(server.toolCalls()).extracting(e -> e.path("arguments").path("query").asText())
+                .contains("x", "w").doesNotContain("y", "z");
     }
 
     @Test

@@ -22,9 +22,12 @@ import java.util.stream.Stream;
 /**
  * Reads a sidecar configuration file and the route files it names.
  *
- * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts}, {@code audit}, {@code admin} and
- * {@code routes}: a list of route files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name),
- * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes; paths inside a route
+ * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
+ * {@code audit}, {@code admin}, {@code tasks}, {@code routes} and {@code policies}. {@code routes} is a list of route
+ * files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file;
+ * {@code policies} likewise lists policy document files or directories (read by
+ * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
+ * file holds {@code routes:} with a list of routes; paths inside a route
  * (a credential's {@code file}) are relative to the route file. Unknown keys are
  * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
  * {@code 1h}.
@@ -54,11 +57,19 @@ public final class ConfigLoader {
                 routes.addAll(readRoutes(routeFile));
             }
         }
+        List<Path> policies = new ArrayList<>();
+        for (String entry : raw.policies() == null ? List.<String>of() : raw.policies()) {
+            Path p = base.resolve(entry);
+            if (!Files.isRegularFile(p) && !Files.isDirectory(p)) {
+                throw new ConfigException(file + ": policies: " + p + " (expected: an existing file or directory)");
+            }
+            policies.add(p);
+        }
         try {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
-                    raw.tasks() == null ? null : raw.tasks().resolve(base));
+                    raw.tasks() == null ? null : raw.tasks().resolve(base), policies);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -164,7 +175,8 @@ public final class ConfigLoader {
 
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-                       AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks) {}
+                       AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
+                       List<String> policies) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

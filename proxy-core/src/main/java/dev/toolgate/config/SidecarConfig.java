@@ -2,6 +2,7 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -17,10 +18,12 @@ import java.util.Set;
  * @param admin      the admin listener (health, readiness, metrics)
  * @param routes     all routes, from the files and directories the config file names
  * @param tasks      tasks and grants: where they are kept, lifetimes, who may start tasks for others
+ * @param policies   policy document files and directories ({@code dev.toolgate.policy.PolicyLoader}); empty when
+ *                   none are configured (then no policy applies: grants and routes alone limit an agent)
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks) {
+        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -31,6 +34,7 @@ public record SidecarConfig(
         admin = requireNonNullElse(admin, AdminConfig.defaults());
         routes = routes == null ? List.of() : List.copyOf(routes);
         tasks = requireNonNullElse(tasks, TasksConfig.defaults());
+        policies = policies == null ? List.of() : List.copyOf(policies);
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {
@@ -46,35 +50,47 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null);
+    }
+
+    /** Without policy files. */
+    public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
+                         TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
+                         TasksConfig tasks) {
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null);
     }
 
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies);
+    }
+
+    /** The same configuration with other policy files and directories (tests, demo). */
+    public SidecarConfig withPolicies(List<Path> newPolicies) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies);
     }
 }

@@ -1,0 +1,448 @@
+package dev.toolgate.policy;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.identity.SpiffeIdPattern;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Reads, validates and compiles policy documents into a {@link PolicySet}. All or nothing: the first error refuses
+ * the whole set. Stateless and thread-safe.
+ */
+final class PolicyCompiler {
+    /** Largest policy file read. */
+    static final int MAX_FILE_CHARS = 1 << 20;
+    private static final int MAX_REASON = 512;
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+
+    private static final ObjectMapper YAML = JsonMapper.builder(new YAMLFactory())
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
+            .build();
+
+    /** Sorted keys, no nulls, durations as ISO text: comments, key order and layout do not change the version. */
+    private static final ObjectMapper CANONICAL = JsonMapper.builder()
+            .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+            .defaultPropertyInclusion(
+                    JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
+            .addModule(new SimpleModule().addSerializer(Duration.class, new DurationSerializer()))
+            .build();
+
+    /** One document's text and the name errors use for it (its path). */
+    record Source(String name, String text) {}
+
+    /** What policy needs to know of a route. */
+    record RouteInfo(String name, String protocol, String grpcService, Set<String> labels) {
+        RouteInfo {
+            labels = Set.copyOf(labels);
+        }
+    }
+
+    private PolicyCompiler() {}
+
+    static PolicySet compile(List<Source> sources, Map<String, RouteInfo> routes) throws PolicyException {
+        Set<String> labels = new TreeSet<>();
+        routes.values().forEach(r -> labels.addAll(r.labels()));
+        List<Rules.Doc> docs = new ArrayList<>();
+        Map<String, String> canonical = new HashMap<>();
+        Map<String, String> seen = new HashMap<>();
+        for (Source s : sources) {
+            PolicyFile raw = read(s);
+            Ctx ctx = new Ctx(s.name(), YamlLines.index(s.text()), routes, labels);
+            Rules.Doc doc = ctx.document(raw);
+            String other = seen.putIfAbsent(doc.name(), s.name());
+            if (other != null) {
+                throw ctx.fail("name", "\"" + doc.name() + "\" is also the name of the document in " + other
+                        + " (expected: unique)");
+            }
+            docs.add(doc);
+            try {
+                canonical.put(doc.name(), CANONICAL.writeValueAsString(raw));
+            } catch (JsonProcessingException e) {
+                throw new PolicyException(s.name() + ": cannot be put in canonical form: " + e.getOriginalMessage(), e);
+            }
+        }
+        docs.sort(Comparator.comparing(Rules.Doc::name));
+        return PolicySet.of(docs, version(docs.stream().map(d -> canonical.get(d.name())).toList()));
+    }
+
+    /** The first 12 hex digits of SHA-256 over the canonical documents in name order. */
+    static String version(List<String> canonicalDocs) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (String c : canonicalDocs) {
+                sha.update(c.getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) '\n');
+            }
+            return HexFormat.of().formatHex(sha.digest()).substring(0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static PolicyFile read(Source s) throws PolicyException {
+        if (s.text().length() > MAX_FILE_CHARS) {
+            throw new PolicyException(s.name() + ": " + s.text().length() + " characters (expected: <= "
+                    + MAX_FILE_CHARS + ")");
+        }
+        if (s.text().isBlank()) {
+            throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
+        }
+        try {
+            PolicyFile f = YAML.readValue(s.text(), PolicyFile.class);
+            if (f == null) {
+                throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
+            }
+            return f;
+        } catch (JsonMappingException e) {
+            String path = pathOf(e);
+            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
+            throw new PolicyException(where + ": " + path + ": " + reason(e), e);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
+            throw new PolicyException(where + ": not valid YAML: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private static String pathOf(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference ref : e.getPath()) {
+            if (ref.getIndex() >= 0) {
+                sb.append('[').append(ref.getIndex()).append(']');
+            } else if (ref.getFieldName() != null) {
+                if (!sb.isEmpty()) {
+                    sb.append('.');
+                }
+                sb.append(ref.getFieldName());
+            }
+        }
+        return sb.isEmpty() ? "(top level)" : sb.toString();
+    }
+
+    private static String reason(JsonMappingException e) {
+        if (e instanceof UnrecognizedPropertyException u) {
+            TreeSet<String> known = new TreeSet<>();
+            u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
+            return "unknown key (expected: one of " + String.join(", ", known) + ")";
+        }
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
+            return t.getMessage();
+        }
+        String msg = e.getOriginalMessage();
+        int nl = msg.indexOf('\n');
+        return nl > 0 ? msg.substring(0, nl) : msg;
+    }
+
+    /** Validation of one document, with its name and line index for errors. */
+    private static final class Ctx {
+        private final String source;
+        private final YamlLines lines;
+        private final Map<String, RouteInfo> routes;
+        private final Set<String> labels;
+
+        Ctx(String source, YamlLines lines, Map<String, RouteInfo> routes, Set<String> labels) {
+            this.source = source;
+            this.lines = lines;
+            this.routes = routes;
+            this.labels = labels;
+        }
+
+        PolicyException fail(String path, String message) {
+            int line = lines.line(path);
+            return new PolicyException(source + (line > 0 ? ":" + line : "") + ": " + path + ": " + message);
+        }
+
+        Rules.Doc document(PolicyFile f) throws PolicyException {
+            if (!"Policy".equals(f.kind())) {
+                throw fail("kind", quote(f.kind()) + " (expected: Policy)");
+            }
+            String name = name(f.name(), "name", true);
+            String mode = f.mode() == null ? "enforce" : f.mode();
+            if (!mode.equals("enforce") && !mode.equals("shadow")) {
+                throw fail("mode", quote(mode) + " (expected: enforce or shadow)");
+            }
+            if (f.subjects() == null || f.subjects().isEmpty()) {
+                throw fail("subjects", "missing (expected: a list of SPIFFE ID patterns such as"
+                        + " spiffe://example.org/agents/*)");
+            }
+            List<SpiffeIdPattern> subjects = new ArrayList<>();
+            for (int i = 0; i < f.subjects().size(); i++) {
+                String p = f.subjects().get(i);
+                try {
+                    subjects.add(SpiffeIdPattern.parse(nonNull(p, "subjects[" + i + "]")));
+                } catch (IllegalArgumentException e) {
+                    throw fail("subjects[" + i + "]", e.getMessage()
+                            + " (* is one whole segment, a final ** one or more)");
+                }
+            }
+            Set<String> ruleNames = new HashSet<>();
+            List<Rules.Allow> allow = new ArrayList<>();
+            List<PolicyFile.AllowEntry> allowIn = orEmpty(f.allow());
+            for (int i = 0; i < allowIn.size(); i++) {
+                allow.add(allow(name, allowIn.get(i), "allow[" + i + "]", ruleNames));
+            }
+            List<Rules.Deny> deny = new ArrayList<>();
+            List<PolicyFile.DenyEntry> denyIn = orEmpty(f.deny());
+            for (int i = 0; i < denyIn.size(); i++) {
+                deny.add(deny(name, denyIn.get(i), "deny[" + i + "]", ruleNames));
+            }
+            List<Rules.Flow> flows = new ArrayList<>();
+            List<PolicyFile.FlowEntry> flowsIn = orEmpty(f.flows());
+            for (int i = 0; i < flowsIn.size(); i++) {
+                flows.add(flow(name, flowsIn.get(i), "flows[" + i + "]", ruleNames));
+            }
+            return new Rules.Doc(name, source, mode.equals("shadow"), subjects, allow, deny, flows);
+        }
+
+        private Rules.Allow allow(String doc, PolicyFile.AllowEntry e, String path, Set<String> ruleNames)
+                throws PolicyException {
+            if (e == null) {
+                throw fail(path, "empty (expected: a rule with route and operations)");
+            }
+            String id = ruleId(doc, e.name(), path, ruleNames);
+            RouteInfo route = route(e.route(), path + ".route", false);
+            List<OpPattern> ops = operations(e.operations(), path, route);
+            if (e.maxTtl() != null && (e.maxTtl().isZero() || e.maxTtl().isNegative())) {
+                throw fail(path + ".maxTtl", e.maxTtl() + " (expected: > 0)");
+            }
+            Condition when = condition(e.when(), path + ".when");
+            String approval = e.approval() == null ? "none" : e.approval();
+            if (!approval.equals("required") && !approval.equals("none")) {
+                throw fail(path + ".approval", quote(approval) + " (expected: required or none)");
+            }
+            if (e.budget() != null && e.budget() < 1) {
+                throw fail(path + ".budget", e.budget() + " (expected: > 0)");
+            }
+            RateSpec rate = null;
+            if (e.rate() != null) {
+                if (e.rate().perSecond() == null) {
+                    throw fail(path + ".rate.perSecond", "missing (expected: calls per second, e.g. 5)");
+                }
+                double perSecond = e.rate().perSecond();
+                long burst = e.rate().burst() != null ? e.rate().burst() : Math.max(1, (long) Math.ceil(perSecond));
+                try {
+                    rate = new RateSpec(perSecond, burst);
+                } catch (IllegalArgumentException ex) {
+                    throw fail(path + ".rate", ex.getMessage());
+                }
+            }
+            return new Rules.Allow(id, route.name(), ops, e.maxTtl(), when, approval.equals("required"), e.budget(),
+                    rate);
+        }
+
+        private Rules.Deny deny(String doc, PolicyFile.DenyEntry e, String path, Set<String> ruleNames)
+                throws PolicyException {
+            if (e == null) {
+                throw fail(path, "empty (expected: a rule with route and operations)");
+            }
+            String id = ruleId(doc, e.name(), path, ruleNames);
+            RouteInfo route = route(e.route(), path + ".route", true);
+            List<OpPattern> ops = operations(e.operations(), path, route);
+            Condition when = condition(e.when(), path + ".when");
+            String reason = reason(e.reason(), path + ".reason", "denied by policy rule " + id);
+            return new Rules.Deny(id, route == null ? Rules.ANY_ROUTE : route.name(), ops, when, reason);
+        }
+
+        private Rules.Flow flow(String doc, PolicyFile.FlowEntry e, String path, Set<String> ruleNames)
+                throws PolicyException {
+            if (e == null) {
+                throw fail(path, "empty (expected: a rule with after and deny)");
+            }
+            String id = ruleId(doc, e.name(), path, ruleNames);
+            Set<String> after = labels(e.after(), path + ".after");
+            Set<String> deny = labels(e.deny(), path + ".deny");
+            String reason = reason(e.reason(), path + ".reason", "the task touched a route labelled "
+                    + String.join(" or ", after) + "; routes labelled " + String.join(" or ", deny)
+                    + " are denied after that (flow rule " + id + ")");
+            return new Rules.Flow(id, after, deny, reason);
+        }
+
+        private String ruleId(String doc, String ruleName, String path, Set<String> names) throws PolicyException {
+            String n = ruleName == null ? path : name(ruleName, path + ".name", false);
+            if (!names.add(n)) {
+                throw fail(path + ".name", quote(n) + " is used by another rule of this document (expected: unique)");
+            }
+            return doc + "/" + n;
+        }
+
+        /** The route named, or null for {@code *} where allowed. */
+        private RouteInfo route(String name, String path, boolean anyAllowed) throws PolicyException {
+            if (name == null) {
+                throw fail(path, "missing (expected: a route name" + (anyAllowed ? " or *" : "") + ")");
+            }
+            if (anyAllowed && name.equals(Rules.ANY_ROUTE)) {
+                return null;
+            }
+            RouteInfo r = routes.get(name);
+            if (r == null) {
+                throw fail(path, quote(name) + " is not a configured route (expected: one of "
+                        + String.join(", ", new TreeSet<>(routes.keySet())) + (anyAllowed ? ", or *" : "") + ")");
+            }
+            return r;
+        }
+
+        private List<OpPattern> operations(List<String> texts, String rulePath, RouteInfo route)
+                throws PolicyException {
+            String path = rulePath + ".operations";
+            if (texts == null || texts.isEmpty()) {
+                throw fail(path, "missing (expected: a list of operations such as \"GET /repos/**\","
+                        + " \"mcp:tools/call:search_issues\", \"grpc:demo.Tools/Search\")");
+            }
+            List<OpPattern> ops = new ArrayList<>();
+            for (int i = 0; i < texts.size(); i++) {
+                String at = path + "[" + i + "]";
+                OpPattern op;
+                try {
+                    op = OpPattern.parse(nonNull(texts.get(i), at));
+                } catch (IllegalArgumentException e) {
+                    throw fail(at, e.getMessage());
+                }
+                if (route != null) {
+                    checkProtocol(op, route, at);
+                }
+                ops.add(op);
+            }
+            return ops;
+        }
+
+        /** An operation that can never match a call on the route is a mistake worth refusing. */
+        private void checkProtocol(OpPattern op, RouteInfo route, String path) throws PolicyException {
+            String p = op.protocol();
+            if (p.equals("mcp") && !route.protocol().equals("mcp")) {
+                throw fail(path, quote(op.toString()) + " is an MCP operation but route " + route.name() + " is "
+                        + route.protocol() + " (expected: an MCP route)");
+            }
+            if (p.equals("grpc")) {
+                if (!route.protocol().equals("grpc")) {
+                    throw fail(path, quote(op.toString()) + " is a gRPC operation but route " + route.name()
+                            + " is " + route.protocol() + " (expected: a gRPC route)");
+                }
+                if (route.grpcService() != null && !route.grpcService().equals(op.grpcService())) {
+                    throw fail(path, quote(op.toString()) + " names service " + op.grpcService()
+                            + " (expected: " + route.grpcService() + ", the service of route " + route.name() + ")");
+                }
+            }
+        }
+
+        private Condition condition(String expression, String path) throws PolicyException {
+            if (expression == null) {
+                return null;
+            }
+            try {
+                return Condition.compile(expression);
+            } catch (IllegalArgumentException e) {
+                throw fail(path, "CEL: " + e.getMessage());
+            }
+        }
+
+        private Set<String> labels(List<String> names, String path) throws PolicyException {
+            if (names == null || names.isEmpty()) {
+                throw fail(path, "missing (expected: a list of route labels)");
+            }
+            Set<String> out = new LinkedHashSet<>();
+            for (int i = 0; i < names.size(); i++) {
+                String l = nonNull(names.get(i), path + "[" + i + "]");
+                if (!labels.contains(l)) {
+                    throw fail(path + "[" + i + "]", quote(l) + " is not a label of any route (expected: one of "
+                            + (labels.isEmpty() ? "none declared" : String.join(", ", labels)) + ")");
+                }
+                out.add(l);
+            }
+            return out;
+        }
+
+        private String reason(String reason, String path, String otherwise) throws PolicyException {
+            if (reason == null) {
+                return otherwise;
+            }
+            if (reason.isBlank() || reason.length() > MAX_REASON || reason.chars().anyMatch(c -> c < 0x20)) {
+                throw fail(path, "expected: one line of 1 to " + MAX_REASON + " characters");
+            }
+            return reason;
+        }
+
+        private String name(String n, String path, boolean required) throws PolicyException {
+            if (n == null && required) {
+                throw fail(path, "missing (expected: [a-z0-9][a-z0-9._-]*, <= 63 chars)");
+            }
+            if (n == null || !NAME.matcher(n).matches()) {
+                throw fail(path, quote(n) + " (expected: [a-z0-9][a-z0-9._-]*, <= 63 chars)");
+            }
+            return n;
+        }
+
+        private String nonNull(String s, String path) throws PolicyException {
+            if (s == null) {
+                throw fail(path, "null (expected: a string)");
+            }
+            return s;
+        }
+    }
+
+    private static <T> List<T> orEmpty(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+
+    private static String quote(String s) {
+        return s == null ? "null" : '"' + s + '"';
+    }
+
+    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
+        @Override
+        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            try {
+                return ConfigLoader.parseDuration(p.getValueAsString(""));
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+
+    private static final class DurationSerializer extends JsonSerializer<Duration> {
+        @Override
+        public void serialize(Duration value, com.fasterxml.jackson.core.JsonGenerator gen,
+                              SerializerProvider serializers) throws IOException {
+            gen.writeString(value.toString());
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.toolgate.policy;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.toolgate.config.RouteConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The policy in force, following its files: when a policy file is added, removed or changed (also through a
+ * symlink swap, as Kubernetes does for a mounted ConfigMap), the whole set is read and compiled again and, only if
+ * that succeeds, swapped in atomically; calls decided afterwards see the new set. A set that does not load keeps
+ * the previous one in force; the error (file, line, reason) is logged at ERROR, {@link #failures()} goes up and the
+ * listeners hear of it. The next change is tried again.
+ *
+ * <p>The files are polled (one stat per file and directory per interval) because file-watch events are unreliable
+ * on the symlink swaps of mounted volumes; a file's identity is its real path, modification time and size.
+ *
+ * <p>Thread-safe. {@link #current()} is one volatile read. {@link #close} stops the polling.
+ */
+public final class PolicyWatcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PolicyWatcher.class);
+
+    /** Told of every reload attempt. Called on the polling thread; must not block. */
+    public interface Listener {
+        /** A changed set compiled and is now in force. */
+        default void reloaded(PolicySet policy) {}
+
+        /** A change did not load; the previous set stays in force. */
+        default void failed(PolicyException error) {}
+    }
+
+    private final List<Path> sources;
+    private final AtomicReference<PolicySet> current = new AtomicReference<>();
+    private final AtomicLong failures = new AtomicLong();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService poller;
+    // Guarded by this: what the files looked like when last read, and the routes documents are checked against.
+    private String fingerprint;
+    private List<RouteConfig> routes;
+
+    private PolicyWatcher(List<Path> sources, List<RouteConfig> routes) {
+        this.sources = List.copyOf(sources);
+        this.routes = List.copyOf(routes);
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "toolgate-policy-files");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Loads the policy now (failing if it does not load: a sidecar must not start without the policy it was given)
+     * and checks the files for changes every {@code interval}.
+     *
+     * @throws PolicyException if the files do not load now
+     */
+    public static PolicyWatcher start(List<Path> sources, List<RouteConfig> routes, Duration interval)
+            throws PolicyException {
+        requireNonNull(sources, "sources");
+        requireNonNull(routes, "routes");
+        requireNonNull(interval, "interval");
+        PolicyWatcher w = new PolicyWatcher(sources, routes);
+        synchronized (w) {
+            try {
+                w.fingerprint = w.fingerprintNow();
+            } catch (IOException e) {
+                w.poller.shutdownNow();
+                throw new PolicyException("cannot read the policy files: " + e.getMessage(), e);
+            } catch (PolicyException e) {
+                w.poller.shutdownNow();
+                throw e;
+            }
+            try {
+                w.current.set(PolicyLoader.load(w.sources, w.routes));
+            } catch (PolicyException e) {
+                w.poller.shutdownNow();
+                throw e;
+            }
+        }
+        long ms = Math.max(10, interval.toMillis());
+        w.poller.scheduleWithFixedDelay(w::pollQuietly, ms, ms, TimeUnit.MILLISECONDS);
+        return w;
+    }
+
+    /** The policy in force. */
+    public PolicySet current() {
+        return current.get();
+    }
+
+    /** How many changes did not load since the start. */
+    public long failures() {
+        return failures.get();
+    }
+
+    public void addListener(Listener listener) {
+        listeners.add(requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Checks the files now (what the polling thread does every interval) and reloads if they changed.
+     *
+     * @return whether a new set is now in force
+     */
+    public synchronized boolean poll() {
+        String now;
+        try {
+            now = fingerprintNow();
+        } catch (IOException | PolicyException e) {
+            String marker = "!" + e.getMessage();
+            if (!marker.equals(fingerprint)) {
+                fingerprint = marker;
+                failed(e instanceof PolicyException p ? p
+                        : new PolicyException("cannot read the policy files: " + e.getMessage(), e));
+            }
+            return false;
+        }
+        if (now.equals(fingerprint)) {
+            return false;
+        }
+        fingerprint = now;
+        return reload();
+    }
+
+    /**
+     * Compiles the current files against new routes (after a route reload) and swaps the result in.
+     *
+     * @throws PolicyException if the documents do not hold with these routes; the previous set and routes stay
+     */
+    public synchronized void updateRoutes(List<RouteConfig> newRoutes) throws PolicyException {
+        List<RouteConfig> copy = List.copyOf(newRoutes);
+        PolicySet next = PolicyLoader.load(sources, copy);
+        routes = copy;
+        swap(next);
+    }
+
+    private boolean reload() {
+        try {
+            swap(PolicyLoader.load(sources, routes));
+            return true;
+        } catch (PolicyException e) {
+            failed(e);
+            return false;
+        }
+    }
+
+    private void swap(PolicySet next) {
+        PolicySet previous = current.getAndSet(next);
+        if (previous.version().equals(next.version())) {
+            log.debug("policy files changed, content did not (version {})", next.version());
+            return;
+        }
+        log.info("policy reloaded: version {} -> {}, documents {}", previous.version(), next.version(),
+                next.documents());
+        for (Listener l : listeners) {
+            try {
+                l.reloaded(next);
+            } catch (RuntimeException e) {
+                log.warn("policy listener failed on reload: {}", e.toString());
+            }
+        }
+    }
+
+    private void failed(PolicyException e) {
+        failures.incrementAndGet();
+        log.error("policy files changed but do not load; keeping version {}: {}", current.get().version(),
+                e.getMessage());
+        for (Listener l : listeners) {
+            try {
+                l.failed(e);
+            } catch (RuntimeException ex) {
+                log.warn("policy listener failed on a load error: {}", ex.toString());
+            }
+        }
+    }
+
+    private void pollQuietly() {
+        try {
+            poll();
+        } catch (RuntimeException e) {
+            // A bug must not stop the polling thread: keep the current set and try on the next tick.
+            log.error("policy poll failed; keeping version {}", current.get().version(), e);
+        }
+    }
+
+    /** Real path, modification time and size of every policy file, in order. */
+    private String fingerprintNow() throws IOException, PolicyException {
+        StringBuilder sb = new StringBuilder();
+        for (Path p : PolicyLoader.files(sources)) {
+            Path real = p.toRealPath();
+            sb.append(p).append("->").append(real).append('@').append(Files.getLastModifiedTime(real).toMillis())
+                    .append('/').append(Files.size(real)).append(';');
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+}

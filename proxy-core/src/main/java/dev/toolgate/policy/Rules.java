@@ -1,0 +1,95 @@
+package dev.toolgate.policy;
+
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.SpiffeIdPattern;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/** The compiled rules of a policy set: validated, patterns parsed, conditions compiled. Immutable. */
+final class Rules {
+    /** Deny rules with this route apply to every route. */
+    static final String ANY_ROUTE = "*";
+
+    private Rules() {}
+
+    record Doc(String name, String source, boolean shadow, List<SpiffeIdPattern> subjects, List<Allow> allow,
+               List<Deny> deny, List<Flow> flows) {
+        Doc {
+            subjects = List.copyOf(subjects);
+            allow = List.copyOf(allow);
+            deny = List.copyOf(deny);
+            flows = List.copyOf(flows);
+        }
+
+        boolean covers(SpiffeId id) {
+            for (SpiffeIdPattern p : subjects) {
+                if (p.matches(id)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** {@code id} is {@code document/rule name}, or {@code document/allow[i]} for an unnamed rule. */
+    record Allow(String id, String route, List<OpPattern> operations, Duration maxTtl, Condition when,
+                 boolean approval, Long budget, RateSpec rate) {
+        Allow {
+            operations = List.copyOf(operations);
+        }
+
+        boolean matches(String operation) {
+            return anyMatches(operations, operation);
+        }
+
+        /** Whether each of {@code ops} lies within one of this rule's operations. */
+        boolean covers(List<OpPattern> ops) {
+            for (OpPattern op : ops) {
+                if (!anyContains(operations, op)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    record Deny(String id, String route, List<OpPattern> operations, Condition when, String reason) {
+        Deny {
+            operations = List.copyOf(operations);
+        }
+
+        boolean appliesTo(String callRoute) {
+            return route.equals(ANY_ROUTE) || route.equals(callRoute);
+        }
+
+        boolean matches(String operation) {
+            return anyMatches(operations, operation);
+        }
+    }
+
+    record Flow(String id, Set<String> after, Set<String> deny, String reason) {
+        Flow {
+            after = Set.copyOf(after);
+            deny = Set.copyOf(deny);
+        }
+    }
+
+    static boolean anyMatches(List<OpPattern> patterns, String operation) {
+        for (OpPattern p : patterns) {
+            if (p.matches(operation)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean anyContains(List<OpPattern> patterns, OpPattern op) {
+        for (OpPattern p : patterns) {
+            if (op.within(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

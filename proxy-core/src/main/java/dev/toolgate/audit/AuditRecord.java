@@ -37,21 +37,25 @@ public record AuditRecord(
         requireNonNull(decisionId, "decisionId");
     }
 
-    /** A decision record. {@code decision} is {@code allow} or {@code deny}; {@code code} one of DESIGN.md's. */
+    /**
+     * A decision record. {@code decision} is {@code allow}, {@code deny} or {@code would_deny} (a shadow-mode policy
+     * would have denied; the call was forwarded); {@code code} one of DESIGN.md's.
+     */
     public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
                                        String route, String protocol, String operation, String decision,
                                        String code, String reason, String mode, long decisionUs) {
         return decision(ts, decisionId, traceId, spanId, agent, null, null, null, route, protocol, operation,
-                decision, code, reason, null, mode, decisionUs);
+                decision, code, reason, null, null, mode, decisionUs);
     }
 
     /** A decision record of a call made for a task ({@code taskId} etc. null when the call named none). */
     public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
                                        String taskId, String parentTaskId, String purpose, String route,
                                        String protocol, String operation, String decision, String code,
-                                       String reason, String grantId, String mode, long decisionUs) {
+                                       String reason, String grantId, String policy, String mode,
+                                       long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
-                purpose, route, protocol, operation, null, decision, code, reason, grantId, null, mode, null, null,
+                purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
                 decisionUs, null, null, null, null, null);
     }
 

@@ -7,6 +7,11 @@ import dev.toolgate.grant.LiveGrant;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.grant.TaskState;
+import dev.toolgate.policy.ConditionException;
+import dev.toolgate.policy.PolicySet;
+import dev.toolgate.policy.Verdict;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Decides one call: default deny; allowed only when the call carries the token of an active, unexpired task bound
@@ -15,16 +20,29 @@ import dev.toolgate.grant.TaskState;
  * <p>Checks run in this order, and the first that fails decides: token present and known ({@code DENY_NO_TASK}),
  * bound to the caller ({@code DENY_IDENTITY_MISMATCH}: checked before the task's state, so a stolen token tells
  * its holder nothing), task state ({@code DENY_TASK_ENDED}, {@code DENY_TASK_EXPIRED}), a matching grant
- * ({@code DENY_NO_GRANT}), its budget ({@code DENY_BUDGET}). On an MCP route, protocol housekeeping passes when
- * the task holds any live grant there. Policy and flow rules join with the policy engine.
+ * ({@code DENY_NO_GRANT}), the policy in force ({@code DENY_POLICY} for a deny rule or no allow rule,
+ * {@code DENY_FLOW} for a flow rule over what the task touched before, {@code DENY_CONDITION} for an allow rule's
+ * condition; a shadow-mode document only marks the call {@code would_deny}), the grant's own condition
+ * ({@code DENY_CONDITION}), its budget and the rule's rate ({@code DENY_BUDGET}). A condition that cannot be
+ * evaluated denies ({@code ERROR_FAIL_CLOSED}). On an MCP route, protocol housekeeping passes when the task holds
+ * any live grant there.
  *
- * <p>Pure and thread-safe: no I/O, no locks; a call that is allowed allocates only its {@link Decision}.
+ * <p>Pure and thread-safe: no I/O, no locks. An allowed call allocates its {@link Decision} and a small view of
+ * the call for the policy.
  */
 public final class Authorizer {
     private final TaskRegistry tasks;
+    private final Map<String, Set<String>> routeLabels;
 
+    /** An authorizer for routes without labels (no flow rule can fire). */
     public Authorizer(TaskRegistry tasks) {
+        this(tasks, Map.of());
+    }
+
+    /** @param routeLabels each route's labels, which flow rules and the task's history are about */
+    public Authorizer(TaskRegistry tasks, Map<String, Set<String>> routeLabels) {
         this.tasks = requireNonNull(tasks, "tasks");
+        this.routeLabels = Map.copyOf(routeLabels);
     }
 
     public Decision decide(Call call) {
@@ -55,22 +73,70 @@ public final class Authorizer {
                 }
             }
         }
+        boolean matched = false;
+        for (LiveGrant g : grants) {
+            if (!g.revoked() && !g.expired(now) && g.grant().matches(call)) {
+                matched = true;
+                break;
+            }
+        }
+        if (!matched) {
+            return new Decision.Deny(DecisionCode.DENY_NO_GRANT, "task " + task.task().id()
+                    + " holds no live grant for " + call.operation() + " on route " + call.route(), task);
+        }
+        PolicySet rules = tasks.policy();
+        Set<String> labels = routeLabels.getOrDefault(call.route(), Set.of());
+        CallView facts = new CallView(call, labels, task, now);
+        Verdict verdict;
+        try {
+            verdict = rules.evaluate(facts);
+        } catch (ConditionException e) {
+            return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, "a policy condition could not be evaluated: "
+                    + e.getMessage(), task, rules.version());
+        }
+        String policy = verdict.rule() == null ? null : verdict.rule() + "@" + rules.version();
+        if (!verdict.forwards()) {
+            return new Decision.Deny(DecisionCode.valueOf(verdict.code()), verdict.reason(), task, policy);
+        }
+        if (verdict.approvalRequired()) {
+            // Fail closed: the approval flow (ApprovalService) is not built yet, so no approval can be given.
+            return new Decision.Deny(DecisionCode.PENDING_APPROVAL, verdict.rule() + " requires a person's approval"
+                    + " of each call; approvals cannot be given in this build, so the call is not forwarded", task,
+                    policy);
+        }
         LiveGrant spent = null;
+        LiveGrant conditionFailed = null;
         for (LiveGrant g : grants) {
             if (g.revoked() || g.expired(now) || !g.grant().matches(call)) {
                 continue;
             }
-            if (g.trySpend()) {
-                return new Decision.Allow(task, g.grant());
+            try {
+                if (!g.conditionHolds(facts)) {
+                    conditionFailed = g;
+                    continue;
+                }
+            } catch (ConditionException e) {
+                return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, "the condition of grant " + g.grant().id()
+                        + " could not be evaluated: " + e.getMessage(), task, policy);
             }
-            spent = g;
+            if (!g.trySpend()) {
+                spent = g;
+                continue;
+            }
+            if (verdict.rate() != null
+                    && !task.rate(verdict.rule(), verdict.rate(), System::nanoTime).tryAcquire()) {
+                return new Decision.Deny(DecisionCode.DENY_BUDGET, "rate limit of " + verdict.rule() + " reached ("
+                        + verdict.rate().perSecond() + "/s, burst " + verdict.rate().burst() + ")", task, policy);
+            }
+            task.touched(labels);
+            return new Decision.Allow(task, g.grant(), false, policy, verdict.shadow() ? verdict : null);
         }
         if (spent != null) {
             return new Decision.Deny(DecisionCode.DENY_BUDGET, "grant " + spent.grant().id() + " of task "
-                    + task.task().id() + " has no calls left (budget " + spent.grant().budget() + ")", task);
+                    + task.task().id() + " has no calls left (budget " + spent.grant().budget() + ")", task, policy);
         }
-        return new Decision.Deny(DecisionCode.DENY_NO_GRANT, "task " + task.task().id() + " holds no live grant for "
-                + call.operation() + " on route " + call.route(), task);
+        return new Decision.Deny(DecisionCode.DENY_CONDITION, "the condition of grant " + conditionFailed.grant().id()
+                + " does not hold: " + conditionFailed.grant().condition(), task, policy);
     }
 
     /**

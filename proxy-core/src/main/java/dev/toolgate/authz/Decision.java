@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.grant.Grant;
 import dev.toolgate.grant.LiveTask;
+import dev.toolgate.policy.Verdict;
 
 /**
  * What the {@link Authorizer} decided about one call. Both kinds carry the task the call presented (when its
@@ -19,18 +20,32 @@ public sealed interface Decision {
     /** The task whose token the call carried, or null when there was none or it was unknown. */
     LiveTask task();
 
+    /** The policy rule that decided, with the policy version ({@code doc/rule@version}), or null. */
+    default String policy() {
+        return null;
+    }
+
     /**
      * The call may be forwarded, under {@code grant} of {@code task}; {@code housekeeping} when it is MCP protocol
-     * housekeeping allowed because the task holds {@code grant} on the route (no budget spent).
+     * housekeeping allowed because the task holds {@code grant} on the route (no budget spent); {@code wouldDeny}
+     * when a shadow-mode policy would have denied it (audited as {@code would_deny}, forwarded all the same).
      */
-    record Allow(LiveTask task, Grant grant, boolean housekeeping) implements Decision {
+    record Allow(LiveTask task, Grant grant, boolean housekeeping, String policy, Verdict wouldDeny)
+            implements Decision {
         public Allow {
             requireNonNull(task, "task");
             requireNonNull(grant, "grant");
+            if (wouldDeny != null && !wouldDeny.shadow()) {
+                throw new IllegalArgumentException("wouldDeny: only a shadow-mode denial lets a call through");
+            }
         }
 
         public Allow(LiveTask task, Grant grant) {
-            this(task, grant, false);
+            this(task, grant, false, null, null);
+        }
+
+        public Allow(LiveTask task, Grant grant, boolean housekeeping) {
+            this(task, grant, housekeeping, null, null);
         }
 
         @Override
@@ -45,14 +60,18 @@ public sealed interface Decision {
         }
     }
 
-    /** The call is refused. */
-    record Deny(DecisionCode code, String reason, LiveTask task) implements Decision {
+    /** The call is refused; {@code policy} names the rule when a policy refused it. */
+    record Deny(DecisionCode code, String reason, LiveTask task, String policy) implements Decision {
         public Deny {
             requireNonNull(code, "code");
             requireNonNull(reason, "reason");
             if (code == DecisionCode.ALLOW) {
                 throw new IllegalArgumentException("a denial cannot carry ALLOW");
             }
+        }
+
+        public Deny(DecisionCode code, String reason, LiveTask task) {
+            this(code, reason, task, null);
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.toolgate.grant;
 
+import dev.toolgate.policy.CallFacts;
+import dev.toolgate.policy.Condition;
+import dev.toolgate.policy.ConditionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -10,12 +13,39 @@ public final class LiveGrant {
     private final Grant grant;
     private final long expiresAtMillis;
     private final AtomicLong remaining;
+    private final Condition condition;
+    private final String conditionError;
     private volatile boolean revoked;
 
     LiveGrant(Grant grant) {
         this.grant = grant;
         this.expiresAtMillis = grant.expiresAt().toEpochMilli();
         this.remaining = grant.budget() == null ? null : new AtomicLong(grant.budget());
+        Condition c = null;
+        String error = null;
+        if (grant.condition() != null) {
+            try {
+                c = Condition.compile(grant.condition());
+            } catch (RuntimeException e) {
+                // Checked when the grant was made; a journal from another version could still hold one that no
+                // longer compiles: the grant then denies (fail closed) rather than dropping its condition.
+                error = e.getMessage();
+            }
+        }
+        this.condition = c;
+        this.conditionError = error;
+    }
+
+    /**
+     * Whether the grant's condition holds for the call ({@code true} without a condition).
+     *
+     * @throws ConditionException if it cannot be evaluated (the caller denies, fail closed)
+     */
+    public boolean conditionHolds(CallFacts facts) throws ConditionException {
+        if (conditionError != null) {
+            throw new ConditionException("condition of " + grant.id() + " does not compile: " + conditionError);
+        }
+        return condition == null || condition.evaluate(facts);
     }
 
     public Grant grant() {

@@ -4,7 +4,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import dev.toolgate.policy.RateSpec;
+import dev.toolgate.policy.TokenBucket;
+import java.util.Collections;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * A task as the hot path sees it: the immutable {@link Task}, its grants grouped by route, its state and its
@@ -19,6 +26,9 @@ public final class LiveTask {
     private final Map<String, LiveGrant[]> byRoute;
     private final Map<String, LiveGrant> byId;
     private final List<LiveTask> children = new CopyOnWriteArrayList<>();
+    private final Set<String> labels = ConcurrentHashMap.newKeySet();
+    private final AtomicLong calls = new AtomicLong();
+    private final Map<String, TokenBucket> rates = new ConcurrentHashMap<>();
     private volatile TaskState state = TaskState.ACTIVE;
 
     LiveTask(Task task) {
@@ -56,6 +66,29 @@ public final class LiveTask {
     /** The grant with this id, or null. */
     public LiveGrant grant(String grantId) {
         return byId.get(grantId);
+    }
+
+    /** The labels of the routes this task has been allowed to call so far (what flow rules look at). */
+    public Set<String> labels() {
+        return Collections.unmodifiableSet(labels);
+    }
+
+    /** Calls allowed so far. */
+    public long calls() {
+        return calls.get();
+    }
+
+    /** Records an allowed call on a route with {@code routeLabels}. */
+    public void touched(Set<String> routeLabels) {
+        calls.incrementAndGet();
+        if (!labels.containsAll(routeLabels)) {
+            labels.addAll(routeLabels);
+        }
+    }
+
+    /** The task's rate limiter for a policy rule (one bucket per rule, made on first use). */
+    public TokenBucket rate(String rule, RateSpec spec, LongSupplier nanos) {
+        return rates.computeIfAbsent(rule, r -> spec.newBucket(nanos));
     }
 
     List<LiveTask> children() {

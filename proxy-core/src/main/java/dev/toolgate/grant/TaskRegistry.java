@@ -9,6 +9,9 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
+import dev.toolgate.policy.Condition;
+import dev.toolgate.policy.PolicySet;
+import dev.toolgate.policy.Verdict;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -23,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,9 +37,9 @@ import org.slf4j.LoggerFactory;
  * returns, so a call that starts after {@link #end} returned is denied. The lookup goes through a Caffeine cache
  * keyed by token hash whose entries expire with their task; it takes no lock and does not block.
  *
- * <p>What may be granted: grants must name configured routes, carry well-formed operations and stay within the
- * configured lifetimes. Conditions need the policy engine, which is not part of this build yet: a grant with a
- * condition is refused rather than granted without it. Thread-safe.
+ * <p>What may be granted: grants must name configured routes, carry well-formed operations and conditions that
+ * compile, stay within the configured lifetimes, and lie within the policy in force ({@link PolicySet#checkGrant}).
+ * Thread-safe.
  */
 public final class TaskRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TaskRegistry.class);
@@ -58,9 +62,11 @@ public final class TaskRegistry implements AutoCloseable {
     private final Cache<String, LiveTask> cache;
     private final List<Consumer<Task>> endListeners = new CopyOnWriteArrayList<>();
     private final Object changes = new Object();
+    private final Supplier<PolicySet> policy;
 
     private TaskRegistry(TasksConfig config, GrantStore store, Set<String> routes, Clock clock, Ticker ticker,
-                         TaskAudit audit) {
+                         TaskAudit audit, Supplier<PolicySet> policy) {
+        this.policy = policy;
         this.config = config;
         this.orchestrators = config.orchestratorPatterns();
         this.admins = config.adminPatterns();
@@ -83,9 +89,18 @@ public final class TaskRegistry implements AutoCloseable {
      */
     public static TaskRegistry open(TasksConfig config, GrantStore store, Set<String> routes, Clock clock,
                                     Ticker ticker, TaskAudit audit) {
+        return open(config, store, routes, clock, ticker, audit, PolicySet::unrestricted);
+    }
+
+    /**
+     * Opens a registry whose grants must also lie within the policy in force ({@code policy} is read on every start
+     * and every call, so a reload narrows what may be granted and what live grants do at once).
+     */
+    public static TaskRegistry open(TasksConfig config, GrantStore store, Set<String> routes, Clock clock,
+                                    Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
         TaskRegistry r = new TaskRegistry(requireNonNull(config, "config"), requireNonNull(store, "store"),
                 requireNonNull(routes, "routes"), requireNonNull(clock, "clock"), requireNonNull(ticker, "ticker"),
-                requireNonNull(audit, "audit"));
+                requireNonNull(audit, "audit"), requireNonNull(policy, "policy"));
         for (TaskEvent e : store.recovered()) {
             r.apply(e);
         }
@@ -125,6 +140,11 @@ public final class TaskRegistry implements AutoCloseable {
         return t;
     }
 
+    /** The policy in force now. */
+    public PolicySet policy() {
+        return policy.get();
+    }
+
     /** The clock the registry judges expiry by. */
     public Clock clock() {
         return clock;
@@ -156,7 +176,7 @@ public final class TaskRegistry implements AutoCloseable {
             throw invalid("ttl: " + human(ttl) + " is longer than the maximum task lifetime " + human(config.maxTtl()));
         }
         Instant expires = now.plus(ttl);
-        List<Grant> grants = grants(req.grants(), now, expires, null);
+        List<Grant> grants = grants(subject, req.grants(), now, expires, null);
         return begin(new Draft(subject, caller, purpose(req.purpose()), null, 0, grants, now, expires));
     }
 
@@ -204,7 +224,7 @@ public final class TaskRegistry implements AutoCloseable {
                         + human(Duration.between(now, p.expiresAt())));
             }
         }
-        List<Grant> grants = grants(req.grants(), now, expires, parent);
+        List<Grant> grants = grants(req.agent(), req.grants(), now, expires, parent);
         return begin(new Draft(req.agent(), caller, purpose(req.purpose()), parent, p.depth() + 1, grants, now,
                 expires));
     }
@@ -441,8 +461,9 @@ public final class TaskRegistry implements AutoCloseable {
 
     // ---- validation --------------------------------------------------------------------------------------
 
-    private List<Grant> grants(List<GrantRequest> requested, Instant now, Instant taskExpiry, LiveTask parent)
-            throws TaskException {
+    private List<Grant> grants(SpiffeId subject, List<GrantRequest> requested, Instant now, Instant taskExpiry,
+                               LiveTask parent) throws TaskException {
+        PolicySet rules = policy.get();
         if (requested.isEmpty()) {
             throw invalid("grants: none (expected: at least one grant)");
         }
@@ -470,8 +491,11 @@ public final class TaskRegistry implements AutoCloseable {
                 }
             }
             if (r.condition() != null) {
-                throw invalid(where + ".condition: conditions need the policy engine, which this build does not"
-                        + " have yet; ask without a condition or narrow the operations");
+                try {
+                    Condition.compile(r.condition());
+                } catch (IllegalArgumentException e) {
+                    throw invalid(where + ".condition: " + e.getMessage());
+                }
             }
             if (r.budget() != null && r.budget() < 1) {
                 throw invalid(where + ".budget: " + r.budget() + " (expected: >= 1)");
@@ -487,7 +511,13 @@ public final class TaskRegistry implements AutoCloseable {
                             + human(Duration.between(now, taskExpiry)) + ")");
                 }
             }
-            Grant g = new Grant("g" + (i + 1), r.route(), ops, null, r.budget(), expires);
+            Verdict v = rules.checkGrant(subject, r.route(), r.operations(), Duration.between(now, expires),
+                    r.budget());
+            if (!v.forwards()) {
+                throw new TaskException(TaskException.Kind.INVALID_ARGUMENT, where + ": outside policy: " + v.reason()
+                        + (v.rule() == null ? "" : " (" + v.rule() + ")"));
+            }
+            Grant g = new Grant("g" + (i + 1), r.route(), ops, r.condition(), r.budget(), expires);
             if (parent != null) {
                 g = Delegation.checkWithin(where, g, r.ttl() != null, parent, now.toEpochMilli());
             }

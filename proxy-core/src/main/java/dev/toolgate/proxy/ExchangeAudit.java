@@ -4,6 +4,7 @@ import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.grant.Task;
+import dev.toolgate.policy.Verdict;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
@@ -40,6 +41,8 @@ final class ExchangeAudit {
     private String parentTaskId;
     private String purpose;
     private String grantId;
+    private String policy;
+    private Verdict wouldDeny;
     private String route;
     private String operation;
     private String traceId;
@@ -84,7 +87,9 @@ final class ExchangeAudit {
         }
         if (d instanceof Decision.Allow a) {
             grantId = a.grant().id();
+            wouldDeny = a.wouldDeny();
         }
+        policy = d.policy();
     }
 
     /** A request to the sidecar's own endpoints was answered (audited by the task records it caused). */
@@ -122,9 +127,11 @@ final class ExchangeAudit {
         metrics.decision(route, allow ? "allow" : "deny", code, decisionNanos);
         span.setAttribute("toolgate.decision", allow ? "allow" : "deny");
         span.setAttribute("toolgate.code", code);
+        boolean shadow = allow && wouldDeny != null;
         AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, taskId,
-                parentTaskId, purpose, route, protocol, operation, allow ? "allow" : "deny", code, reason, grantId,
-                "enforce", decisionUs);
+                parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
+                shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
+                shadow ? "shadow" : "enforce", decisionUs);
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");

@@ -115,7 +115,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns(), new Authorizer(tasks), new TaskApi(tasks), taskExecutor,
+                    config.listener().allowedIdPatterns(), new Authorizer(tasks, routeLabels(config)), new TaskApi(tasks), taskExecutor,
                     credentials, new McpParser(), new McpSessions());
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
@@ -140,6 +140,14 @@ public final class ProxyServer implements AutoCloseable {
             resolver.close();
             throw e;
         }
+    }
+
+    private static Map<String, java.util.Set<String>> routeLabels(SidecarConfig config) {
+        Map<String, java.util.Set<String>> labels = new HashMap<>();
+        for (RouteConfig r : config.routes()) {
+            labels.put(r.name(), java.util.Set.copyOf(r.labels()));
+        }
+        return labels;
     }
 
     /**

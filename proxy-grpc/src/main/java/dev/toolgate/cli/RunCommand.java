@@ -7,6 +7,9 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.policy.PolicyException;
+import dev.toolgate.policy.PolicySet;
+import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
@@ -62,15 +65,27 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: cannot open the audit trail: " + e.getMessage());
             return 2;
         }
+        PolicyWatcher policies;
+        try {
+            policies = TaskRegistries.policies(cfg);
+        } catch (PolicyException e) {
+            System.err.println("toolgate: the policy does not load: " + e.getMessage());
+            audit.close();
+            return 2;
+        }
         TaskRegistry tasks;
         try {
-            tasks = TaskRegistries.open(cfg, audit);
+            tasks = TaskRegistries.open(cfg, audit, policies == null ? PolicySet::unrestricted : policies::current);
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot open the task store: " + e.getMessage());
             audit.close();
             return 2;
         }
         ProxyMetrics metrics = ProxyMetrics.create();
+        if (policies != null) {
+            metrics.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
+                    policies, p -> (double) p.failures());
+        }
         ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, credentials, metrics,
                 Tracing.fromEnvironment(), workers);
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
@@ -81,6 +96,9 @@ final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             admin.close();
             server.close();
+            if (policies != null) {
+                policies.close();
+            }
             try {
                 tasks.close();
             } catch (java.io.IOException e) {

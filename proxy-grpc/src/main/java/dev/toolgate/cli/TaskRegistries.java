@@ -9,7 +9,13 @@ import dev.toolgate.grant.JournalGrantStore;
 import dev.toolgate.grant.MemoryGrantStore;
 import dev.toolgate.grant.TaskRegistry;
 import java.io.IOException;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.policy.PolicyException;
+import dev.toolgate.policy.PolicySet;
+import dev.toolgate.policy.PolicyWatcher;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /** Opens the task registry a configuration describes: its store, its routes, lifecycle records to the audit trail. */
@@ -21,11 +27,31 @@ public final class TaskRegistries {
      *                     partial view of revocations)
      */
     public static TaskRegistry open(SidecarConfig cfg, AuditTrail audit) throws IOException {
+        return open(cfg, audit, PolicySet::unrestricted);
+    }
+
+    /** With the policy in force read from {@code policy} on every start and call. */
+    public static TaskRegistry open(SidecarConfig cfg, AuditTrail audit, Supplier<PolicySet> policy)
+            throws IOException {
         GrantStore store = cfg.tasks().journal() == null ? new MemoryGrantStore()
                 : JournalGrantStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
                         ? JournalGrantStore.FsyncPolicy.NEVER : JournalGrantStore.FsyncPolicy.ALWAYS);
         return TaskRegistry.open(cfg.tasks(), store,
                 cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
-                new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()));
+                Clock.systemUTC(), Ticker.systemTicker(),
+                new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()), policy);
+    }
+
+    /**
+     * The policy documents the configuration names, loaded now and watched for changes; null when it names none
+     * (grants are then limited by routes and lifetimes only).
+     *
+     * @throws PolicyException if they do not load (the sidecar must not start without the policy it was given)
+     */
+    public static PolicyWatcher policies(SidecarConfig cfg) throws PolicyException {
+        if (cfg.policies().isEmpty()) {
+            return null;
+        }
+        return PolicyWatcher.start(cfg.policies(), cfg.routes(), Duration.ofSeconds(2));
     }
 }

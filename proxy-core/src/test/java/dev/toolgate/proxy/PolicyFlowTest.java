@@ -1,0 +1,261 @@
+package dev.toolgate.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.grant.GrantRequest;
+import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.StartRequest;
+import dev.toolgate.grant.TaskException;
+import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.policy.PolicyWatcher;
+import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestUpstream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Policy on the data plane: allow-lists bound what may be granted, conditions see MCP arguments, flow rules see what
+ * the task did before, shadow documents only mark calls, and a reloaded policy narrows live tasks at once (a broken
+ * one leaves the old in force). Real mTLS, real upstreams, policy files on disk.
+ */
+class PolicyFlowTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String AGENT_ID = TestPki.AGENT.uri();
+
+    @TempDir
+    static Path dir;
+    static Path policyFile;
+    static TestUpstream upstream;
+    static MemoryAuditSink sink;
+    static AuditTrail audit;
+    static PolicyWatcher policies;
+    static ProxyServer proxy;
+    static HttpClient agent;
+
+    static final String POLICY = """
+            kind: Policy
+            name: agents
+            mode: enforce
+            subjects: ["%s"]
+            allow:
+              - name: crm-read
+                route: crm
+                operations: ["GET /customers/*"]
+              - name: mail-send
+                route: mail
+                operations: ["POST /send"]
+              - name: github-read
+                route: github-mcp
+                operations: ["mcp:tools/list", "mcp:tools/call:search_issues"]
+                when: 'has(mcp.arguments.repo) && mcp.arguments.repo.startsWith("acme/")'
+              - name: broken-condition
+                route: mail
+                operations: ["GET /status"]
+                when: 'mcp.arguments.repo == "x"'
+            flows:
+              - name: no-pii-out
+                after: [pii]
+                deny: [external]
+                reason: "no PII to external tools"
+            """.formatted(AGENT_ID);
+
+    @BeforeAll
+    static void start() throws Exception {
+        TestPki pki = TestPki.create(dir);
+        upstream = TestUpstream.start();
+        List<RouteConfig> routes = List.of(
+                new RouteConfig("crm", "/api/crm", null, "http", new UpstreamConfig(URI.create(upstream.url()), null,
+                        null), List.of("pii"), null),
+                new RouteConfig("mail", "/api/mail", null, "http", new UpstreamConfig(URI.create(upstream.url()), null,
+                        null), List.of("external"), null),
+                new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(
+                        URI.create(upstream.url() + "/mcp"), null, null), List.of("source-code"), null));
+        SidecarConfig config = Sidecar.config(routes);
+        policyFile = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("agents.yaml"),
+                POLICY);
+        policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofMillis(20));
+        sink = new MemoryAuditSink();
+        audit = AuditTrail.start(sink, null, 10_000);
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
+                routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
+                Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
+                policies::current);
+        proxy = Sidecar.start(pki, config, audit, tasks);
+        agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+        policies.close();
+        audit.close();
+        upstream.close();
+    }
+
+    @BeforeEach
+    void restorePolicy() throws Exception {
+        writePolicy(POLICY);
+        upstream.requests.clear();
+    }
+
+    static void writePolicy(String text) throws Exception {
+        if (!Files.readString(policyFile).equals(text)) {
+            String before = policies.current().version();
+            Files.writeString(policyFile, text);
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (policies.current().version().equals(before) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    static String task(GrantRequest... grants) throws TaskException {
+        return proxy.tasks().start(TestPki.AGENT, new StartRequest(null, "policy test", null, List.of(grants)))
+                .token();
+    }
+
+    static GrantRequest grant(String route, String... ops) {
+        return new GrantRequest(route, List.of(ops), null, null, null);
+    }
+
+    static HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
+                .timeout(Duration.ofSeconds(10)).header("toolgate-task", token)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("content-type", "application/json");
+        }
+        return agent.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String code(HttpResponse<String> res) throws Exception {
+        JsonNode j = JSON.readTree(res.body());
+        return j.has("error") && j.path("error").isObject() ? j.at("/error/data/code").asText()
+                : j.path("code").asText();
+    }
+
+    static String searchIssues(String repo) {
+        return "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues\","
+                + "\"arguments\":{\"repo\":\"" + repo + "\"}}}";
+    }
+
+    @Test
+    void whatPolicyDoesNotAllowCannotBeGranted() {
+        assertThatThrownBy(() -> task(grant("crm", "DELETE /customers/*")))
+                .isInstanceOf(TaskException.class).hasMessageContaining("outside policy");
+        assertThatThrownBy(() -> task(grant("github-mcp", "mcp:tools/call:delete_repo")))
+                .isInstanceOf(TaskException.class).hasMessageContaining("outside policy");
+    }
+
+    @Test
+    void anArgumentConditionAllowsAndDenies() throws Exception {
+        String token = task(grant("github-mcp", "mcp:tools/call:search_issues"));
+        assertThat(send("POST", "/mcp/github", token, searchIssues("acme/api")).statusCode()).isEqualTo(200);
+        assertThat(upstream.requests).hasSize(1);
+        HttpResponse<String> other = send("POST", "/mcp/github", token, searchIssues("evil/api"));
+        assertThat(code(other)).isEqualTo("DENY_CONDITION");
+        assertThat(upstream.requests).hasSize(1);
+        assertThat(lastDecision().path("policy").asText()).startsWith("agents/github-read@");
+    }
+
+    @Test
+    void afterTouchingPiiTheTaskCannotReachAnExternalTool() throws Exception {
+        String piiFirst = task(grant("crm", "GET /customers/*"), grant("mail", "POST /send"));
+        assertThat(send("GET", "/api/crm/customers/7", piiFirst, null).statusCode()).isEqualTo(200);
+        HttpResponse<String> out = send("POST", "/api/mail/send", piiFirst, "{}");
+        assertThat(code(out)).isEqualTo("DENY_FLOW");
+        assertThat(JSON.readTree(out.body()).path("reason").asText()).contains("no PII to external tools");
+
+        // The other order passes: the external call came before any PII.
+        String externalFirst = task(grant("crm", "GET /customers/*"), grant("mail", "POST /send"));
+        assertThat(send("POST", "/api/mail/send", externalFirst, "{}").statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/api/crm/customers/7", externalFirst, null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aConditionThatCannotBeEvaluatedDeniesFailClosed() throws Exception {
+        String token = task(grant("mail", "GET /status"));
+        HttpResponse<String> res = send("GET", "/api/mail/status", token, null);
+        assertThat(code(res)).isEqualTo("ERROR_FAIL_CLOSED");
+        assertThat(upstream.requests).isEmpty();
+        assertThat(lastDecision().path("code").asText()).isEqualTo("ERROR_FAIL_CLOSED");
+    }
+
+    @Test
+    void tighteningThePolicyNarrowsALiveTaskAtOnceAndABrokenFileChangesNothing() throws Exception {
+        String token = task(grant("crm", "GET /customers/*"));
+        assertThat(send("GET", "/api/crm/customers/1", token, null).statusCode()).isEqualTo(200);
+
+        String version = policies.current().version();
+        Files.writeString(policyFile, "kind: Policy\nname: [broken\n");
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (policies.failures() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(policies.failures()).isPositive();
+        assertThat(policies.current().version()).isEqualTo(version);
+        assertThat(send("GET", "/api/crm/customers/2", token, null).statusCode()).isEqualTo(200);
+
+        writePolicy(POLICY.replace("""
+                  - name: crm-read
+                    route: crm
+                    operations: ["GET /customers/*"]
+                """, ""));
+        assertThat(code(send("GET", "/api/crm/customers/3", token, null))).isEqualTo("DENY_POLICY");
+    }
+
+    @Test
+    void aShadowPolicyOnlyMarksTheCallWouldDeny() throws Exception {
+        String token = task(grant("crm", "GET /customers/*"), grant("mail", "POST /send"));
+        writePolicy(POLICY.replace("mode: enforce", "mode: shadow"));
+        assertThat(send("GET", "/api/crm/customers/9", token, null).statusCode()).isEqualTo(200);
+        HttpResponse<String> out = send("POST", "/api/mail/send", token, "{}");
+        assertThat(out.statusCode()).isEqualTo(200);
+        assertThat(upstream.requests).hasSize(2);
+        JsonNode d = lastDecision();
+        assertThat(d.path("decision").asText()).isEqualTo("would_deny");
+        assertThat(d.path("code").asText()).isEqualTo("DENY_FLOW");
+        assertThat(d.path("mode").asText()).isEqualTo("shadow");
+    }
+
+    private static JsonNode lastDecision() throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        List<JsonNode> decisions = new ArrayList<>();
+        for (String line : sink.lines) {
+            JsonNode n = JSON.readTree(line);
+            if (n.path("phase").asText().equals("decision")) {
+                decisions.add(n);
+            }
+        }
+        return decisions.get(decisions.size() - 1);
+    }
+}

@@ -10,6 +10,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
 import dev.toolgate.identity.SpiffeId;
@@ -20,7 +21,6 @@ import dev.toolgate.telemetry.ProxyMetrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,7 +43,14 @@ public final class Demo {
     static final String WEATHER_API_KEY = "demo-weather-key-7f3a";
     /** The task the demo agent asks for: forecasts from the weather tool, at most 5 calls, 10 minutes. */
     static final String START_TASK = "{\"purpose\":\"plan a weekend trip to Oslo\",\"ttl\":\"10m\","
-            + "\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /v1/forecast\"],\"budget\":5}]}";
+            + "\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /v1/forecast\"],\"budget\":5},"
+            + "{\"route\":\"github-mcp\",\"operations\":[\"mcp:tools/call:search_issues\"]},"
+            + "{\"route\":\"crm\",\"operations\":[\"GET /customers/*\"]}]}";
+
+    static String searchIssues(String repo) {
+        return "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues\","
+                + "\"arguments\":{\"repo\":\"" + repo + "\"}}}";
+    }
     static final SpiffeId INTRUDER_CA_AGENT = SpiffeId.parse("spiffe://demo.toolgate.dev/agents/impostor");
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,20 +67,22 @@ public final class Demo {
      */
     public List<ScriptedAgent.Outcome> run(Path stateDir, boolean hold) throws Exception {
         try (DemoTool weather = new DemoTool()) {
-            SidecarConfig config = ConfigLoader.load(writeConfig(stateDir, weather.url(), "http://127.0.0.1:" + freePort()));
+            SidecarConfig config = ConfigLoader.load(writeConfig(stateDir, weather.url()));
             DevCa ca = DevCa.openOrCreate(config.identity().stateDir(), config.identity().trustDomain());
             TlsMaterial tls = TlsMaterial.of(ca.issue(SpiffeId.parse(config.identity().spiffeId())), ca.bundles());
             Path auditFile = config.audit().file();
             AuditTrail audit = AuditTrail.open(config.audit());
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
-            try (audit; TaskRegistry tasks = TaskRegistries.open(config, audit);
+            PolicyWatcher policies = TaskRegistries.policies(config);
+            try (audit; policies; TaskRegistry tasks = TaskRegistries.open(config, audit, policies::current);
                  ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks,
                          Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC()),
                          ProxyMetrics.create(), CallSpans.noop(), 1)) {
                 out.println("toolgate demo");
                 out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
-                out.printf("  tool     weather API at %s  (route /api/weather)%n", weather.url());
+                out.printf("  tools    at %s: weather API (route /api/weather, external), CRM (/api/crm, pii),%n"
+                        + "           MCP server (/mcp/github)%n", weather.url());
                 out.printf("  agent    %s  (X.509-SVID from the dev CA in %s)%n%n", AGENT, ca.trustDomain());
 
                 SSLContext agentTls = JdkSslContexts.client(ca.issue(AGENT), ca.bundles());
@@ -84,7 +93,7 @@ public final class Demo {
                 List<ScriptedAgent.Outcome> outcomes = new ArrayList<>();
                 HttpClient.Version h1 = HttpClient.Version.HTTP_1_1;
 
-                ScriptedAgent.Result started = agent.send(agentTls, h1, "POST", "start task: forecasts only, 5 calls",
+                ScriptedAgent.Result started = agent.send(agentTls, h1, "POST", "start task: forecasts, acme issues, CRM",
                         "/_toolgate/v1/tasks", START_TASK);
                 outcomes.add(started.outcome());
                 if (started.body() == null || !started.body().has("token")) {
@@ -100,8 +109,10 @@ public final class Demo {
                         "/api/weather/v1/forecast?city=Bergen", TASK_HEADER, token));
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/alerts  (not granted)",
                         "/api/weather/v1/alerts", TASK_HEADER, token));
-                outcomes.add(agent.call(agentTls, h1, "GET /api/crm/customers/42  (no grant on crm)",
-                        "/api/crm/customers/42", TASK_HEADER, token));
+                outcomes.add(agent.send(agentTls, h1, "POST", "MCP tools/call search_issues acme/api",
+                        "/mcp/github", searchIssues("acme/api"), TASK_HEADER, token).outcome());
+                outcomes.add(agent.send(agentTls, h1, "POST", "MCP tools/call search_issues evil/api",
+                        "/mcp/github", searchIssues("evil/api"), TASK_HEADER, token).outcome());
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (no task token)",
                         "/api/weather/v1/forecast"));
                 outcomes.add(agent.call(otherAgentTls, h1, "same token from another agent's SVID",
@@ -112,6 +123,10 @@ public final class Demo {
                         "/api/weather/%2e%2e%2fadmin", TASK_HEADER, token));
                 outcomes.add(agent.call(impostorTls, h1, "GET /api/weather/v1/forecast (SVID from another CA)",
                         "/api/weather/v1/forecast", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/crm/customers/42  (personal data)",
+                        "/api/crm/customers/42", TASK_HEADER, token));
+                outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (after the pii)",
+                        "/api/weather/v1/forecast?city=Bergen", TASK_HEADER, token));
                 outcomes.add(agent.send(agentTls, h1, "DELETE", "end task", "/_toolgate/v1/tasks/" + taskId,
                         "{\"reason\":\"trip planned\"}").outcome());
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (after the end)",
@@ -119,17 +134,17 @@ public final class Demo {
                 print(outcomes);
 
                 out.println();
-                out.println("What reached the weather tool (everything else was stopped at the sidecar):");
+                out.println("What reached the tools (everything else was stopped at the sidecar):");
                 for (String r : weather.received) {
                     out.println("  " + r);
                 }
                 out.println();
                 printAudit(audit, auditLines, auditFile);
                 out.println();
-                out.println("Note: the tool got its API key from the sidecar; the task token and the agent's own");
-                out.println("Authorization header never reached it. Paths are normalized before routing, authorization");
-                out.println("and forwarding. Policy-as-code (CEL, flow rules) is not built yet: grants are checked");
-                out.println("against routes, operations, budgets and lifetimes.");
+                out.println("Note: the weather tool got its API key from the sidecar; the task token and the agent's own");
+                out.println("Authorization header never reached a tool. Every call was checked against the task's grants");
+                out.println("and the policy (" + config.policies() + "): MCP calls tool by tool with their arguments, and");
+                out.println("the flow rule closed external tools once the task had read personal data.");
                 if (hold) {
                     Path files = ca.issueTo(AGENT, stateDir.resolve("agent"));
                     out.printf("%nSidecar stays up. Try the task flow with curl:%n%s",
@@ -190,13 +205,14 @@ public final class Demo {
         }
     }
 
-    private static Path writeConfig(Path dir, String weatherUrl, String crmUrl) throws IOException {
+    private static Path writeConfig(Path dir, String toolUrl) throws IOException {
         Files.createDirectories(dir);
         Path sidecar = dir.resolve("sidecar.yaml");
         Files.writeString(sidecar, resource("sidecar.yaml"));
         Files.writeString(dir.resolve("weather-api-key"), WEATHER_API_KEY + "\n");
+        Files.writeString(dir.resolve("policies.yaml"), resource("policies.yaml"));
         Files.writeString(dir.resolve("routes.yaml"), resource("routes.yaml")
-                .replace("${WEATHER_URL}", weatherUrl).replace("${CRM_URL}", crmUrl));
+                .replace("${WEATHER_URL}", toolUrl).replace("${TOOL_URL}", toolUrl));
         return sidecar;
     }
 
@@ -206,13 +222,6 @@ public final class Demo {
                 throw new IOException("demo resource missing from the jar: demo/" + name);
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
-    /** A port nothing listens on (the demo's "down" tool). */
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

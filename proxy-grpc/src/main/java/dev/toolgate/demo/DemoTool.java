@@ -1,5 +1,7 @@
 package dev.toolgate.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,10 +11,13 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The demo's weather API on 127.0.0.1 (JDK HTTP server): answers every GET with a small JSON forecast and keeps
- * the list of requests it actually received, so the demo can show what got past the sidecar.
+ * The demo's tools on 127.0.0.1 (one JDK HTTP server): a weather API (every GET a small JSON forecast), a CRM at
+ * {@code /crm/} (personal data) and a minimal MCP server at {@code /mcp} (JSON-RPC: initialize, tools/list,
+ * tools/call search_issues). Keeps the list of requests it actually received, so the demo can show what got past
+ * the sidecar.
  */
 final class DemoTool implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpServer server;
     final List<String> received = new CopyOnWriteArrayList<>();
 
@@ -38,7 +43,46 @@ final class DemoTool implements AutoCloseable {
                 }
             }
         });
+        server.createContext("/crm/", exchange -> {
+            try (exchange) {
+                received.add(exchange.getRequestMethod() + " /crm" + exchange.getRequestURI().getRawPath()
+                        .substring(4) + "  (CRM)");
+                respond(exchange, "{\"customer\":42,\"name\":\"Kari Nordmann\",\"email\":\"kari@example.com\"}\n");
+            }
+        });
+        server.createContext("/mcp", exchange -> {
+            try (exchange) {
+                byte[] body = exchange.getRequestBody().readAllBytes();
+                JsonNode req = JSON.readTree(body);
+                String method = req.path("method").asText();
+                String tool = req.at("/params/name").asText("");
+                received.add("POST /mcp  (MCP " + method + (tool.isEmpty() ? "" : " " + tool + " "
+                        + req.at("/params/arguments")) + ")");
+                if (!req.has("id")) {
+                    exchange.sendResponseHeaders(202, -1);
+                    return;
+                }
+                String result = switch (method) {
+                    case "initialize" -> "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},"
+                            + "\"serverInfo\":{\"name\":\"demo-github\",\"version\":\"1\"}}";
+                    case "tools/list" -> "{\"tools\":[{\"name\":\"search_issues\",\"inputSchema\":{\"type\":\"object\"}}]}";
+                    case "tools/call" -> "{\"content\":[{\"type\":\"text\",\"text\":\"3 open issues in "
+                            + req.at("/params/arguments/repo").asText().replace("\"", "") + "\"}]}";
+                    default -> "{}";
+                };
+                respond(exchange, "{\"jsonrpc\":\"2.0\",\"id\":" + req.get("id") + ",\"result\":" + result + "}\n");
+            }
+        });
         server.start();
+    }
+
+    private static void respond(com.sun.net.httpserver.HttpExchange exchange, String json) throws IOException {
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
     }
 
     String url() {

@@ -70,6 +70,11 @@ final class ScriptedAgent {
     }
 
     private static String describe(HttpResponse<String> res, JsonNode body) {
+        if (body != null && body.path("error").isObject() && body.path("jsonrpc").asText().equals("2.0")) {
+            JsonNode data = body.at("/error/data");
+            return "blocked: " + data.path("code").asText() + " (JSON-RPC error " + body.at("/error/code").asInt()
+                    + ": " + data.path("reason").asText() + ")";
+        }
         if (res.statusCode() < 300) {
             if (body != null && body.has("task_id")) {
                 return "task " + body.path("task_id").asText() + " " + body.path("state").asText() + ", expires "

@@ -25,31 +25,37 @@ class DemoTest {
                 .run(dir, false);
         String out = buf.toString(StandardCharsets.UTF_8);
 
-        assertThat(outcomes).extracting(ScriptedAgent.Outcome::status)
-                .containsExactly("201", "200", "200", "403", "403", "403", "403", "404", "400", "-", "200", "403");
+        assertThat(outcomes).extracting(ScriptedAgent.Outcome::status).containsExactly(
+                "201", "200", "200", "403", "200", "200", "403", "403", "404", "400", "-", "200", "403", "200", "403");
         assertThat(outcomes.get(0).result()).startsWith("task t-").contains("active");
         assertThat(outcomes.get(2).protocol()).isEqualTo("HTTP/2");
         assertThat(outcomes.get(3).result()).contains("DENY_NO_GRANT").contains("GET /v1/alerts");
-        assertThat(outcomes.get(4).result()).contains("DENY_NO_GRANT").contains("route crm");
-        assertThat(outcomes.get(5).result()).contains("DENY_NO_TASK");
-        assertThat(outcomes.get(6).result()).contains("DENY_IDENTITY_MISMATCH").contains("mail-sorter");
-        assertThat(outcomes.get(7).result()).contains("DENY_POLICY").contains("/admin/keys");
-        assertThat(outcomes.get(8).result()).contains("DENY_MALFORMED").contains("encoded slash");
-        assertThat(outcomes.get(9).result()).startsWith("refused at the TLS handshake");
-        assertThat(outcomes.get(10).result()).contains("ended");
-        assertThat(outcomes.get(11).result()).contains("DENY_TASK_ENDED");
-        // Only the two granted calls reached the tool, without the agent's own credential or its task token.
-        String reached = out.substring(out.indexOf("What reached the weather tool"), out.indexOf("Audit trail"));
+        assertThat(outcomes.get(4).result()).startsWith("forwarded").contains("3 open issues in acme/api");
+        assertThat(outcomes.get(5).result()).startsWith("blocked: DENY_CONDITION").contains("JSON-RPC error -32001");
+        assertThat(outcomes.get(6).result()).contains("DENY_NO_TASK");
+        assertThat(outcomes.get(7).result()).contains("DENY_IDENTITY_MISMATCH").contains("mail-sorter");
+        assertThat(outcomes.get(8).result()).contains("DENY_POLICY").contains("/admin/keys");
+        assertThat(outcomes.get(9).result()).contains("DENY_MALFORMED").contains("encoded slash");
+        assertThat(outcomes.get(10).result()).startsWith("refused at the TLS handshake");
+        assertThat(outcomes.get(11).result()).startsWith("forwarded").contains("Kari");
+        assertThat(outcomes.get(12).result()).contains("DENY_FLOW").contains("personal data");
+        assertThat(outcomes.get(13).result()).contains("ended");
+        assertThat(outcomes.get(14).result()).contains("DENY_TASK_ENDED");
+        // Only the granted calls reached the tools, without the agent's own credential or its task token.
+        String reached = out.substring(out.indexOf("What reached the tools"), out.indexOf("Audit trail"));
         assertThat(reached).contains("GET /v1/forecast?city=Oslo").contains("GET /v1/forecast?city=Bergen")
-                .doesNotContain("alerts").doesNotContain("admin").doesNotContain("Authorization")
-                .doesNotContain("tg1.").contains("x-api-key: " + Demo.WEATHER_API_KEY);
+                .contains("search_issues {\"repo\":\"acme/api\"}").contains("GET /crm/customers/42")
+                .doesNotContain("alerts").doesNotContain("evil").doesNotContain("admin")
+                .doesNotContain("Authorization").doesNotContain("tg1.")
+                .contains("x-api-key: " + Demo.WEATHER_API_KEY);
         // The audit trail: the task's start and end, a decision for every call that reached the sidecar, outcomes
         // for allowed ones, and a hash chain that verifies.
         String audit = out.substring(out.indexOf("Audit trail"), out.indexOf("Note:"));
         assertThat(audit).contains("start t-").contains("end t-").contains("DENY_NO_GRANT")
+                .contains("mcp:tools/call:search_issues").contains("DENY_CONDITION").contains("DENY_FLOW")
                 .contains("DENY_IDENTITY_MISMATCH").contains("DENY_TASK_ENDED").contains("DENY_POLICY")
                 .contains("DENY_MALFORMED").contains("200 completed")
-                .contains("verify: ok: 13 records, chain intact");
+                .contains("verify: ok: 18 records, chain intact");
         assertThat(dir.resolve("audit/audit.jsonl")).exists();
     }
 }

@@ -53,6 +53,7 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v pgrep >/dev/null || missing+=(procps)
+command -v curl >/dev/null || missing+=(curl)
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || missing+=(strace)
 command -v jcmd >/dev/null || [ "$JFR" = 0 ] || die "jcmd (from the JDK) is needed for JFR=1"
 if [ ${#missing[@]} -gt 0 ]; then
@@ -147,14 +148,19 @@ backend upstream
   server up1 127.0.0.1:$P_UP
 EOF
 
+# How long the bench agent's task lives: longer than any run (REPS=3 takes < 10 minutes; a large REPS may take
+# hours), so no call of a run is denied as DENY_TASK_EXPIRED. tasks.maxTtl below lets the sidecar grant it.
+TASK_TTL=24h
 cat > "$work/toolgate/toolgate.yaml" <<EOF
-# mTLS (client certificate required) + routing + forwarding + the hash-chained audit trail (decision and
-# outcome record per call): everything toolgate does as of this commit. Each toolgate has its own audit file and
-# admin port (port 0: any free one).
+# mTLS (client certificate required) + routing + the task check (every call carries the toolgate-task token of a
+# task started by the bench agent: token hash lookup, identity binding, grant match) + forwarding + the
+# hash-chained audit trail (decision and outcome record per call): everything toolgate does as of this commit.
+# Each toolgate has its own audit file, tasks (in memory, no journal) and admin port (port 0: any free one).
 listener: {address: 127.0.0.1, port: $P_TOOLGATE}
 identity: {source: dev, trustDomain: toolgate.dev, spiffeId: spiffe://toolgate.dev/toolgate/sidecar, stateDir: $work/ca}
 admin: {address: 127.0.0.1, port: 0}
 audit: {file: audit-toolgate.jsonl}
+tasks: {maxTtl: $TASK_TTL}
 routes: [routes.yaml]
 EOF
 cat > "$work/toolgate/routes.yaml" <<EOF
@@ -173,6 +179,11 @@ EOF
 
 sed -e "s/port: $P_TOOLGATE}/port: $P_TUNED}/" -e "s/audit-toolgate.jsonl/audit-tuned.jsonl/" \
     "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-tuned.yaml"
+# The task the load generator works under, on each toolgate: any operation on each of the routes above.
+cat > "$work/toolgate/task.json" <<EOF
+{"purpose":"bench/run.sh load","ttl":"$TASK_TTL","grants":[{"route":"bench","operations":["* /**"]},
+ {"route":"bench-mcp","operations":["* /**"]},{"route":"bench-grpc","operations":["* /**"]}]}
+EOF
 
 # ---- processes -------------------------------------------------------------------------------------------------
 wait_port() {
@@ -221,6 +232,29 @@ for _ in $(seq 1 50); do
 done
 [ -n "$nginx_worker" ] || die "no nginx worker process (see $work/nginx/error.log)"
 nginx_pids="$nginx_master,$nginx_worker"
+
+# Every call through toolgate must carry the token of a task the calling agent started (else 403 DENY_NO_TASK):
+# start one per sidecar over the data plane, as the bench agent (same mTLS identity as the load generator).
+task_token() { # $1: a toolgate's port; prints the token of a task allowed everything on the bench routes
+  local answer="$work/toolgate/task-$1.json" code token
+  code=$(curl -sS --max-time 10 -o "$answer" -w '%{http_code}' \
+      --cert "$work/agent/svid.pem" --key "$work/agent/svid.key" --cacert "$work/agent/bundle.pem" \
+      -H 'content-type: application/json' --data-binary @"$work/toolgate/task.json" \
+      "https://127.0.0.1:$1/_toolgate/v1/tasks") || die "starting a task on port $1: curl failed"
+  [ "$code" = 201 ] || die "starting a task on port $1: HTTP $code $(cat "$answer")"
+  # the answer is compact JSON; a token is tg1. and 43 base64url characters (no quote or escape to trip on)
+  token=$(grep -o '"token":"[^"]*"' "$answer" | cut -d'"' -f4)
+  [[ "$token" =~ ^tg1\.[A-Za-z0-9_-]{43}$ ]] || die "starting a task on port $1: no token in $(cat "$answer")"
+  rm -f "$answer" # from here on the token is only in this shell and the plan files of the temp dir (mode 700)
+  echo "$token"
+}
+token_toolgate=$(task_token $P_TOOLGATE)
+task_toolgate=(--header "toolgate-task:$token_toolgate")
+task_tuned=()
+if [ -n "$tuned_pid" ]; then
+  token_tuned=$(task_token $P_TUNED)
+  task_tuned=(--header "toolgate-task:$token_tuned")
+fi
 log "running: nginx $nginx_pids, haproxy $haproxy_pid, toolgate $toolgate_pid (core $CORE_PROXY); upstreams and load on core $CORE_LOAD; work dir $work"
 
 tls=(--cert "$work/agent/svid.pem" --key "$work/agent/svid.key" --trust "$work/agent/bundle.pem")
@@ -232,13 +266,14 @@ timing=(--warmup "$WARMUP" --duration "$DURATION")
 
 # one plan line: NAME load-options...; the batch runs them in one warm generator JVM
 plan_line() { local name=$1; shift; echo "$name $* --out $results/runs/$name.properties"; }
-target_args() { # target -> url, TLS and CPU accounting
+target_args() { # target -> url, TLS, the task token (toolgate targets only; direct, nginx and HAProxy get no
+  # toolgate-task header, so they forward no extra bytes) and CPU accounting
   case $1 in
     direct) echo "--target $url_direct" ;;
     nginx) echo "--target $url_nginx ${tls[*]} --cpu-pids $nginx_pids" ;;
     haproxy) echo "--target $url_haproxy ${tls[*]} --cpu-pids $haproxy_pid" ;;
-    toolgate) echo "--target $url_toolgate ${tls[*]} --cpu-pids $toolgate_pid" ;;
-    toolgate-tuned) echo "--target https://127.0.0.1:$P_TUNED/bench/echo ${tls[*]} --cpu-pids $tuned_pid" ;;
+    toolgate) echo "--target $url_toolgate ${tls[*]} ${task_toolgate[*]} --cpu-pids $toolgate_pid" ;;
+    toolgate-tuned) echo "--target https://127.0.0.1:$P_TUNED/bench/echo ${tls[*]} ${task_tuned[*]} --cpu-pids $tuned_pid" ;;
   esac
 }
 
@@ -255,7 +290,7 @@ plan="$work/measure.plan"
   echo "warmup-toolgate-h2 $(target_args toolgate) --h2 --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
   echo "warmup-toolgate-mcp $(target_args toolgate | sed "s#/bench/echo#/mcp/bench#") --payload mcp --rate 2000 --warmup 0s --duration 2s"
   echo "warmup-direct-grpc --target http://127.0.0.1:$P_GRPC/ --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 3s"
-  echo "warmup-toolgate-grpc --target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
+  echo "warmup-toolgate-grpc --target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} ${task_toolgate[*]} --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
   echo "warmup-saturation-toolgate $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 2s"
   if [ -n "$tuned_pid" ]; then
     echo "warmup-toolgate-tuned $(target_args toolgate-tuned) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 6s"
@@ -280,7 +315,7 @@ for rep in $(seq 1 "$REPS"); do
   plan_line "mcprate1000__toolgate__$rep" "$(target_args toolgate | sed "s#/bench/echo#/mcp/bench#") --payload mcp --rate 1000 --connections $CONNECTIONS ${timing[*]}" >> "$plan"
   grpc=(--h2 --payload grpc --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" --rate 1000 "${timing[@]}")
   plan_line "grpcrate1000__direct__$rep" "--target http://127.0.0.1:$P_GRPC/ ${grpc[*]}" >> "$plan"
-  plan_line "grpcrate1000__toolgate__$rep" "--target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} --cpu-pids $toolgate_pid ${grpc[*]}" >> "$plan"
+  plan_line "grpcrate1000__toolgate__$rep" "--target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} ${task_toolgate[*]} --cpu-pids $toolgate_pid ${grpc[*]}" >> "$plan"
 done
 # the generator's side of the wrk cross-check, while it is warm
 echo "wrkcheck $(target_args direct) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 5s --out $work/wrkcheck.properties" >> "$plan"
@@ -381,7 +416,7 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "durations=$REPS repetitions x (warmup $WARMUP + measured $DURATION) per target and scenario, interleaved; $CONNECTIONS HTTP/1.1 connections at fixed rates, $SAT_CONNECTIONS closed-loop at saturation, HTTP/2 $H2_CONNECTIONS connections x $H2_STREAMS streams"
   echo "pinning=taskset: each proxy on core $CORE_PROXY, load generator and upstreams on core $CORE_LOAD, all at nice $NICE; toolgate --workers 1"
   echo "resultsDir=$work/results (deleted at the end unless KEEP=1)"
-  echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing, pooled keep-alive forwarding and the hash-chained **audit trail** (a decision and an outcome record per call, written by a writer thread to a file: toolgate's counterpart of the access log). There is **no task grant check or policy yet** (later issues); the MCP body is forwarded as bytes, **not parsed**; the gRPC call is routed by service, not inspected. Rerun \`bench/run.sh\` when those land."
+  echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing, the **task check** (every call carries the \`toolgate-task\` token of a task the bench agent started with \`POST /_toolgate/v1/tasks\`, granted \`* /**\` on each bench route: token hash lookup, identity binding, grant match), pooled keep-alive forwarding and the hash-chained **audit trail** (a decision and an outcome record per call, written by a writer thread to a file: toolgate's counterpart of the access log). There is **no CEL policy yet** (a later issue); the MCP body is forwarded as bytes, **not parsed**; the gRPC call is routed by service, not inspected. Rerun \`bench/run.sh\` when those land."
   echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000"
   echo "scenario.rate1000.title=Fixed rate 1,000 rps, HTTP/1.1 over mTLS (direct: plain HTTP to the upstream)"
   echo "scenario.rate1000.command=load --target URL --rate 1000 --connections $CONNECTIONS ${timing[*]} --cert agent/svid.pem --key agent/svid.key --trust agent/bundle.pem"

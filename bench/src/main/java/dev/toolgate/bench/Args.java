@@ -7,12 +7,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** {@code --name value} and {@code --flag} command-line options; rejects unknown and repeated names. */
+/**
+ * {@code --name value} and {@code --flag} command-line options; rejects unknown names, and names given twice unless
+ * they are repeatable.
+ */
 final class Args {
     private final Map<String, String> values = new HashMap<>();
+    private final Map<String, List<String>> repeated = new HashMap<>();
     final List<String> positional = new ArrayList<>();
 
     Args(String[] argv, int from, Set<String> options, Set<String> flags) {
+        this(argv, from, options, Set.of(), flags);
+    }
+
+    /** {@code repeatable}: options that may be given any number of times (read with {@link #all}). */
+    Args(String[] argv, int from, Set<String> options, Set<String> repeatable, Set<String> flags) {
         for (int i = from; i < argv.length; i++) {
             String a = argv[i];
             if (!a.startsWith("--")) {
@@ -21,6 +30,13 @@ final class Args {
             }
             String name = a.substring(2);
             String value;
+            if (repeatable.contains(name)) {
+                if (i + 1 >= argv.length) {
+                    throw new IllegalArgumentException(a + ": missing value");
+                }
+                repeated.computeIfAbsent(name, n -> new ArrayList<>()).add(argv[++i]);
+                continue;
+            }
             if (flags.contains(name)) {
                 value = "true";
             } else if (options.contains(name)) {
@@ -29,7 +45,8 @@ final class Args {
                 }
                 value = argv[++i];
             } else {
-                throw new IllegalArgumentException(a + ": unknown option (expected one of " + options + " " + flags + ")");
+                throw new IllegalArgumentException(a + ": unknown option (expected one of " + options + " "
+                        + repeatable + " " + flags + ")");
             }
             if (values.put(name, value) != null) {
                 throw new IllegalArgumentException(a + ": given twice");
@@ -47,6 +64,11 @@ final class Args {
             throw new IllegalArgumentException("--" + name + ": missing (required)");
         }
         return v;
+    }
+
+    /** Every value of a repeatable option, in the order given (empty when it was not given). */
+    List<String> all(String name) {
+        return List.copyOf(repeated.getOrDefault(name, List.of()));
     }
 
     boolean flag(String name) {

@@ -21,8 +21,10 @@ public final class BenchMain {
             usage: java -jar toolgate-bench.jar COMMAND [options]
               load --target URL [--h2] [--payload bytes|mcp|grpc] [--rate RPS|0] [--connections N] [--streams N]
                    [--warmup 2s] [--duration 5s] [--body 1024] [--threads 1] [--cert PEM --key PEM] [--trust PEM]
-                   [--cpu-pids PID,PID] [--out FILE.properties]
-                                      open-loop load (rate 0: closed loop); prints one summary line
+                   [--cpu-pids PID,PID] [--header 'name: value']... [--out FILE.properties]
+                                      open-loop load (rate 0: closed loop); prints one summary line;
+                                      --header (repeatable) adds a header to every request, e.g.
+                                      --header toolgate-task:TOKEN (no space needed: fits a batch plan line)
               batch PLAN              runs the load lines of PLAN (NAME then load options, one run a line) in
                                       this JVM, one after the other (warm generator, no JVM start per run)
               upstream [--port 0] [--threads 1] [--body 1024]
@@ -73,7 +75,7 @@ public final class BenchMain {
         Args a = new Args(argv, 1,
                 Set.of("target", "payload", "rate", "connections", "streams", "warmup", "duration", "body", "threads",
                         "cert", "key", "trust", "cpu-pids", "out"),
-                Set.of("h2"));
+                Set.of("header"), Set.of("h2"));
         LoadOptions.Protocol protocol = a.flag("h2") ? LoadOptions.Protocol.H2 : LoadOptions.Protocol.H1;
         List<Integer> pids = new ArrayList<>();
         for (String p : a.get("cpu-pids", "").split(",")) {
@@ -88,7 +90,8 @@ public final class BenchMain {
                 protocol == LoadOptions.Protocol.H1 ? 1 : a.intValue("streams", 8),
                 a.duration("warmup", Duration.ofSeconds(2)), a.duration("duration", Duration.ofSeconds(5)),
                 a.intValue("body", 1024), a.intValue("threads", 1),
-                path(a.get("cert", null)), path(a.get("key", null)), path(a.get("trust", null)), pids);
+                path(a.get("cert", null)), path(a.get("key", null)), path(a.get("trust", null)), pids,
+                a.all("header").stream().map(LoadOptions.Header::parse).toList());
         LoadReport r = LoadGenerator.run(o);
         System.out.println(r.summary());
         String out = a.get("out", null);
@@ -98,9 +101,19 @@ public final class BenchMain {
                 Files.createDirectories(file.getParent());
             }
             try (OutputStream s = Files.newOutputStream(file)) {
-                r.toProperties().store(s, "toolgate-bench load " + String.join(" ", Arrays.asList(argv).subList(1, argv.length)));
+                r.toProperties().store(s, "toolgate-bench load " + withoutHeaderValues(argv));
             }
         }
+    }
+
+    /** The load options as given, header values left out: a header may carry a secret (a task token). */
+    static String withoutHeaderValues(String[] argv) {
+        List<String> words = new ArrayList<>();
+        for (int i = 1; i < argv.length; i++) {
+            boolean headerValue = i > 1 && argv[i - 1].equals("--header");
+            words.add(headerValue ? LoadOptions.Header.parse(argv[i]).name() + ":..." : argv[i]);
+        }
+        return String.join(" ", words);
     }
 
     private static void batch(String[] argv) throws IOException, InterruptedException {

@@ -38,6 +38,9 @@ final class H1Lane extends Lane {
                 .set(HttpHeaderNames.HOST, requests.authority)
                 .set(HttpHeaderNames.CONTENT_TYPE, requests.contentType)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, requests.bodyLength());
+        for (int i = 0; i < requests.headerNames.length; i++) {
+            req.headers().add(requests.headerNames[i], requests.headerValues[i]);
+        }
         channel.writeAndFlush(req, channel.voidPromise()); // a failed write reaches exceptionCaught
     }
 

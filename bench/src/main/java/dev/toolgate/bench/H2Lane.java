@@ -75,6 +75,9 @@ final class H2Lane extends Lane {
                     if (requests.grpc) {
                         h.set(TE, TRAILERS);
                     }
+                    for (int i = 0; i < requests.headerNames.length; i++) {
+                        h.add(requests.headerNames[i], requests.headerValues[i]);
+                    }
                     s.write(new DefaultHttp2HeadersFrame(h, false), s.voidPromise());
                     s.write(new DefaultHttp2DataFrame(requests.body(), true), s.voidPromise());
                     flushSoon();

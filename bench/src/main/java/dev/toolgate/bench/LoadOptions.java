@@ -5,7 +5,10 @@ import static java.util.Objects.requireNonNull;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * One load run: where to send, how (HTTP/1.1 or HTTP/2, plain or TLS with a client certificate), how fast and for
@@ -26,11 +29,61 @@ import java.util.List;
  * @param clientKey   PEM PKCS#8 key of {@code clientCert}
  * @param trust       PEM CA bundle the server is verified against ({@code null} with TLS: trust anything)
  * @param cpuPids     processes whose CPU time (/proc/PID/stat) is read at the start and end of the window
+ * @param headers     extra request headers sent on every request (e.g. {@code toolgate-task: <token>}), in order
  */
 public record LoadOptions(
         URI target, Protocol protocol, Payload payload, int rate, int connections, int maxInFlight,
         Duration warmup, Duration duration, int bodyBytes, int threads, Path clientCert, Path clientKey,
-        Path trust, List<Integer> cpuPids) {
+        Path trust, List<Integer> cpuPids, List<Header> headers) {
+
+    /**
+     * One extra request header. The name is kept in lower case (HTTP/2 requires it; HTTP/1.1 does not care); the
+     * value may be a secret such as a task token, so {@link #toString()} does not show it.
+     */
+    public record Header(String name, String value) {
+        /** Set by the generator itself, or connection-specific (refused on HTTP/2): not for {@code --header}. */
+        private static final Set<String> RESERVED = Set.of("host", "content-type", "content-length", "te",
+                "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade");
+
+        public Header {
+            requireNonNull(name, "name");
+            requireNonNull(value, "value");
+            if (name.isEmpty() || !name.chars().allMatch(Header::tchar)) {
+                throw new IllegalArgumentException("header name: \"" + name + "\" (expected: an HTTP token)");
+            }
+            name = name.toLowerCase(Locale.ROOT);
+            if (RESERVED.contains(name)) {
+                throw new IllegalArgumentException("header " + name + ": set by the generator or connection-specific"
+                        + " (expected: another header)");
+            }
+            if (!value.chars().allMatch(c -> c == '\t' || c >= 0x20 && c < 0x7F)) {
+                throw new IllegalArgumentException("header " + name + ": the value has control or non-ASCII"
+                        + " characters (expected: visible ASCII)");
+            }
+        }
+
+        /**
+         * Parses {@code name: value}; the space after the colon is optional, so {@code name:value} fits on one
+         * whitespace-separated line of a {@code batch} plan.
+         */
+        public static Header parse(String text) {
+            int colon = text.indexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("--header: \"" + text + "\" (expected: name: value)");
+            }
+            return new Header(text.substring(0, colon), text.substring(colon + 1).strip());
+        }
+
+        private static boolean tchar(int c) {
+            return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+        }
+
+        @Override
+        public String toString() {
+            return name + ": (" + value.length() + " characters)";
+        }
+    }
 
     /** Wire protocol towards the target. */
     public enum Protocol { H1, H2 }
@@ -83,12 +136,13 @@ public record LoadOptions(
             throw new IllegalArgumentException("clientCert and clientKey go together");
         }
         cpuPids = cpuPids == null ? List.of() : List.copyOf(cpuPids);
+        headers = headers == null ? List.of() : List.copyOf(headers);
     }
 
     /** Plain defaults for tests: 1 KiB bodies, 1 thread, no warmup, no CPU accounting. */
     public static LoadOptions of(URI target, Protocol protocol, int rate, int connections, Duration duration) {
         return new LoadOptions(target, protocol, Payload.BYTES, rate, connections, protocol == Protocol.H1 ? 1 : 16,
-                Duration.ZERO, duration, 1024, 1, null, null, null, null);
+                Duration.ZERO, duration, 1024, 1, null, null, null, null, null);
     }
 
     public boolean tls() {
@@ -107,11 +161,19 @@ public record LoadOptions(
 
     public LoadOptions withTls(Path cert, Path key, Path trustBundle) {
         return new LoadOptions(target, protocol, payload, rate, connections, maxInFlight, warmup, duration, bodyBytes,
-                threads, cert, key, trustBundle, cpuPids);
+                threads, cert, key, trustBundle, cpuPids, headers);
     }
 
     public LoadOptions withPayload(Payload newPayload) {
         return new LoadOptions(target, protocol, newPayload, rate, connections, maxInFlight, warmup, duration,
-                bodyBytes, threads, clientCert, clientKey, trust, cpuPids);
+                bodyBytes, threads, clientCert, clientKey, trust, cpuPids, headers);
+    }
+
+    /** The same run with {@code name: value} added to every request. */
+    public LoadOptions withHeader(String name, String value) {
+        List<Header> more = new ArrayList<>(headers);
+        more.add(new Header(name, value));
+        return new LoadOptions(target, protocol, payload, rate, connections, maxInFlight, warmup, duration,
+                bodyBytes, threads, clientCert, clientKey, trust, cpuPids, more);
     }
 }

@@ -2,11 +2,14 @@ package dev.toolgate.bench;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
- * The request every connection of a run sends: path, authority, content type and one shared read-only body.
- * Thread-safe: the body is only ever sent as a retained duplicate.
+ * The request every connection of a run sends: path, authority, content type, the extra headers of
+ * {@code --header} and one shared read-only body. Thread-safe: the body is only ever sent as a retained duplicate,
+ * and the header arrays are never modified.
  */
 final class Requests {
     static final String GRPC_PATH = "/grpc.testing.SimpleService/UnaryRpc";
@@ -15,13 +18,23 @@ final class Requests {
     final String authority;
     final String contentType;
     final boolean grpc;
+    /** Extra header names (lower case) and values, same index; built once so a request only copies references. */
+    final AsciiString[] headerNames;
+    final AsciiString[] headerValues;
     private final ByteBuf body;
 
-    private Requests(String path, String authority, String contentType, boolean grpc, byte[] body) {
+    private Requests(String path, String authority, String contentType, boolean grpc, byte[] body,
+                     List<LoadOptions.Header> headers) {
         this.path = path;
         this.authority = authority;
         this.contentType = contentType;
         this.grpc = grpc;
+        this.headerNames = new AsciiString[headers.size()];
+        this.headerValues = new AsciiString[headers.size()];
+        for (int i = 0; i < headers.size(); i++) {
+            headerNames[i] = AsciiString.cached(headers.get(i).name());
+            headerValues[i] = new AsciiString(headers.get(i).value());
+        }
         // heap and unreleasable: shared by every request and never tracked as a leak
         this.body = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(body).asReadOnly());
     }
@@ -30,9 +43,11 @@ final class Requests {
         String authority = o.target().getHost() + ':' + o.port();
         return switch (o.payload()) {
             case BYTES -> new Requests(o.pathAndQuery(), authority, "application/octet-stream", false,
-                    bytes(o.bodyBytes()));
-            case MCP -> new Requests(o.pathAndQuery(), authority, "application/json", false, mcpToolsCall(o.bodyBytes()));
-            case GRPC -> new Requests(GRPC_PATH, authority, "application/grpc", true, grpcSimpleRequest(o.bodyBytes()));
+                    bytes(o.bodyBytes()), o.headers());
+            case MCP -> new Requests(o.pathAndQuery(), authority, "application/json", false,
+                    mcpToolsCall(o.bodyBytes()), o.headers());
+            case GRPC -> new Requests(GRPC_PATH, authority, "application/grpc", true, grpcSimpleRequest(o.bodyBytes()),
+                    o.headers());
         };
     }
 

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Keeps the harness from rotting: a few seconds of real load against the benchmark upstreams, directly and through
- * the real sidecar over mTLS (HTTP/1.1, HTTP/2, MCP body, gRPC). Asserts only that requests completed and the
+ * the real sidecar over mTLS (HTTP/1.1, HTTP/2, MCP body, gRPC), every call through the sidecar carrying the token
+ * of a task that may do anything (as {@code run.sh} sends one). Asserts only that requests completed and the
  * report has percentiles: this is no performance test.
  */
 class LoadGeneratorSmokeTest {
@@ -34,6 +35,7 @@ class LoadGeneratorSmokeTest {
     private static GrpcUpstream grpc;
     private static ProxyServer proxy;
     private static Path agent;
+    private static String token;
 
     @BeforeAll
     static void start() throws Exception {
@@ -47,6 +49,7 @@ class LoadGeneratorSmokeTest {
                         new UpstreamConfig(URI.create("http://127.0.0.1:" + upstream.port()), null, null), null, null),
                 new RouteConfig("simple", null, "grpc.testing.SimpleService", null,
                         new UpstreamConfig(URI.create("http://127.0.0.1:" + grpc.port()), null, null), null, null))));
+        token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
 
     @AfterAll
@@ -109,6 +112,16 @@ class LoadGeneratorSmokeTest {
     }
 
     @Test
+    void withoutATaskTokenEveryCallIsDenied() throws Exception {
+        LoadReport r = LoadGenerator.run(LoadOptions.of(URI.create("https://127.0.0.1:" + proxy.port() + "/bench/x"),
+                        LoadOptions.Protocol.H1, 100, 1, WINDOW)
+                .withTls(agent.resolve("svid.pem"), agent.resolve("svid.key"), agent.resolve("bundle.pem")));
+        assertThat(r.completed()).as(r.summary()).isZero();
+        assertThat(r.errors()).as(r.summary()).isPositive();
+        assertThat(r.summary()).contains("HTTP status 403");
+    }
+
+    @Test
     void theReportCarriesWhatTheResultsWriterReads() throws Exception {
         LoadReport r = LoadGenerator.run(LoadOptions.of(URI.create("http://127.0.0.1:" + upstream.port() + "/x"),
                 LoadOptions.Protocol.H1, 200, 2, Duration.ofMillis(300)));
@@ -129,7 +142,8 @@ class LoadGeneratorSmokeTest {
 
     private static LoadOptions viaSidecar(String path, LoadOptions.Protocol protocol, int rate) {
         return LoadOptions.of(URI.create("https://127.0.0.1:" + proxy.port() + path), protocol, rate, 2, WINDOW)
-                .withTls(agent.resolve("svid.pem"), agent.resolve("svid.key"), agent.resolve("bundle.pem"));
+                .withTls(agent.resolve("svid.pem"), agent.resolve("svid.key"), agent.resolve("bundle.pem"))
+                .withHeader("toolgate-task", token);
     }
 
     private static void assertCompleted(LoadReport r, int rate) {

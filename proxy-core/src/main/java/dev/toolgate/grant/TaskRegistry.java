@@ -75,6 +75,9 @@ public final class TaskRegistry implements AutoCloseable {
         this.clock = clock;
         this.audit = audit;
         this.cache = Caffeine.newBuilder()
+                // Maintenance on the calling thread: handing it to the common pool every few reads woke threads
+                // and put tens of microseconds on the decision's tail (bench/RESULTS.md, the authorizer JMH).
+                .executor(Runnable::run)
                 .ticker(ticker)
                 .maximumSize(Math.max(1024, config.maxActive() * 2L))
                 .expireAfter(new UntilTaskExpiry(clock))

@@ -7,8 +7,10 @@
  * enforces the X509-SVID verification rules (one URI SAN, valid ID, leaf not a CA, key usage,
  * bundle chosen by the leaf's own trust domain, PKIX path validation) and, upstream, the expected
  * ID; {@link dev.toolgate.identity.PeerIdentity} then reads the verified caller. Hostname
- * verification is not used. {@link dev.toolgate.identity.DevCa} mints SVIDs for the demo and
- * tests only.
+ * verification is not used. The sidecar's own SVID and bundles come from PEM files
+ * ({@link dev.toolgate.identity.FileTlsMaterial}), a SPIRE agent's Workload API
+ * ({@link dev.toolgate.identity.SpireTlsMaterial}), or {@link dev.toolgate.identity.DevCa}, which
+ * mints SVIDs for the demo and tests only; the rotating sources swap contexts for new handshakes.
  *
  * <p>Everything here fails closed: a certificate that breaks any rule fails the handshake, and
  * no method returns a partially valid value.

@@ -1,0 +1,78 @@
+package dev.toolgate.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code identity} section as loaded from YAML, the {@code spire} source above all. */
+class IdentityConfigTest {
+    @TempDir
+    Path dir;
+
+    private SidecarConfig load(String yaml) throws Exception {
+        Path p = dir.resolve("s.yaml");
+        Files.writeString(p, yaml);
+        return ConfigLoader.load(p);
+    }
+
+    @Test
+    void spireNeedsNothingElseAndLeavesTheSocketToTheEnvironment() throws Exception {
+        IdentityConfig id = load("identity: {source: spire}\n").identity();
+        assertThat(id.source()).isEqualTo("spire");
+        assertThat(id.socket()).as("unset: SPIFFE_ENDPOINT_SOCKET, then the default, at start").isNull();
+        assertThat(id.spiffeId()).as("unset: the first SVID the agent offers").isNull();
+        assertThat(id.startupTimeout()).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void spireTakesSocketIdAndStartupTimeout() throws Exception {
+        IdentityConfig id = load("""
+                identity:
+                  source: spire
+                  socket: unix:///spiffe-workload-api/spire-agent.sock
+                  spiffeId: spiffe://example.org/ns/agents/sa/toolgate
+                  startupTimeout: 2m
+                """).identity();
+        assertThat(id.socket()).isEqualTo("unix:///spiffe-workload-api/spire-agent.sock");
+        assertThat(id.spiffeId()).isEqualTo("spiffe://example.org/ns/agents/sa/toolgate");
+        assertThat(id.startupTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(IdentityConfig.spire(null, null, null)).isEqualTo(load("identity: {source: spire}\n").identity());
+    }
+
+    @Test
+    void badSpireSettingsAreNamedWithFileAndPath() {
+        String file = dir.resolve("s.yaml").toString();
+        assertThatThrownBy(() -> load("identity: {source: spire, socket: /run/spire/sockets/agent.sock}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(file + ": identity: socket: /run/spire/sockets/agent.sock: ")
+                .hasMessageEndingWith("(expected: unix:///path/to/agent.sock or tcp://IP:port)");
+        assertThatThrownBy(() -> load("identity: {source: spire, socket: 'tcp://spire-agent:8081'}\n"))
+                .hasMessageContaining("identity: socket: tcp://spire-agent:8081: ");
+        assertThatThrownBy(() -> load("identity: {source: spire, spiffeId: 'spiffe://Example.org/x'}\n"))
+                .hasMessageContaining("identity: spiffeId: ");
+        assertThatThrownBy(() -> load("identity: {source: spire, spiffeId: 'spiffe://example.org'}\n"))
+                .hasMessageContaining("identity: spiffeId: spiffe://example.org has no path");
+        assertThatThrownBy(() -> load("identity: {source: spire, startupTimeout: 0s}\n"))
+                .hasMessageContaining("identity: startupTimeout: PT0S (expected: > 0)");
+    }
+
+    @Test
+    void settingsOfAnotherSourceAreMistakesNotSilentlyIgnored() {
+        assertThatThrownBy(() -> load("identity: {source: spire, bundle: bundle.pem}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("identity: bundle: not used by source spire (remove it)");
+        assertThatThrownBy(() -> load("identity: {source: spire, trustDomain: example.org}\n"))
+                .hasMessageContaining("identity: trustDomain: not used by source spire (remove it)");
+        assertThatThrownBy(() -> load("identity: {source: dev, socket: 'unix:///a.sock'}\n"))
+                .hasMessageContaining("identity: socket: not used by source dev (remove it)");
+        assertThatThrownBy(() -> load("identity: {source: files, certificate: a, key: b, bundle: c, startupTimeout: 5s}\n"))
+                .hasMessageContaining("identity: startupTimeout: not used by source files (remove it)");
+        assertThatThrownBy(() -> load("identity: {source: vault}\n"))
+                .hasMessageContaining("identity: source: vault (expected: dev, files or spire)");
+    }
+}

@@ -1,0 +1,227 @@
+package dev.toolgate.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.SpireTlsMaterial;
+import dev.toolgate.identity.Svid;
+import dev.toolgate.telemetry.CallSpans;
+import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.RawHttpClient;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestSpireAgent;
+import dev.toolgate.testing.TestUpstream;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The sidecar with its identity from SPIRE ({@link SpireTlsMaterial} against {@link TestSpireAgent}): it serves the
+ * SVID the agent issued, follows the rotations the agent pushes without dropping a connection, trusts another
+ * trust domain exactly when a federated bundle for it arrives, and keeps serving when the agent goes away.
+ */
+class SpireIdentityTest {
+    private static final SpiffeId PARTNER_AGENT = SpiffeId.parse("spiffe://partner.test/agents/auditor");
+
+    @TempDir
+    Path dir;
+
+    private TestPki pki;
+    private TestSpireAgent spire;
+    private AuditTrail trail;
+    private TestUpstream upstream;
+    private SidecarConfig config;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        pki = TestPki.create(dir);
+        spire = TestSpireAgent.start(dir.resolve("agent.sock"));
+        trail = AuditTrail.start(new MemoryAuditSink(), null, 1000);
+        upstream = TestUpstream.start();
+        config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        upstream.close();
+        trail.close();
+        spire.close();
+    }
+
+    private ProxyServer start(SpireTlsMaterial tls) throws Exception {
+        return ProxyServer.start(config, tls, trail, Sidecar.tasks(config, trail, Clock.systemUTC()),
+                Sidecar.credentials(config), ProxyMetrics.create(), CallSpans.noop(), 1);
+    }
+
+    private static String get(String token) {
+        return "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: " + token + "\r\n\r\n";
+    }
+
+    private static BigInteger servedSerial(SSLContext tls, int port) throws Exception {
+        try (RawHttpClient c = new RawHttpClient(tls, port)) {
+            return ((X509Certificate) c.session().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    /** A call on a new connection; -1 if the sidecar refused the peer's certificate (a TLS alert). */
+    private static int callOnNewConnection(SSLContext tls, int port, String request) throws IOException {
+        try (RawHttpClient c = new RawHttpClient(tls, port)) {
+            return c.exchange(request).status();
+        } catch (SSLException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * A JDK client that presents {@code svid} whatever CAs the server's certificate request names (the JDK's own key
+     * manager would send no certificate at all to a sidecar that does not name the client's CA), and trusts
+     * {@code ca} for the sidecar.
+     */
+    private static SSLContext alwaysPresenting(Svid svid, X509Certificate ca) throws Exception {
+        X509ExtendedKeyManager keys = new X509ExtendedKeyManager() {
+            @Override
+            public String[] getClientAliases(String keyType, Principal[] issuers) {
+                return new String[] {"svid"};
+            }
+
+            @Override
+            public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+                return "svid";
+            }
+
+            @Override
+            public String[] getServerAliases(String keyType, Principal[] issuers) {
+                return new String[0];
+            }
+
+            @Override
+            public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+                return null;
+            }
+
+            @Override
+            public X509Certificate[] getCertificateChain(String alias) {
+                return svid.chain().toArray(new X509Certificate[0]);
+            }
+
+            @Override
+            public PrivateKey getPrivateKey(String alias) {
+                return svid.key();
+            }
+        };
+        KeyStore anchors = KeyStore.getInstance("PKCS12");
+        anchors.load(null, null);
+        anchors.setCertificateEntry("ca", ca);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(anchors);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(new KeyManager[] {keys}, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void servesTheSvidSpireIssuedAndFollowsItsRotationsWithoutDroppingAConnection() throws Exception {
+        Svid first = pki.issue(TestPki.SIDECAR);
+        spire.issue(first, pki.ca().certificate());
+        SSLContext agent = pki.jdkClient(TestPki.AGENT);
+        try (SpireTlsMaterial tls = SpireTlsMaterial.connect(spire.address(), Optional.of(TestPki.SIDECAR),
+                Duration.ofSeconds(30));
+             ProxyServer proxy = start(tls);
+             RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
+            String get = get(Sidecar.taskForEverything(proxy, TestPki.AGENT));
+            assertThat(longLived.exchange(get).status()).isEqualTo(200);
+            assertThat(servedSerial(agent, proxy.port())).isEqualTo(first.leaf().getSerialNumber());
+
+            for (int i = 0; i < 3; i++) {
+                Svid next = pki.issue(TestPki.SIDECAR);
+                spire.issue(next, pki.ca().certificate());
+                eventually("rotation " + i + " served", () -> {
+                    try {
+                        return servedSerial(agent, proxy.port()).equals(next.leaf().getSerialNumber());
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                });
+                // The connection made before every rotation still carries calls, and new ones work too.
+                assertThat(longLived.exchange(get).status()).isEqualTo(200);
+                assertThat(callOnNewConnection(agent, proxy.port(), get)).isEqualTo(200);
+            }
+            assertThat(spire.x509Calls()).as("one Workload API stream carried every rotation").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aFederatedBundleMakesTheOtherTrustDomainsAgentsAcceptableAndItsRemovalUndoesIt() throws Exception {
+        DevCa partnerCa = DevCa.openOrCreate(dir.resolve("partner-ca"), "partner.test");
+        // The partner's agent trusts our CA to verify the sidecar; the sidecar must first trust the partner's CA.
+        SSLContext partner = alwaysPresenting(partnerCa.issue(PARTNER_AGENT), pki.ca().certificate());
+        spire.issue(pki.issue(TestPki.SIDECAR), pki.ca().certificate());
+        try (SpireTlsMaterial tls = SpireTlsMaterial.connect(spire.address(), Optional.empty(), Duration.ofSeconds(30));
+             ProxyServer proxy = start(tls)) {
+            String get = get(Sidecar.taskForEverything(proxy, PARTNER_AGENT));
+            assertThat(callOnNewConnection(partner, proxy.port(), get)).as("before federation").isEqualTo(-1);
+            assertThat(upstream.requests).isEmpty();
+
+            spire.issue(List.of(pki.issue(TestPki.SIDECAR)), List.of(pki.ca().certificate()),
+                    Map.of("partner.test", List.of(partnerCa.certificate())));
+            eventually("federated bundle in force", () -> tls.bundles().trustDomains().contains("partner.test"));
+            assertThat(callOnNewConnection(partner, proxy.port(), get)).as("federated").isEqualTo(200);
+            assertThat(upstream.requests).hasSize(1);
+
+            spire.issue(pki.issue(TestPki.SIDECAR), pki.ca().certificate());
+            eventually("federation ended", () -> !tls.bundles().trustDomains().contains("partner.test"));
+            assertThat(callOnNewConnection(partner, proxy.port(), get)).as("federation ended").isEqualTo(-1);
+            assertThat(upstream.requests).hasSize(1);
+        }
+    }
+
+    @Test
+    void keepsServingTheLastSvidWhenTheSpireAgentGoesAway() throws Exception {
+        Svid issued = pki.issue(TestPki.SIDECAR);
+        spire.issue(issued, pki.ca().certificate());
+        SSLContext agent = pki.jdkClient(TestPki.AGENT);
+        try (SpireTlsMaterial tls = SpireTlsMaterial.connect(spire.address(), Optional.empty(), Duration.ofSeconds(30));
+             ProxyServer proxy = start(tls)) {
+            String get = get(Sidecar.taskForEverything(proxy, TestPki.AGENT));
+            assertThat(callOnNewConnection(agent, proxy.port(), get)).isEqualTo(200);
+
+            spire.close();
+            Thread.sleep(300); // the client has seen the stream end and is retrying
+            assertThat(servedSerial(agent, proxy.port())).isEqualTo(issued.leaf().getSerialNumber());
+            assertThat(callOnNewConnection(agent, proxy.port(), get)).isEqualTo(200);
+        }
+    }
+}

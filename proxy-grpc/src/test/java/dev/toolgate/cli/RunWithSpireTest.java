@@ -1,0 +1,176 @@
+package dev.toolgate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.config.IdentityConfig;
+import dev.toolgate.identity.SpireTlsMaterial;
+import dev.toolgate.identity.Svid;
+import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.testing.RawHttpClient;
+import dev.toolgate.testing.TestPki;
+import dev.toolgate.testing.TestSpireAgent;
+import dev.toolgate.testing.TestUpstream;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code toolgate run} with {@code identity.source: spire}, against the test SPIRE agent. */
+class RunWithSpireTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern SERVING = Pattern.compile("serving agents on [^ ]*:(\\d+) as (\\S+);");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void identitiesBuildSpireMaterialFromTheConfig() throws Exception {
+        TestPki pki = TestPki.create(dir);
+        Svid issued = pki.issue(TestPki.SIDECAR);
+        try (TestSpireAgent spire = TestSpireAgent.start(dir.resolve("agent.sock"))) {
+            spire.issue(issued, pki.ca().certificate());
+            TlsMaterial tls = Identities.load(IdentityConfig.spire(spire.address(), TestPki.SIDECAR.toString(),
+                    Duration.ofSeconds(30)));
+            try (SpireTlsMaterial spireTls = (SpireTlsMaterial) tls) {
+                assertThat(spireTls.address()).isEqualTo(spire.address());
+                assertThat(tls.svid().leaf()).isEqualTo(issued.leaf());
+            }
+        }
+    }
+
+    @Test
+    void runWithoutAnSvidInTimeExitsWithCode2AndSaysWhy() throws Exception {
+        Path socket = dir.resolve("nobody.sock");
+        Path cfg = Files.writeString(dir.resolve("spire.yaml"), """
+                identity: {source: spire, socket: 'unix://%s', startupTimeout: 1s}
+                audit: {file: audit/audit.jsonl}
+                listener: {port: 0}
+                admin: {port: 0}
+                """.formatted(socket));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream old = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(Main.commandLine().execute("run", "--config", cfg.toString())).isEqualTo(2);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("toolgate: cannot load the sidecar's identity "
+                + "(spire): no X.509-SVID from the SPIFFE Workload API at unix://" + socket + " within PT1S (nothing "
+                + "received: is the SPIRE agent running there, and is this workload registered?)\n");
+    }
+
+    @Test
+    void theSidecarProcessServesTheSvidSpireIssuesAndFollowsItsRotation() throws Exception {
+        TestPki pki = TestPki.create(dir);
+        Svid first = pki.issue(TestPki.SIDECAR);
+        try (TestUpstream upstream = TestUpstream.start();
+             TestSpireAgent spire = TestSpireAgent.start(dir.resolve("agent.sock"))) {
+            spire.issue(first, pki.ca().certificate());
+            Files.writeString(dir.resolve("routes.yaml"), """
+                    routes:
+                      - name: weather
+                        prefix: /api/weather
+                        upstream: {url: %s}
+                    """.formatted(upstream.url()));
+            Path cfg = Files.writeString(dir.resolve("sidecar.yaml"), """
+                    listener: {port: 0}
+                    admin: {port: 0}
+                    identity: {source: spire, socket: '%s', spiffeId: '%s'}
+                    audit: {file: audit/audit.jsonl}
+                    routes: [routes.yaml]
+                    """.formatted(spire.address(), TestPki.SIDECAR));
+            SSLContext agentTls = pki.jdkClient(TestPki.AGENT);
+            Process sidecar = launch(cfg);
+            try {
+                int port = awaitServing(sidecar, TestPki.SIDECAR.toString());
+                assertThat(servedSerial(agentTls, port)).isEqualTo(first.leaf().getSerialNumber());
+
+                HttpClient agent = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                        .sslContext(agentTls).build();
+                HttpResponse<String> task = agent.send(HttpRequest.newBuilder(
+                                URI.create("https://127.0.0.1:" + port + "/_toolgate/v1/tasks"))
+                        .timeout(Duration.ofSeconds(10))
+                        .POST(HttpRequest.BodyPublishers.ofString("""
+                                {"purpose":"spire","grants":[{"route":"weather","operations":["GET /**"]}]}"""))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(task.statusCode()).as(task.body()).isEqualTo(201);
+                String token = JSON.readTree(task.body()).path("token").asText();
+                HttpRequest call = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/api/weather/x"))
+                        .timeout(Duration.ofSeconds(10)).header("toolgate-task", token).build();
+                assertThat(agent.send(call, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+
+                Svid second = pki.issue(TestPki.SIDECAR);
+                spire.issue(second, pki.ca().certificate());
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (!servedSerial(agentTls, port).equals(second.leaf().getSerialNumber())) {
+                    assertThat(System.nanoTime()).as("rotation served").isLessThan(deadline);
+                    Thread.sleep(50);
+                }
+                assertThat(agent.send(call, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            } finally {
+                sidecar.destroy();
+                assertThat(sidecar.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            }
+        }
+    }
+
+    private static BigInteger servedSerial(SSLContext tls, int port) throws Exception {
+        try (RawHttpClient c = new RawHttpClient(tls, port)) {
+            return ((X509Certificate) c.session().getPeerCertificates()[0]).getSerialNumber();
+        }
+    }
+
+    private static Process launch(Path config) throws IOException {
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
+                config.toString(), "--workers", "1")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+    }
+
+    /** Reads the sidecar's stderr until it serves (as {@code id}); returns its port and keeps draining the rest. */
+    private static int awaitServing(Process p, String id) throws Exception {
+        BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
+            try {
+                for (String line = err.readLine(); line != null; line = err.readLine()) {
+                    seen.append(line).append('\n');
+                    Matcher m = SERVING.matcher(line);
+                    if (m.find()) {
+                        assertThat(m.group(2)).isEqualTo(id);
+                        return Integer.parseInt(m.group(1));
+                    }
+                }
+                throw new IllegalStateException("the sidecar exited before serving:\n" + seen);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        int listening = port.get(60, TimeUnit.SECONDS);
+        Thread drain = new Thread(() -> err.lines().forEach(l -> { }), "sidecar-stderr");
+        drain.setDaemon(true);
+        drain.start();
+        return listening;
+    }
+}

@@ -22,9 +22,9 @@ import java.util.stream.Stream;
 /**
  * Reads a sidecar configuration file and the route files it names.
  *
- * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts}, {@code audit}, {@code admin} and
- * {@code routes}: a list of route files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name),
- * relative to the sidecar file. Each route file holds {@code routes:} with a list of routes; paths inside a route
+ * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
+ * {@code audit}, {@code admin}, {@code tasks}, {@code control} and {@code routes}: a list of route files or
+ * directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file. Each route file holds {@code routes:} with a list of routes; paths inside a route
  * (a credential's {@code file}) are relative to the route file. Unknown keys are
  * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
  * {@code 1h}.
@@ -58,7 +58,7 @@ public final class ConfigLoader {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
-                    raw.tasks() == null ? null : raw.tasks().resolve(base));
+                    raw.tasks() == null ? null : raw.tasks().resolve(base), raw.control());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -164,7 +164,8 @@ public final class ConfigLoader {
 
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-                       AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks) {}
+                       AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
+                       ControlConfig control) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

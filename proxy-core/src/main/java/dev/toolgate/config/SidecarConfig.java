@@ -17,10 +17,11 @@ import java.util.Set;
  * @param admin      the admin listener (health, readiness, metrics)
  * @param routes     all routes, from the files and directories the config file names
  * @param tasks      tasks and grants: where they are kept, lifetimes, who may start tasks for others
+ * @param control    the control API listener (gRPC) and who may tail the audit trail
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks) {
+        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, ControlConfig control) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -31,6 +32,7 @@ public record SidecarConfig(
         admin = requireNonNullElse(admin, AdminConfig.defaults());
         routes = routes == null ? List.of() : List.copyOf(routes);
         tasks = requireNonNullElse(tasks, TasksConfig.defaults());
+        control = requireNonNullElse(control, ControlConfig.defaults());
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {
@@ -46,35 +48,45 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null);
+    }
+
+    public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
+                         TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
+                         TasksConfig tasks) {
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null);
     }
 
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, control);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, control);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, control);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, control);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, control);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, control);
+    }
+
+    public SidecarConfig withControl(ControlConfig newControl) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newControl);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, control);
     }
 }

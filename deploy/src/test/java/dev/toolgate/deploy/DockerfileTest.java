@@ -75,11 +75,11 @@ class DockerfileTest {
     }
 
     @Test
-    void exposesTheDataPlaneAndAdminPorts() {
+    void exposesTheDataPlaneControlAndAdminPorts() {
         List<String> exposed = new ArrayList<>();
         df.defaultTarget().all("EXPOSE").forEach(i -> exposed.addAll(i.words()));
         assertThat(exposed).contains(String.valueOf(ProductDefaults.agentPort()),
-                String.valueOf(ProductDefaults.adminPort()));
+                String.valueOf(ProductDefaults.controlPort()), String.valueOf(ProductDefaults.adminPort()));
     }
 
     @Test

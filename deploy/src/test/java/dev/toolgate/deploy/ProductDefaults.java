@@ -3,6 +3,7 @@ package dev.toolgate.deploy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.config.AuditConfig;
+import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.ListenerConfig;
 
 /**
@@ -15,6 +16,11 @@ final class ProductDefaults {
     /** The agent-facing data plane port. */
     static int agentPort() {
         return ListenerConfig.DEFAULT_PORT;
+    }
+
+    /** The control API port (gRPC over mTLS). */
+    static int controlPort() {
+        return ControlConfig.DEFAULT_PORT;
     }
 
     /**

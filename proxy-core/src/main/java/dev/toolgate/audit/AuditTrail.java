@@ -109,6 +109,14 @@ public final class AuditTrail implements AutoCloseable {
         subscribers.add(requireNonNull(subscriber, "subscriber"));
     }
 
+    /**
+     * Stops delivering to {@code subscriber} (the instance given to {@link #subscribeRecords}); records the writer is
+     * handing out at this moment may still reach it. Returns false if it was not subscribed.
+     */
+    public boolean unsubscribeRecords(BiConsumer<AuditRecord, String> subscriber) {
+        return subscribers.remove(requireNonNull(subscriber, "subscriber"));
+    }
+
     public long accepted() {
         return accepted.get();
     }

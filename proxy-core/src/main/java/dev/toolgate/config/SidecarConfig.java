@@ -20,10 +20,12 @@ import java.util.Set;
  * @param tasks      tasks and grants: where they are kept, lifetimes, who may start tasks for others
  * @param policies   policy document files and directories ({@code dev.toolgate.policy.PolicyLoader}); empty when
  *                   none are configured (then no policy applies: grants and routes alone limit an agent)
+ * @param control    the control API listener (gRPC) and who may tail the audit trail
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
-        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies) {
+        AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies,
+        ControlConfig control) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -35,6 +37,7 @@ public record SidecarConfig(
         routes = routes == null ? List.of() : List.copyOf(routes);
         tasks = requireNonNullElse(tasks, TasksConfig.defaults());
         policies = policies == null ? List.of() : List.copyOf(policies);
+        control = requireNonNullElse(control, ControlConfig.defaults());
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {
@@ -50,47 +53,52 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null);
     }
 
     /** Without policy files. */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null);
     }
 
     /** The same configuration with a different route list (tests, demo). */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies, control);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
-        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies);
+        return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
-        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies);
+        return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies, control);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
-        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies);
+        return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies, control);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies, control);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies, control);
     }
 
     /** The same configuration with other policy files and directories (tests, demo). */
     public SidecarConfig withPolicies(List<Path> newPolicies) {
-        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies);
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies, control);
+    }
+
+    public SidecarConfig withControl(ControlConfig newControl) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
+                newControl);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
-        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies);
+        return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies, control);
     }
 }

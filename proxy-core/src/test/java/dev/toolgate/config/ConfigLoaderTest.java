@@ -24,6 +24,7 @@ class ConfigLoaderTest {
     void theShippedDefaultConfigAndExampleRoutesLoad() throws Exception {
         SidecarConfig cfg = ConfigLoader.load(Path.of("../config/toolgate.yaml"));
         assertThat(cfg.listener().port()).isEqualTo(15001);
+        assertThat(cfg.control().port()).isEqualTo(15010);
         assertThat(cfg.routes()).extracting(RouteConfig::name)
                 .containsExactly("github-mcp", "weather", "crm", "inventory-grpc");
         RouteConfig grpc = cfg.routes().get(3);
@@ -108,6 +109,34 @@ class ConfigLoaderTest {
                 .hasMessageContaining("defaultTtl");
         assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml", "tasks: {admins: [\"http://x\"]}\n")))
                 .isInstanceOf(ConfigException.class);
+    }
+
+    @Test
+    void theControlSectionIsLoadedAndValidated() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
+                control:
+                  address: 0.0.0.0
+                  port: 0
+                  allowedIds: ["spiffe://td/agents/*", "spiffe://td/ops/**"]
+                  auditors: ["spiffe://td/ops/siem"]
+                  tailBuffer: 16
+                """));
+        assertThat(cfg.control().address()).isEqualTo("0.0.0.0");
+        assertThat(cfg.control().port()).isZero();
+        assertThat(cfg.control().allowedIdPatterns()).hasSize(2);
+        assertThat(cfg.control().auditors()).containsExactly("spiffe://td/ops/siem");
+        assertThat(cfg.control().tailBuffer()).isEqualTo(16);
+        ControlConfig defaults = ConfigLoader.load(write("d.yaml", "listener: {port: 0}\n")).control();
+        assertThat(defaults.address()).isEqualTo("127.0.0.1");
+        assertThat(defaults.port()).isEqualTo(15010);
+        assertThat(defaults.allowedIds()).isEmpty();
+        assertThat(defaults.tailBuffer()).isEqualTo(1024);
+        assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "control: {tailBuffer: 0}\n")))
+                .hasMessageContaining("b.yaml: control: tailBuffer: 0 (expected: 1..1000000)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml", "control: {auditors: [\"ops\"]}\n")))
+                .hasMessageContaining("c.yaml: control").hasMessageContaining("\"ops\" (expected: spiffe://");
+        assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml", "control: {admins: []}\n")))
+                .hasMessageContaining("e.yaml: control.admins");
     }
 
     @Test

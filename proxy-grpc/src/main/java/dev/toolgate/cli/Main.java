@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** Entry point of the shaded jar and of the {@code ./toolgate} launcher. */
 @Command(name = "toolgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runtime authorization sidecar for autonomous AI agents.",
-        subcommands = {RunCommand.class, DemoCommand.class, DevCaCommand.class, AuditCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, DevCaCommand.class, TaskCommand.class, TailCommand.class,
+                AuditCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -4,6 +4,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.control.ControlServer;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
@@ -88,12 +89,26 @@ final class RunCommand implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, credentials, metrics,
                 Tracing.fromEnvironment(), workers);
-        AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics,
-                () -> server.isListening() && !audit.isClosed(), keys::jwksJson);
-        System.err.printf("toolgate: serving agents on %s as %s; admin on %s; audit trail in %s%n", server.address(),
-                tls.svid().id(), admin.address(), auditFile);
+        java.util.function.BooleanSupplier ready = () -> server.isListening() && !audit.isClosed();
+        AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics, ready,
+                keys::jwksJson);
+        ControlServer control;
+        try {
+            control = ControlServer.start(cfg, tls, tasks, audit, ready);
+        } catch (java.io.IOException e) {
+            System.err.println("toolgate: cannot start the control API on " + cfg.control().address() + ":"
+                    + cfg.control().port() + ": " + e.getMessage());
+            admin.close();
+            server.close();
+            tasks.close();
+            audit.close();
+            return 2;
+        }
+        System.err.printf("toolgate: serving agents on %s as %s; control API on %s; admin on %s; audit trail in %s%n",
+                server.address(), tls.svid().id(), control.address(), admin.address(), auditFile);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            control.close();
             admin.close();
             server.close();
             if (policies != null) {

@@ -29,11 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The sidecar as a process: tasks, a revoked grant and an ended task survive a SIGKILL (no clean shutdown) exactly,
- * and a torn last journal record from the crash is tolerated.
+ * and a torn last journal record from the crash is tolerated; the control API it starts serves the restored tasks.
  */
 class RunRestartTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern SERVING = Pattern.compile("serving agents on [^ ]*:(\\d+) ");
+    private static final Pattern SERVING =
+            Pattern.compile("serving agents on [^ ]*:(\\d+) .*; control API on [^ ;]*:(\\d+);");
 
     @TempDir
     Path dir;
@@ -85,6 +86,16 @@ class RunRestartTest {
                 assertThat(JSON.readTree(ended.body()).path("code").asText()).isEqualTo("DENY_TASK_ENDED");
                 assertThat(upstream.requests).extracting(TestUpstream.Seen::uri)
                         .containsExactly("/forecast/oslo", "/forecast/bergen");
+                // The control API serves the same, restored registry.
+                Path agentFiles = DevCa.openOrCreate(dir.resolve("ca"), TestPki.TRUST_DOMAIN)
+                        .issueTo(TestPki.AGENT, dir.resolve("agent"));
+                java.io.StringWriter out = new java.io.StringWriter();
+                picocli.CommandLine cli = Main.commandLine();
+                cli.setOut(new java.io.PrintWriter(out, true));
+                assertThat(cli.execute("task", "get", idA, "--control", "127.0.0.1:" + second.controlPort(),
+                        "--svid-dir", agentFiles.toString())).isZero();
+                assertThat(out.toString()).startsWith("task " + idA + "  active")
+                        .contains("  g2  weather  GET /alerts  revoked");
             } finally {
                 second.kill();
             }
@@ -101,6 +112,7 @@ class RunRestartTest {
         return Files.writeString(dir.resolve("sidecar.yaml"), """
                 listener: {port: 0}
                 admin: {port: 0}
+                control: {port: 0}
                 identity: {source: dev, trustDomain: %s, spiffeId: %s, stateDir: ca}
                 audit: {file: audit/audit.jsonl}
                 tasks: {journal: tasks.journal, fsync: always}
@@ -115,7 +127,7 @@ class RunRestartTest {
     }
 
     /** A sidecar process started with the test's class path, killed with SIGKILL. */
-    private record Sidecar(Process process, int port) {
+    private record Sidecar(Process process, int port, int controlPort) {
         static Sidecar launch(Path config) throws Exception {
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
@@ -123,12 +135,12 @@ class RunRestartTest {
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
             BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
-            CompletableFuture<Integer> port = CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<int[]> port = CompletableFuture.supplyAsync(() -> {
                 try {
                     for (String line = err.readLine(); line != null; line = err.readLine()) {
                         Matcher m = SERVING.matcher(line);
                         if (m.find()) {
-                            return Integer.parseInt(m.group(1));
+                            return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
                         }
                     }
                     throw new IllegalStateException("the sidecar exited before serving");
@@ -137,12 +149,12 @@ class RunRestartTest {
                 }
             });
             try {
-                int listening = port.get(60, TimeUnit.SECONDS);
+                int[] listening = port.get(60, TimeUnit.SECONDS);
                 // Keep draining stderr so the process never blocks on a full pipe.
                 Thread drain = new Thread(() -> err.lines().forEach(l -> { }), "sidecar-stderr");
                 drain.setDaemon(true);
                 drain.start();
-                return new Sidecar(p, listening);
+                return new Sidecar(p, listening[0], listening[1]);
             } catch (Exception e) {
                 p.destroyForcibly();
                 throw e;

@@ -1,0 +1,165 @@
+package dev.toolgate.control;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.ControlConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.SpiffeIdPattern;
+import dev.toolgate.identity.TlsMaterial;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control API listener: gRPC over mTLS (client certificate required, verified as an X.509-SVID by the
+ * sidecar's {@link TlsMaterial}, rotated material used for every new connection) serving {@code
+ * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, {@code grpc.health.v1.Health} and server reflection
+ * (v1 and v1alpha, for grpcurl and grpc_cli).
+ *
+ * <p>Health reports {@code SERVING} for the server and each service while {@code ready} holds (checked every
+ * second) and {@code NOT_SERVING} otherwise and after {@link #close}. Start with {@link #start}; thread-safe.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+    /** Largest request accepted: a StartTask with many grants is a few KiB. */
+    private static final int MAX_REQUEST_BYTES = 64 * 1024;
+    private static final int MAX_METADATA_BYTES = 8 * 1024;
+    private static final int MAX_CALLS_PER_CONNECTION = 100;
+    private static final List<String> SERVICES = List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService");
+
+    private final Server server;
+    private final TailHub tails;
+    private final HealthStatusManager health;
+    private final ScheduledExecutorService readiness;
+
+    private ControlServer(Server server, TailHub tails, HealthStatusManager health,
+                          ScheduledExecutorService readiness) {
+        this.server = server;
+        this.tails = tails;
+        this.health = health;
+        this.readiness = readiness;
+    }
+
+    /**
+     * Binds {@code config.control()} and starts serving.
+     *
+     * @param config the validated sidecar configuration ({@code control}, and {@code tasks.admins}, who may tail)
+     * @param tls    the sidecar's TLS material (the same as the data plane's)
+     * @param tasks  the task registry the data plane authorizes calls with
+     * @param audit  the audit trail whose records the tail streams
+     * @param ready  whether the sidecar is ready (health follows it)
+     * @throws IOException if the address cannot be bound
+     */
+    public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
+                                     BooleanSupplier ready) throws IOException {
+        requireNonNull(config, "config");
+        requireNonNull(tls, "tls");
+        requireNonNull(tasks, "tasks");
+        requireNonNull(audit, "audit");
+        requireNonNull(ready, "ready");
+        ControlConfig control = config.control();
+        List<SpiffeIdPattern> tailers = new ArrayList<>(config.tasks().adminPatterns());
+        tailers.addAll(control.auditorPatterns());
+        TailHub tails = TailHub.open(audit, control.tailBuffer());
+        HealthStatusManager health = new HealthStatusManager();
+        CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
+                .sslContext(new RotatingSslContext(tls))
+                .handshakeTimeout(10, TimeUnit.SECONDS)
+                .maxInboundMessageSize(MAX_REQUEST_BYTES)
+                .maxInboundMetadataSize(MAX_METADATA_BYTES)
+                .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+                .addService(ServerInterceptors.intercept(new TaskServiceImpl(tasks), callers))
+                .addService(ServerInterceptors.intercept(new AuditServiceImpl(tails, tailers), callers))
+                .addService(ServerInterceptors.intercept(health.getHealthService(), callers))
+                .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), callers))
+                .addService(ServerInterceptors.intercept(v1alphaReflection(), callers))
+                .build();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            tails.close();
+            throw e;
+        }
+        ScheduledExecutorService readiness = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "toolgate-control-health");
+            t.setDaemon(true);
+            return t;
+        });
+        ControlServer cs = new ControlServer(server, tails, health, readiness);
+        cs.updateHealth(ready);
+        readiness.scheduleWithFixedDelay(() -> cs.updateHealth(ready), 1, 1, TimeUnit.SECONDS);
+        log.info("control API listening on {}", cs.address());
+        return cs;
+    }
+
+    /** grpcurl before 1.9 and grpc_cli speak only the v1alpha reflection protocol. */
+    @SuppressWarnings("deprecation")
+    private static io.grpc.BindableService v1alphaReflection() {
+        return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
+    }
+
+    private void updateHealth(BooleanSupplier ready) {
+        boolean ok;
+        try {
+            ok = ready.getAsBoolean();
+        } catch (RuntimeException e) {
+            log.warn("readiness check failed; reporting NOT_SERVING", e);
+            ok = false;
+        }
+        ServingStatus status = ok ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+        for (String s : SERVICES) {
+            health.setStatus(s, status);
+        }
+    }
+
+    /** The bound address (the real port when the configuration asked for port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.getListenSockets().get(0);
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    /** How many {@code AuditService.Tail} streams are open. */
+    public int tailSubscribers() {
+        return tails.subscribers();
+    }
+
+    /**
+     * Reports NOT_SERVING, ends open tails ({@code UNAVAILABLE}), stops accepting calls, gives calls in flight up
+     * to two seconds, then cancels what is left.
+     */
+    @Override
+    public void close() {
+        readiness.shutdownNow();
+        health.enterTerminalState();
+        tails.close();
+        server.shutdown();
+        try {
+            if (!server.awaitTermination(2, TimeUnit.SECONDS)) {
+                server.shutdownNow();
+                server.awaitTermination(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            server.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -182,7 +182,8 @@ sed -e "s/port: $P_TOOLGATE}/port: $P_TUNED}/" -e "s/audit-toolgate.jsonl/audit-
 # The task the load generator works under, on each toolgate: any operation on each of the routes above.
 cat > "$work/toolgate/task.json" <<EOF
 {"purpose":"bench/run.sh load","ttl":"$TASK_TTL","grants":[{"route":"bench","operations":["* /**"]},
- {"route":"bench-mcp","operations":["* /**"]},{"route":"bench-grpc","operations":["* /**"]}]}
+ {"route":"bench-mcp","operations":["mcp:tools/call:*","mcp:tools/list","mcp:initialize","mcp:ping"]},
+ {"route":"bench-grpc","operations":["grpc:grpc.testing.SimpleService/*"]}]}
 EOF
 
 # ---- processes -------------------------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "durations=$REPS repetitions x (warmup $WARMUP + measured $DURATION) per target and scenario, interleaved; $CONNECTIONS HTTP/1.1 connections at fixed rates, $SAT_CONNECTIONS closed-loop at saturation, HTTP/2 $H2_CONNECTIONS connections x $H2_STREAMS streams"
   echo "pinning=taskset: each proxy on core $CORE_PROXY, load generator and upstreams on core $CORE_LOAD, all at nice $NICE; toolgate --workers 1"
   echo "resultsDir=$work/results (deleted at the end unless KEEP=1)"
-  echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing, the **task check** (every call carries the \`toolgate-task\` token of a task the bench agent started with \`POST /_toolgate/v1/tasks\`, granted \`* /**\` on each bench route: token hash lookup, identity binding, grant match), pooled keep-alive forwarding and the hash-chained **audit trail** (a decision and an outcome record per call, written by a writer thread to a file: toolgate's counterpart of the access log). There is **no CEL policy yet** (a later issue); the MCP body is forwarded as bytes, **not parsed**; the gRPC call is routed by service, not inspected. Rerun \`bench/run.sh\` when those land."
+  echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing, the **task check** (every call carries the \`toolgate-task\` token of a task the bench agent started with \`POST /_toolgate/v1/tasks\`, granted every operation of each bench route: \`* /**\`, \`mcp:tools/call:*\`, \`grpc:grpc.testing.SimpleService/*\`; token hash lookup, identity binding, grant match), the MCP body read and parsed as JSON-RPC and judged per message, pooled keep-alive forwarding and the hash-chained **audit trail** (a decision and an outcome record per call, written by a writer thread to a file: toolgate's counterpart of the access log). No policy documents are configured in these runs (grants only)."
   echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000"
   echo "scenario.rate1000.title=Fixed rate 1,000 rps, HTTP/1.1 over mTLS (direct: plain HTTP to the upstream)"
   echo "scenario.rate1000.command=load --target URL --rate 1000 --connections $CONNECTIONS ${timing[*]} --cert agent/svid.pem --key agent/svid.key --trust agent/bundle.pem"

@@ -163,11 +163,24 @@ class EgressLockNetnsTest {
 
     @Test
     void theAgentReachesTheUpstreamThroughTheSidecar() {
+        String base = "https://127.0.0.1:" + ProductDefaults.agentPort();
+        String[] tls = {"--cacert", work.resolve("agent/bundle.pem").toString(),
+                "--cert", work.resolve("agent/svid.pem").toString(), "--key", work.resolve("agent/svid.key").toString()};
+        // Like any agent, it first starts a task for what it is about to do.
+        List<String> start = new ArrayList<>(List.of(tls));
+        start.addAll(List.of("-H", "content-type: application/json", "--data", "{\"purpose\":\"egress test\","
+                + "\"grants\":[{\"route\":\"up4\",\"operations\":[\"GET /hello\"]},"
+                + "{\"route\":\"up6\",\"operations\":[\"GET /hello\"]}]}", base + "/_toolgate/v1/tasks"));
+        Commands.Result task = curlAs(AGENT_UID, start.toArray(String[]::new));
+        assertThat(task.out()).as(task.describe()).endsWith("\n201");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"token\":\"(tg1\\.[A-Za-z0-9_-]+)\"")
+                .matcher(task.out());
+        assertThat(m.find()).as(task.out()).isTrue();
         for (String route : List.of("up4", "up6")) {
-            String url = "https://127.0.0.1:" + ProductDefaults.agentPort() + "/" + route + "/hello";
-            Commands.Result r = curlAs(AGENT_UID, "--cacert", work.resolve("agent/bundle.pem").toString(),
-                    "--cert", work.resolve("agent/svid.pem").toString(),
-                    "--key", work.resolve("agent/svid.key").toString(), url);
+            String url = base + "/" + route + "/hello";
+            List<String> call = new ArrayList<>(List.of(tls));
+            call.addAll(List.of("-H", "toolgate-task: " + m.group(1), url));
+            Commands.Result r = curlAs(AGENT_UID, call.toArray(String[]::new));
             assertThat(r.exit()).as(r.describe()).isZero();
             String from = route.equals("up4") ? POD4 : POD6_SEEN;
             assertThat(r.out()).as("%s answered by the upstream, reached from the pod", url)

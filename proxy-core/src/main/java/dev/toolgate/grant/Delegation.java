@@ -1,5 +1,7 @@
 package dev.toolgate.grant;
 
+import dev.toolgate.policy.OpPattern;
+
 import java.time.Duration;
 import java.time.Instant;
 
@@ -15,7 +17,7 @@ final class Delegation {
         if (!child.route().equals(parent.route())) {
             return false;
         }
-        for (OperationPattern op : child.operations()) {
+        for (OpPattern op : child.operations()) {
             if (!withinAny(op, parent)) {
                 return false;
             }
@@ -23,8 +25,8 @@ final class Delegation {
         return true;
     }
 
-    private static boolean withinAny(OperationPattern op, Grant parent) {
-        for (OperationPattern p : parent.operations()) {
+    private static boolean withinAny(OpPattern op, Grant parent) {
+        for (OpPattern p : parent.operations()) {
             if (op.within(p)) {
                 return true;
             }
@@ -47,8 +49,8 @@ final class Delegation {
                 continue;
             }
             Grant p = pg.grant();
-            OperationPattern outside = null;
-            for (OperationPattern op : child.operations()) {
+            OpPattern outside = null;
+            for (OpPattern op : child.operations()) {
                 if (!withinAny(op, p)) {
                     outside = op;
                     break;

@@ -1,5 +1,7 @@
 package dev.toolgate.grant;
 
+import dev.toolgate.policy.OpPattern;
+
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -183,7 +185,7 @@ final class JournalCodec {
             g.writeStringField("id", gr.id());
             g.writeStringField("route", gr.route());
             g.writeArrayFieldStart("operations");
-            for (OperationPattern op : gr.operations()) {
+            for (OpPattern op : gr.operations()) {
                 g.writeString(op.toString());
             }
             g.writeEndArray();
@@ -297,12 +299,12 @@ final class JournalCodec {
             throw new IllegalArgumentException("grant: " + g.getNodeType() + " (expected: an object)");
         }
         only(g, "grant", GRANT_FIELDS);
-        List<OperationPattern> ops = new ArrayList<>();
+        List<OpPattern> ops = new ArrayList<>();
         for (JsonNode op : array(g, "operations")) {
             if (!op.isTextual()) {
                 throw new IllegalArgumentException("grant.operations: " + op + " (expected: a string)");
             }
-            ops.add(OperationPattern.parse(op.textValue()));
+            ops.add(OpPattern.parse(op.textValue()));
         }
         Long budget = null;
         JsonNode b = g.get("budget");

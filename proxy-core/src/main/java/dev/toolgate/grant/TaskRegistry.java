@@ -10,6 +10,7 @@ import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.policy.Condition;
+import dev.toolgate.policy.OpPattern;
 import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.Verdict;
 import java.io.IOException;
@@ -485,10 +486,10 @@ public final class TaskRegistry implements AutoCloseable {
                 throw invalid(where + ".operations: " + r.operations().size() + " (expected: 1 to "
                         + MAX_OPERATIONS + ")");
             }
-            List<OperationPattern> ops = new ArrayList<>();
+            List<OpPattern> ops = new ArrayList<>();
             for (String op : r.operations()) {
                 try {
-                    ops.add(OperationPattern.parse(op));
+                    ops.add(OpPattern.parse(op));
                 } catch (IllegalArgumentException e) {
                     throw invalid(where + ": " + e.getMessage());
                 }

@@ -57,14 +57,14 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final ExecutorService taskExecutor;
     private final TaskRegistry tasks;
-    private final List<String> routeNames;
+    private final List<RouteConfig> routes;
 
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
                         Channel listener, ExecutorService taskExecutor, TaskRegistry tasks,
-                        List<String> routeNames) {
+                        List<RouteConfig> routes) {
         this.taskExecutor = taskExecutor;
         this.tasks = tasks;
-        this.routeNames = routeNames;
+        this.routes = routes;
         this.boss = boss;
         this.workers = workers;
         this.resolver = resolver;
@@ -131,8 +131,7 @@ public final class ProxyServer implements AutoCloseable {
                     .channel();
             log.info("data plane listening on {} ({} routes, transport {})", ch.localAddress(),
                     config.routes().size(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks,
-                    config.routes().stream().map(RouteConfig::name).toList());
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, config.routes());
         } catch (SSLException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -190,7 +189,12 @@ public final class ProxyServer implements AutoCloseable {
 
     /** The names of the routes it serves. */
     public List<String> routeNames() {
-        return routeNames;
+        return routes.stream().map(RouteConfig::name).toList();
+    }
+
+    /** The routes it serves. */
+    public List<RouteConfig> routes() {
+        return routes;
     }
 
     /** Whether the listener still accepts connections (readiness). */

@@ -1,5 +1,7 @@
 package dev.toolgate.grant;
 
+import dev.toolgate.policy.OpPattern;
+
 import dev.toolgate.identity.SpiffeId;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,10 +41,10 @@ final class JournalFixtures {
                 T0.plusMillis(1), expires, String.format("%064x", n));
     }
 
-    static List<OperationPattern> ops(String... patterns) {
-        List<OperationPattern> list = new ArrayList<>();
+    static List<OpPattern> ops(String... patterns) {
+        List<OpPattern> list = new ArrayList<>();
         for (String p : patterns) {
-            list.add(OperationPattern.parse(p));
+            list.add(OpPattern.parse(p));
         }
         return list;
     }

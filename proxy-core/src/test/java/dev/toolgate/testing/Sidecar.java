@@ -85,10 +85,21 @@ public final class Sidecar {
      * which need a task like any call); returns its token.
      */
     public static String taskForEverything(ProxyServer server, SpiffeId agent) throws TaskException {
-        List<GrantRequest> grants = server.routeNames().stream()
-                .map(r -> new GrantRequest(r, List.of("* /**"), null, null, null))
+        List<GrantRequest> grants = server.routes().stream()
+                .map(r -> new GrantRequest(r.name(), everything(r), null, null, null))
                 .toList();
         return server.tasks().start(agent, new StartRequest(null, "test: " + agent.path(), null, grants)).token();
+    }
+
+    /** Operations covering everything a route of this protocol can carry (kinds never cross). */
+    public static List<String> everything(RouteConfig route) {
+        return switch (route.protocol()) {
+            case "grpc" -> List.of("grpc:" + route.grpc() + "/*");
+            case "mcp" -> List.of("mcp:tools/call:*", "mcp:tools/list", "mcp:resources/read:**",
+                    "mcp:resources/list", "mcp:prompts/get:*", "mcp:prompts/list", "mcp:notifications/*",
+                    "mcp:initialize", "mcp:ping", "mcp:stream", "mcp:session/close", "mcp:response");
+            default -> List.of("* /**");
+        };
     }
 
     public static RouteConfig route(String name, String prefix, String url) {

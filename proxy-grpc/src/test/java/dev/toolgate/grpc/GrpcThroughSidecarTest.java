@@ -297,7 +297,7 @@ class GrpcThroughSidecarTest {
 
         // A task that may call the unary method only.
         String token = sidecar.tasks().start(TestPki.AGENT, new StartRequest(null, "unary only", null, List.of(
-                new GrantRequest("simple", List.of("POST /" + SERVICE + "/UnaryRpc"), null, null, null)))).token();
+                new GrantRequest("simple", List.of("grpc:" + SERVICE + "/UnaryRpc"), null, null, null)))).token();
         io.grpc.Channel unaryOnly = ClientInterceptors.intercept(managed,
                 MetadataUtils.newAttachHeadersInterceptor(task(token)));
         assertThat(SimpleServiceGrpc.newBlockingStub(unaryOnly).withDeadlineAfter(10, TimeUnit.SECONDS)

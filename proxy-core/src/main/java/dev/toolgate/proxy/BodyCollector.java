@@ -35,6 +35,10 @@ final class BodyCollector {
         return ByteBufUtil.getBytes(body);
     }
 
+    int limit() {
+        return limit;
+    }
+
     int size() {
         return body.readableBytes();
     }

@@ -101,9 +101,11 @@ final class Exchange implements UpstreamListener {
     private String deniedCode;
     /** An HTTP/2 request with a gRPC content type: the sidecar's own answers take gRPC's form. */
     private boolean grpcClient;
+    /** A request to the sidecar's own endpoints, answered off the event loop. */
     private LocalRequest local;
-    /** An MCP POST's body, held until its JSON-RPC messages are judged. */
-    private BodyCollector mcpBody;
+    /** A body read before anything is decided (an MCP POST, a task request), and what runs once it is in. */
+    private BodyCollector collected;
+    private Runnable onCollected;
     private McpPost mcpPost;
     /** On an MCP route: the session the request names, and the task the call was allowed under. */
     private String mcpSessionId;
@@ -252,10 +254,19 @@ final class Exchange implements UpstreamListener {
         upstream = rt.upstreams().get(routeName);
         outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
         mcpPost = new McpPost(agent, token, match.routePath());
-        mcpBody = new BodyCollector(ctx.alloc(), limit);
+        collectBody(req, full, limit, this::decideMcp);
+    }
+
+    /**
+     * Reads the request body (at most {@code limit} bytes; more is refused 413 and the connection closed) before
+     * anything is decided, then runs {@code then} with the body in {@link #collected}.
+     */
+    private void collectBody(HttpRequest req, boolean full, int limit, Runnable then) {
+        collected = new BodyCollector(ctx.alloc(), limit);
+        onCollected = then;
         state = State.COLLECTING;
         if (full) {
-            collectMcp(new DefaultLastHttpContent(((FullHttpRequest) req).content().retain()));
+            collect(new DefaultLastHttpContent(((FullHttpRequest) req).content().retain()));
             return;
         }
         if (!http2 && HttpUtil.is100ContinueExpected(req)) {
@@ -265,16 +276,17 @@ final class Exchange implements UpstreamListener {
         conn.readAgent();
     }
 
-    private void collectMcp(HttpContent content) {
+    private void collect(HttpContent content) {
         boolean last = content instanceof LastHttpContent;
-        boolean fits = mcpBody.add(content.content());
+        boolean fits = collected.add(content.content());
         content.release();
         if (!fits) {
             requestDone = last;
-            mcpBody.release();
-            mcpBody = null;
-            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
-                    "MCP body larger than " + rt.mcpParser().maxBytes() + " bytes"), true);
+            int limit = collected.limit();
+            releaseCollected();
+            state = State.CONNECTING;
+            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE, "body larger than " + limit + " bytes"),
+                    true);
             return;
         }
         if (!last) {
@@ -283,16 +295,22 @@ final class Exchange implements UpstreamListener {
         }
         requestDone = true;
         state = State.CONNECTING;
-        decideMcp();
+        onCollected.run();
+    }
+
+    private void releaseCollected() {
+        if (collected != null) {
+            collected.release();
+            collected = null;
+        }
     }
 
     private void decideMcp() {
         McpRequest parsed;
         try {
-            parsed = rt.mcpParser().parse(mcpBody.bytes(), 0, mcpBody.size());
+            parsed = rt.mcpParser().parse(collected.bytes(), 0, collected.size());
         } catch (McpParseException e) {
-            mcpBody.release();
-            mcpBody = null;
+            releaseCollected();
             denyMcp("DENY_MALFORMED", e.code(), 400, e.reason(), e.id());
             return;
         }
@@ -310,22 +328,20 @@ final class Exchange implements UpstreamListener {
                 parsed.messages().stream().map(McpMessage::operation).toList()) : parsed.messages().get(0).operation());
         audit.task(firstDenial != null ? firstDenial : decisions.get(0));
         if (firstDenial != null) {
-            mcpBody.release();
-            mcpBody = null;
+            releaseCollected();
             answerMcpDenial(parsed, decisions, firstDenial);
             return;
         }
         Decision session = checkSession(decisions.get(0));
         if (session instanceof Decision.Deny hijack) {
-            mcpBody.release();
-            mcpBody = null;
+            releaseCollected();
             audit.task(hijack);
             List<Decision> refused = new ArrayList<>(Collections.nCopies(decisions.size(), session));
             answerMcpDenial(parsed, refused, hijack);
             return;
         }
-        ByteBuf body = mcpBody.take();
-        mcpBody = null;
+        ByteBuf body = collected.take();
+        collected = null;
         bodyBytes = body.readableBytes();
         // The collected body goes in one piece with its length, however the agent framed it.
         outbound.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
@@ -438,35 +454,18 @@ final class Exchange implements UpstreamListener {
             return;
         }
         local = new LocalRequest(agent, req.method().name(), target.path(), target.query(), token);
-        state = State.LOCAL;
-        if (full) {
-            collectLocal(new DefaultLastHttpContent(((FullHttpRequest) req).content().retain()));
-        } else {
-            conn.readAgent();
-        }
+        collectBody(req, full, TaskApi.MAX_BODY_BYTES, this::serveLocal);
     }
 
-    private void collectLocal(HttpContent content) {
-        boolean last = content instanceof LastHttpContent;
-        boolean fits = local.add(content.content());
-        content.release();
-        if (!fits) {
-            requestDone = last;
-            local.release();
-            refuse(new RequestChecks.Refusal(ProxyError.BODY_TOO_LARGE,
-                    "body larger than " + TaskApi.MAX_BODY_BYTES + " bytes"), true);
-            return;
-        }
-        if (!last) {
-            conn.readAgent();
-            return;
-        }
-        requestDone = true;
+    /** The body of a task request is in: serve it on the task executor (journal fsync), answer on the event loop. */
+    private void serveLocal() {
         LocalRequest r = local;
+        byte[] body = collected.bytes();
+        releaseCollected();
+        state = State.LOCAL;
         try {
             rt.taskExecutor().execute(() -> {
-                TaskApi.Answer a = rt.taskApi().handle(r.agent(), r.method(), r.path(), r.query(), r.token(),
-                        r.body());
+                TaskApi.Answer a = rt.taskApi().handle(r.agent(), r.method(), r.path(), r.query(), r.token(), body);
                 ctx.executor().execute(() -> answerLocal(a));
             });
         } catch (RejectedExecutionException e) {
@@ -557,9 +556,8 @@ final class Exchange implements UpstreamListener {
             RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
             content.release();
             if (state == State.COLLECTING) {
-                // The body of an MCP POST under inspection broke its framing: refused and audited, never forwarded.
-                mcpBody.release();
-                mcpBody = null;
+                // A body read for inspection broke its framing: refused and audited, never forwarded.
+                releaseCollected();
                 state = State.CONNECTING;
                 deny("DENY_MALFORMED", r, true);
                 return;
@@ -573,8 +571,8 @@ final class Exchange implements UpstreamListener {
         }
         switch (state) {
             case FORWARDING -> forwardBody(content);
-            case LOCAL -> collectLocal(content);
-            case COLLECTING -> collectMcp(content);
+            case COLLECTING -> collect(content);
+            case LOCAL -> content.release(); // the request was read in full before it was served
             case DISCARDING -> dropBodyPart(content);
             case CONNECTING -> {
                 // Body is only read once the upstream is there; getting some now means the read discipline broke.
@@ -860,14 +858,8 @@ final class Exchange implements UpstreamListener {
 
     /** The agent went away: give everything back. */
     void onAgentClosed() {
-        if (local != null) {
-            local.release();
-            local = null;
-        }
-        if (mcpBody != null) {
-            mcpBody.release();
-            mcpBody = null;
-        }
+        local = null;
+        releaseCollected();
         recordOutcome("agent_closed", "the agent closed the connection or stream before the exchange ended");
         cancelResponseTimer();
         releaseUpstream(false);

@@ -19,7 +19,23 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import dev.toolgate.audit.AuditSink;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.AuditConfig;
+import dev.toolgate.config.ControlConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.Svid;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -236,6 +252,61 @@ class ExtAuthzTest {
             String checkCode = viaCheck.hasOkResponse() ? "ALLOW"
                     : JSON.readTree(viaCheck.getDeniedResponse().getBody()).path("code").asText();
             assertThat(checkCode).as("%s", c).isEqualTo(planeCode);
+        }
+    }
+
+    @Test
+    void aCheckTheAuditTrailCannotTakeIsDeniedFailClosed(@TempDir Path own) throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AuditSink stuck = new AuditSink() {
+            @Override
+            public void write(String line) throws IOException {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        TestPki pki = TestPki.create(own);
+        SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", "http://127.0.0.1:9")))
+                .withAudit(new AuditConfig(own.resolve("audit.jsonl"), 100_000, Duration.ofMillis(50), null, false))
+                .withControl(new ControlConfig("127.0.0.1", 0, List.of(), List.of(), null,
+                        List.of(ENVOY.uri())));
+        AuditTrail audit = AuditTrail.start(stuck, null, 1);
+        TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
+        ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, () -> true);
+        Svid svid = pki.issue(ENVOY);
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", control.port())
+                .sslContext(GrpcSslContexts.forClient()
+                        .keyManager(svid.key(), svid.chain().toArray(new X509Certificate[0]))
+                        .trustManager(pki.ca().certificate()).build())
+                .build();
+        try {
+            AuthorizationGrpc.AuthorizationBlockingStub envoy = AuthorizationGrpc.newBlockingStub(ch);
+            CheckResponse last = null;
+            for (int i = 0; i < 5; i++) { // the writer holds one record and the queue one more; then offers fail
+                last = envoy.withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .check(get(AGENT, "/api/weather/forecast/oslo", Map.of()));
+            }
+            assertThat(last.getStatus().getCode()).isEqualTo(7);
+            assertThat(last.getDeniedResponse().getStatus().getCodeValue()).isEqualTo(503);
+            JsonNode body = JSON.readTree(last.getDeniedResponse().getBody());
+            assertThat(body.path("error").asText()).isEqualTo("audit_unavailable");
+            assertThat(body.path("code").asText()).isEqualTo("ERROR_FAIL_CLOSED");
+        } finally {
+            release.countDown();
+            ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            control.close();
+            tasks.close();
+            audit.close();
         }
     }
 

@@ -22,9 +22,11 @@ import java.util.List;
  *                   an SRE console)
  * @param tailBuffer records each tail subscriber may have waiting; past it, records are skipped for that subscriber
  *                   only and it is told how many
+ * @param extAuthzClients SPIFFE ID patterns that may call Envoy's {@code envoy.service.auth.v3.Authorization/Check}
+ *                   (the Envoy proxy's own identity); empty: nobody may (ext_authz is off)
  */
 public record ControlConfig(String address, Integer port, List<String> allowedIds, List<String> auditors,
-                            Integer tailBuffer) {
+                            Integer tailBuffer, List<String> extAuthzClients) {
     public static final int DEFAULT_PORT = 15010;
 
     public ControlConfig {
@@ -37,14 +39,27 @@ public record ControlConfig(String address, Integer port, List<String> allowedId
         auditors = auditors == null ? List.of() : List.copyOf(auditors);
         allowedIds.forEach(SpiffeIdPattern::parse);
         auditors.forEach(SpiffeIdPattern::parse);
+        extAuthzClients = extAuthzClients == null ? List.of() : List.copyOf(extAuthzClients);
+        extAuthzClients.forEach(SpiffeIdPattern::parse);
         tailBuffer = requireNonNullElse(tailBuffer, 1024);
         if (tailBuffer < 1 || tailBuffer > 1_000_000) {
             throw new IllegalArgumentException("tailBuffer: " + tailBuffer + " (expected: 1..1000000)");
         }
     }
 
+    /** A control config without ext_authz clients. */
+    public ControlConfig(String address, Integer port, List<String> allowedIds, List<String> auditors,
+                         Integer tailBuffer) {
+        this(address, port, allowedIds, auditors, tailBuffer, null);
+    }
+
     public static ControlConfig defaults() {
-        return new ControlConfig(null, null, null, null, null);
+        return new ControlConfig(null, null, null, null, null, null);
+    }
+
+    /** The parsed {@link #extAuthzClients}. */
+    public List<SpiffeIdPattern> extAuthzClientPatterns() {
+        return extAuthzClients.stream().map(SpiffeIdPattern::parse).toList();
     }
 
     /** The parsed {@link #allowedIds}. */

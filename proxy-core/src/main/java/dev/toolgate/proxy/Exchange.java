@@ -1,10 +1,10 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.authz.CallDecider;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.toolgate.call.Call;
 import dev.toolgate.call.McpMessage;
 import dev.toolgate.call.McpParseException;
 import dev.toolgate.call.McpParser;
@@ -182,8 +182,7 @@ final class Exchange implements UpstreamListener {
                     return;
                 }
             }
-            Decision decision = checkSession(decide(new Call(agent, token, routeName, protocol, req.method().name(),
-                    match.routePath())));
+            Decision decision = checkSession(rt.decider().decide(agent, token, match, req.method().name()));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
                 deny(d.code().name(), refusal(d), false);
@@ -232,7 +231,7 @@ final class Exchange implements UpstreamListener {
     // ---- MCP: judged by the JSON-RPC messages of the body ------------------------------------------------
 
     /** What an MCP POST needs once its body is in. */
-    private record McpPost(SpiffeId agent, String token, String routePath) {}
+    private record McpPost(SpiffeId agent, String token, RouteMatch match) {}
 
     /**
      * An MCP POST: its body is read (bounded) before anything is decided, because what it does is in the JSON-RPC
@@ -253,7 +252,7 @@ final class Exchange implements UpstreamListener {
         }
         upstream = rt.upstreams().get(routeName);
         outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
-        mcpPost = new McpPost(agent, token, match.routePath());
+        mcpPost = new McpPost(agent, token, match);
         collectBody(req, full, limit, this::decideMcp);
     }
 
@@ -314,19 +313,12 @@ final class Exchange implements UpstreamListener {
             denyMcp("DENY_MALFORMED", e.code(), 400, e.reason(), e.id());
             return;
         }
-        List<Decision> decisions = new ArrayList<>(parsed.messages().size());
-        Decision.Deny firstDenial = null;
-        for (McpMessage m : parsed.messages()) {
-            Decision d = decide(new Call(mcpPost.agent(), mcpPost.token(), routeName, protocol, "POST",
-                    mcpPost.routePath(), m));
-            decisions.add(d);
-            if (firstDenial == null && d instanceof Decision.Deny deny) {
-                firstDenial = deny;
-            }
-        }
-        audit.operation(parsed.batch() ? "batch: " + String.join(", ",
-                parsed.messages().stream().map(McpMessage::operation).toList()) : parsed.messages().get(0).operation());
-        audit.task(firstDenial != null ? firstDenial : decisions.get(0));
+        CallDecider.McpDecisions judged = rt.decider().decideMcp(mcpPost.agent(), mcpPost.token(), mcpPost.match(),
+                parsed);
+        List<Decision> decisions = judged.decisions();
+        Decision.Deny firstDenial = judged.firstDenial();
+        audit.operation(judged.operation());
+        audit.task(judged.verdict());
         if (firstDenial != null) {
             releaseCollected();
             answerMcpDenial(parsed, decisions, firstDenial);
@@ -424,16 +416,6 @@ final class Exchange implements UpstreamListener {
         if (pendingBody != null) {
             pendingBody.release();
             pendingBody = null;
-        }
-    }
-
-    /** Asks the authorizer; a decision that cannot be made is a denial (fail closed). */
-    private Decision decide(Call call) {
-        try {
-            return rt.authorizer().decide(call);
-        } catch (RuntimeException e) {
-            log.error("[{}] the authorizer failed on {}; denying", ctx.channel().id(), call, e);
-            return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, "the decision could not be made; denied", null);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.toolgate.proxy;
 
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.authz.Authorizer;
+import dev.toolgate.authz.CallDecider;
 import dev.toolgate.call.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
@@ -21,7 +21,7 @@ import java.util.concurrent.Executor;
  */
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
-                    List<SpiffeIdPattern> allowedIds, Authorizer authorizer, TaskApi taskApi,
+                    List<SpiffeIdPattern> allowedIds, CallDecider decider, TaskApi taskApi,
                     Executor taskExecutor, Credentials credentials, McpParser mcpParser,
                     McpSessions mcpSessions) {
     ProxyRuntime {

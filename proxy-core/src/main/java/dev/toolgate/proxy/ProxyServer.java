@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
+import dev.toolgate.authz.CallDecider;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.call.McpParser;
 import dev.toolgate.call.RouteTable;
@@ -57,13 +58,15 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final ExecutorService taskExecutor;
     private final TaskRegistry tasks;
+    private final Authorizer authorizer;
     private final List<RouteConfig> routes;
 
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
-                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks,
+                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks, Authorizer authorizer,
                         List<RouteConfig> routes) {
         this.taskExecutor = taskExecutor;
         this.tasks = tasks;
+        this.authorizer = authorizer;
         this.routes = routes;
         this.boss = boss;
         this.workers = workers;
@@ -113,10 +116,11 @@ public final class ProxyServer implements AutoCloseable {
                         upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
                         resolver));
             }
+            Authorizer authorizer = authorizer(config, tasks);
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns(), new Authorizer(tasks, routeLabels(config)), new TaskApi(tasks), taskExecutor,
-                    credentials, new McpParser(), new McpSessions());
+                    config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
+                    taskExecutor, credentials, new McpParser(), new McpSessions());
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
@@ -131,7 +135,7 @@ public final class ProxyServer implements AutoCloseable {
                     .channel();
             log.info("data plane listening on {} ({} routes, transport {})", ch.localAddress(),
                     config.routes().size(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, config.routes());
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, authorizer, config.routes());
         } catch (SSLException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -141,12 +145,17 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private static Map<String, java.util.Set<String>> routeLabels(SidecarConfig config) {
+    /**
+     * The authorizer of a sidecar with {@code config}'s routes (and their labels) over {@code tasks}: what the data
+     * plane decides with, for a component that decides without a running data plane (tests, a control server
+     * alone).
+     */
+    public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks) {
         Map<String, java.util.Set<String>> labels = new HashMap<>();
         for (RouteConfig r : config.routes()) {
             labels.put(r.name(), java.util.Set.copyOf(r.labels()));
         }
-        return labels;
+        return new Authorizer(tasks, labels);
     }
 
     /**
@@ -185,6 +194,14 @@ public final class ProxyServer implements AutoCloseable {
     /** The tasks this data plane authorizes calls with. */
     public TaskRegistry tasks() {
         return tasks;
+    }
+
+    /**
+     * The authorizer this data plane decides every call with; Envoy's ext_authz check on the control API asks the
+     * very same instance.
+     */
+    public Authorizer authorizer() {
+        return authorizer;
     }
 
     /** The names of the routes it serves. */

@@ -94,7 +94,7 @@ final class RunCommand implements Callable<Integer> {
                 keys::jwksJson);
         ControlServer control;
         try {
-            control = ControlServer.start(cfg, tls, tasks, audit, ready);
+            control = ControlServer.start(cfg, tls, tasks, audit, ready, server.authorizer());
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot start the control API on " + cfg.control().address() + ":"
                     + cfg.control().port() + ": " + e.getMessage());

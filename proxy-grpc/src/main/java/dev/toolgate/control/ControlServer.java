@@ -3,11 +3,17 @@ package dev.toolgate.control;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.authz.Authorizer;
+import dev.toolgate.authz.CallDecider;
+import dev.toolgate.call.McpParser;
+import dev.toolgate.call.RouteTable;
+import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.proxy.ProxyServer;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -16,20 +22,23 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The control API listener: gRPC over mTLS (client certificate required, verified as an X.509-SVID by the
  * sidecar's {@link TlsMaterial}, rotated material used for every new connection) serving {@code
- * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, {@code grpc.health.v1.Health} and server reflection
- * (v1 and v1alpha, for grpcurl and grpc_cli).
+ * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, Envoy's ext_authz {@code
+ * envoy.service.auth.v3.Authorization} (for {@code control.extAuthzClients} only), {@code grpc.health.v1.Health} and
+ * server reflection (v1 and v1alpha, for grpcurl and grpc_cli).
  *
  * <p>Health reports {@code SERVING} for the server and each service while {@code ready} holds (checked every
  * second) and {@code NOT_SERVING} otherwise and after {@link #close}. Start with {@link #start}; thread-safe.
@@ -40,7 +49,8 @@ public final class ControlServer implements AutoCloseable {
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     private static final int MAX_METADATA_BYTES = 8 * 1024;
     private static final int MAX_CALLS_PER_CONNECTION = 100;
-    private static final List<String> SERVICES = List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService");
+    private static final List<String> SERVICES = List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService",
+            "envoy.service.auth.v3.Authorization");
 
     private final Server server;
     private final TailHub tails;
@@ -68,6 +78,21 @@ public final class ControlServer implements AutoCloseable {
     public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
                                      BooleanSupplier ready) throws IOException {
         requireNonNull(config, "config");
+        requireNonNull(tasks, "tasks");
+        return start(config, tls, tasks, audit, ready, ProxyServer.authorizer(config, tasks));
+    }
+
+    /**
+     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with {@code
+     * authorizer}: pass the data plane's ({@link ProxyServer#authorizer()}) so both decide alike.
+     *
+     * @param authorizer the authorizer of the data plane, over {@code tasks}
+     * @throws IOException if the address cannot be bound
+     */
+    public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
+                                     BooleanSupplier ready, Authorizer authorizer) throws IOException {
+        requireNonNull(config, "config");
+        requireNonNull(authorizer, "authorizer");
         requireNonNull(tls, "tls");
         requireNonNull(tasks, "tasks");
         requireNonNull(audit, "audit");
@@ -78,6 +103,13 @@ public final class ControlServer implements AutoCloseable {
         TailHub tails = TailHub.open(audit, control.tailBuffer());
         HealthStatusManager health = new HealthStatusManager();
         CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
+        // ext_authz callers (Envoy) are authorized by control.extAuthzClients alone, inside the service.
+        CallerInterceptor envoy = new CallerInterceptor(List.of());
+        ExtAuthzService extAuthz = new ExtAuthzService(RouteTable.of(config.routes()),
+                config.routes().stream().filter(r -> r.credential() != null).map(RouteConfig::name)
+                        .collect(Collectors.toSet()),
+                new CallDecider(authorizer), new McpParser(), audit, config.audit().maxWait().toNanos(),
+                Clock.systemUTC(), control.extAuthzClientPatterns());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
                 .sslContext(new RotatingSslContext(tls))
                 .handshakeTimeout(10, TimeUnit.SECONDS)
@@ -86,6 +118,7 @@ public final class ControlServer implements AutoCloseable {
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
                 .addService(ServerInterceptors.intercept(new TaskServiceImpl(tasks), callers))
                 .addService(ServerInterceptors.intercept(new AuditServiceImpl(tails, tailers), callers))
+                .addService(ServerInterceptors.intercept(extAuthz, envoy))
                 .addService(ServerInterceptors.intercept(health.getHealthService(), callers))
                 .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), callers))
                 .addService(ServerInterceptors.intercept(v1alphaReflection(), callers))

@@ -11,6 +11,8 @@ import dev.toolgate.api.v1.TaskServiceGrpc;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.TaskRegistry;
@@ -49,8 +51,10 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
  *   <li>{@link #AGENT}, {@link #OTHER}: plain agents ({@code agents/*});
  *   <li>{@link #ORCHESTRATOR}: in {@code tasks.orchestrators};
  *   <li>{@link #ADMIN}: in {@code tasks.admins}; {@link #AUDITOR}: in {@code control.auditors};
- *   <li>{@link #OUTSIDER}: verifies against the bundle but is outside {@code control.allowedIds}.
+ *   <li>{@link #OUTSIDER}: verifies against the bundle but is outside {@code control.allowedIds};
+ *   <li>{@link #ENVOY}: in {@code control.extAuthzClients} (and outside {@code control.allowedIds}).
  * </ul>
+ * Routes: {@code weather} (HTTP, {@code /api/weather}) and {@code tools-mcp} (MCP, {@code /mcp/tools}).
  */
 final class ControlFixture implements AutoCloseable {
     static final SpiffeId AGENT = TestPki.AGENT;
@@ -59,6 +63,7 @@ final class ControlFixture implements AutoCloseable {
     static final SpiffeId ADMIN = SpiffeId.parse("spiffe://toolgate.test/ops/admin");
     static final SpiffeId AUDITOR = SpiffeId.parse("spiffe://toolgate.test/ops/siem");
     static final SpiffeId OUTSIDER = SpiffeId.parse("spiffe://toolgate.test/batch/job");
+    static final SpiffeId ENVOY = SpiffeId.parse("spiffe://toolgate.test/mesh/envoy");
 
     final TestPki pki;
     final TestUpstream upstream;
@@ -92,18 +97,21 @@ final class ControlFixture implements AutoCloseable {
         TestPki pki = TestPki.create(dir);
         TestUpstream upstream = TestUpstream.start();
         Path auditFile = dir.resolve("audit").resolve("audit.jsonl");
-        SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))
+        SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()),
+                        new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
+                                new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null)))
                 .withAudit(new AuditConfig(auditFile, 100_000, Duration.ofSeconds(5), null, false))
                 .withTasks(new TasksConfig(null, null, null, null, null, maxActiveTasks,
                         List.of("spiffe://toolgate.test/orchestrators/*"), List.of(ADMIN.uri())))
                 .withControl(new ControlConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*",
                         "spiffe://toolgate.test/orchestrators/*", "spiffe://toolgate.test/ops/*"),
-                        List.of(AUDITOR.uri()), tailBuffer));
+                        List.of(AUDITOR.uri()), tailBuffer, List.of("spiffe://toolgate.test/mesh/*")));
         AuditTrail audit = AuditTrail.open(config.audit());
         TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
         ProxyServer dataPlane = Sidecar.start(pki, config, audit, tasks);
         AtomicBoolean ready = new AtomicBoolean(true);
-        ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get);
+        ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get,
+                dataPlane.authorizer());
         return new ControlFixture(pki, upstream, auditFile, audit, tasks, dataPlane, control, ready);
     }
 

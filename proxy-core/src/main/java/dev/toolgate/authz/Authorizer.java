@@ -73,16 +73,17 @@ public final class Authorizer {
                 }
             }
         }
+        String operation = call.operation(); // built once: matching against each grant allocates nothing more
         boolean matched = false;
         for (LiveGrant g : grants) {
-            if (!g.revoked() && !g.expired(now) && g.grant().matches(call)) {
+            if (!g.revoked() && !g.expired(now) && g.grant().matches(operation)) {
                 matched = true;
                 break;
             }
         }
         if (!matched) {
             return new Decision.Deny(DecisionCode.DENY_NO_GRANT, "task " + task.task().id()
-                    + " holds no live grant for " + call.operation() + " on route " + call.route(), task);
+                    + " holds no live grant for " + operation + " on route " + call.route(), task);
         }
         PolicySet rules = tasks.policy();
         Set<String> labels = routeLabels.getOrDefault(call.route(), Set.of());
@@ -107,7 +108,7 @@ public final class Authorizer {
         LiveGrant spent = null;
         LiveGrant conditionFailed = null;
         for (LiveGrant g : grants) {
-            if (g.revoked() || g.expired(now) || !g.grant().matches(call)) {
+            if (g.revoked() || g.expired(now) || !g.grant().matches(operation)) {
                 continue;
             }
             try {

@@ -34,9 +34,13 @@ public record Grant(String id, String route, List<OpPattern> operations, String 
      * Kinds never cross ({@link OpPattern}): on a gRPC route the operation is {@code grpc:package.Service/Method}.
      */
     public boolean matches(Call call) {
-        String op = call.operation();
+        return matches(call.operation());
+    }
+
+    /** Whether the operation string of a call ({@link Call#operation()}, built once per decision) is granted. */
+    public boolean matches(String operation) {
         for (OpPattern p : operations) {
-            if (p.matches(op)) {
+            if (p.matches(operation)) {
                 return true;
             }
         }

@@ -81,23 +81,39 @@ public final class OperationPattern {
         if (!this.method.equals(ANY) && !this.method.equals(method)) {
             return false;
         }
-        int pos = 1; // after the leading '/'
-        int len = path.length();
-        if (len == 0 || path.charAt(0) != '/') {
+        return pathMatches(path, 0);
+    }
+
+    /**
+     * Whether an operation string {@code METHOD /path} falls under this pattern, {@code space} being the index of
+     * the space between method and path; nothing is allocated (the decision's hot path).
+     */
+    public boolean matches(String operation, int space) {
+        if (!method.equals(ANY) && (space != method.length() || !operation.regionMatches(0, method, 0, space))) {
             return false;
         }
+        return pathMatches(operation, space + 1);
+    }
+
+    /** Matches the path that starts at {@code from} in {@code s} and runs to its end. */
+    private boolean pathMatches(String s, int from) {
+        int len = s.length();
+        if (from >= len || s.charAt(from) != '/') {
+            return false;
+        }
+        int pos = from + 1; // after the leading '/'
         for (String seg : segments) {
             if (pos > len) {
                 return false;
             }
-            int end = path.indexOf('/', pos);
+            int end = s.indexOf('/', pos);
             if (end < 0) {
                 end = len;
             }
             if (end == pos) {
                 return false; // empty segment: the path ended (or a trailing slash) where a segment was required
             }
-            if (!seg.equals(ANY) && (end - pos != seg.length() || !path.regionMatches(pos, seg, 0, seg.length()))) {
+            if (!seg.equals(ANY) && (end - pos != seg.length() || !s.regionMatches(pos, seg, 0, seg.length()))) {
                 return false;
             }
             pos = end + 1;
@@ -106,7 +122,7 @@ public final class OperationPattern {
             return true;
         }
         // Exactly consumed: the path ended right after the last segment (a trailing slash is a different path).
-        return pos == len + 1 || segments.length == 0 && len == 1;
+        return pos == len + 1 || segments.length == 0 && len == from + 1;
     }
 
     /**

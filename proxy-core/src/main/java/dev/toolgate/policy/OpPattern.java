@@ -189,7 +189,7 @@ public final class OpPattern {
         if (colon >= 0 && colon < space) {
             return false;
         }
-        return http.matches(operation.substring(0, space), operation.substring(space + 1));
+        return http.matches(operation, space);
     }
 
     private boolean matchesGrpc(String operation) {

@@ -204,11 +204,6 @@ public final class ProxyServer implements AutoCloseable {
         return authorizer;
     }
 
-    /** The names of the routes it serves. */
-    public List<String> routeNames() {
-        return routes.stream().map(RouteConfig::name).toList();
-    }
-
     /** The routes it serves. */
     public List<RouteConfig> routes() {
         return routes;

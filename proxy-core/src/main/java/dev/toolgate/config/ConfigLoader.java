@@ -144,7 +144,11 @@ public final class ConfigLoader {
         }
     }
 
-    private static String pathOf(JsonMappingException e) {
+    /**
+     * Where in a YAML document a binding error is, as {@code routes[1].upstream.url} ({@code (top level)} at the root);
+     * shared by every loader of the project's YAML files.
+     */
+    public static String pathOf(JsonMappingException e) {
         StringBuilder sb = new StringBuilder();
         for (JsonMappingException.Reference ref : e.getPath()) {
             if (ref.getIndex() >= 0) {

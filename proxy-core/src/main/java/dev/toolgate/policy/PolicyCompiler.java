@@ -131,28 +131,13 @@ final class PolicyCompiler {
             }
             return f;
         } catch (JsonMappingException e) {
-            String path = pathOf(e);
+            String path = ConfigLoader.pathOf(e);
             String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
             throw new PolicyException(where + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
             throw new PolicyException(where + ": not valid YAML: " + e.getOriginalMessage(), e);
         }
-    }
-
-    private static String pathOf(JsonMappingException e) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference ref : e.getPath()) {
-            if (ref.getIndex() >= 0) {
-                sb.append('[').append(ref.getIndex()).append(']');
-            } else if (ref.getFieldName() != null) {
-                if (!sb.isEmpty()) {
-                    sb.append('.');
-                }
-                sb.append(ref.getFieldName());
-            }
-        }
-        return sb.isEmpty() ? "(top level)" : sb.toString();
     }
 
     private static String reason(JsonMappingException e) {

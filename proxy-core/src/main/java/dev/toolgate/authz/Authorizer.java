@@ -10,6 +10,7 @@ import dev.toolgate.grant.TaskState;
 import dev.toolgate.policy.ConditionException;
 import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.Verdict;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 
@@ -124,10 +125,14 @@ public final class Authorizer {
                 spent = g;
                 continue;
             }
-            if (verdict.rate() != null
-                    && !task.rate(verdict.rule(), verdict.rate(), System::nanoTime).tryAcquire()) {
+            long wait = verdict.rate() == null ? 0
+                    : task.rate(verdict.rule(), verdict.rate(), tasks::nanoTime).tryAcquireOrDelay();
+            if (wait > 0) {
+                g.refund();
+                Duration retry = Duration.ofNanos(wait);
                 return new Decision.Deny(DecisionCode.DENY_BUDGET, "rate limit of " + verdict.rule() + " reached ("
-                        + verdict.rate().perSecond() + "/s, burst " + verdict.rate().burst() + ")", task, policy);
+                        + verdict.rate().perSecond() + "/s, burst " + verdict.rate().burst() + "); retry in "
+                        + Math.max(1, retry.toMillis()) + " ms", task, policy, retry);
             }
             task.touched(labels);
             return new Decision.Allow(task, g.grant(), false, policy, verdict.shadow() ? verdict : null);

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.toolgate.grant.Grant;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.policy.Verdict;
+import java.time.Duration;
 
 /**
  * What the {@link Authorizer} decided about one call. Both kinds carry the task the call presented (when its
@@ -60,18 +61,39 @@ public sealed interface Decision {
         }
     }
 
-    /** The call is refused; {@code policy} names the rule when a policy refused it. */
-    record Deny(DecisionCode code, String reason, LiveTask task, String policy) implements Decision {
+    /**
+     * The call is refused; {@code policy} names the rule when a policy refused it; {@code retryAfter} is set when
+     * the same call will pass again after that wait (a rate limit: answered 429 with {@code Retry-After}), else
+     * null.
+     */
+    record Deny(DecisionCode code, String reason, LiveTask task, String policy, Duration retryAfter)
+            implements Decision {
         public Deny {
             requireNonNull(code, "code");
             requireNonNull(reason, "reason");
             if (code == DecisionCode.ALLOW) {
                 throw new IllegalArgumentException("a denial cannot carry ALLOW");
             }
+            if (retryAfter != null && (retryAfter.isNegative() || retryAfter.isZero())) {
+                throw new IllegalArgumentException("retryAfter: " + retryAfter + " (expected: > 0 or null)");
+            }
+        }
+
+        public Deny(DecisionCode code, String reason, LiveTask task, String policy) {
+            this(code, reason, task, policy, null);
         }
 
         public Deny(DecisionCode code, String reason, LiveTask task) {
-            this(code, reason, task, null);
+            this(code, reason, task, null, null);
+        }
+
+        /** The wait in whole seconds, rounded up, as {@code Retry-After} says it; 0 when there is none. */
+        public long retryAfterSeconds() {
+            if (retryAfter == null) {
+                return 0;
+            }
+            long s = retryAfter.toSeconds();
+            return retryAfter.equals(Duration.ofSeconds(s)) ? s : s + 1;
         }
     }
 }

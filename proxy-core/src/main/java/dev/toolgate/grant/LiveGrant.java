@@ -80,6 +80,13 @@ public final class LiveGrant {
         return true;
     }
 
+    /** Gives back a call taken by {@link #trySpend()} for a call that was then refused for another reason. */
+    public void refund() {
+        if (remaining != null) {
+            remaining.incrementAndGet();
+        }
+    }
+
     /** Calls left, or -1 for no limit. */
     public long remaining() {
         return remaining == null ? -1 : remaining.get();

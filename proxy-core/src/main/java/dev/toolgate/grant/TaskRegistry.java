@@ -64,6 +64,7 @@ public final class TaskRegistry implements AutoCloseable {
     private final List<Consumer<Task>> endListeners = new CopyOnWriteArrayList<>();
     private final Object changes = new Object();
     private final Supplier<PolicySet> policy;
+    private final Ticker ticker;
 
     private TaskRegistry(TasksConfig config, GrantStore store, Set<String> routes, Clock clock, Ticker ticker,
                          TaskAudit audit, Supplier<PolicySet> policy) {
@@ -74,6 +75,7 @@ public final class TaskRegistry implements AutoCloseable {
         this.store = store;
         this.routes = Set.copyOf(routes);
         this.clock = clock;
+        this.ticker = ticker;
         this.audit = audit;
         this.cache = Caffeine.newBuilder()
                 // Maintenance on the calling thread: handing it to the common pool every few reads woke threads
@@ -152,6 +154,11 @@ public final class TaskRegistry implements AutoCloseable {
     /** The clock the registry judges expiry by. */
     public Clock clock() {
         return clock;
+    }
+
+    /** Monotonic nanoseconds from the registry's ticker, for rate limits (moved by hand in tests). */
+    public long nanoTime() {
+        return ticker.read();
     }
 
     // ---- lifecycle ---------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The JSON answers the sidecar gives itself:
  * {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}}. {@code error} is
- * {@code toolgate_denied} for a call the authorizer refused (403) and says what went wrong otherwise
+ * {@code toolgate_denied} for a call the authorizer refused (403; 429 with {@code Retry-After} and
+ * {@code retry_after} for a rate limit) and says what went wrong otherwise
  * ({@code no_route}, {@code bad_request}, {@code upstream_timeout}, ...); {@code code} is the decision code of a
  * refused call (absent when the call was allowed and the upstream failed); the decision id names the call's audit
  * records.
@@ -23,6 +24,15 @@ final class ErrorResponses {
 
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
                                String traceId, String decisionId, boolean close) {
+        return of(alloc, error, code, reason, route, traceId, decisionId, 0, close);
+    }
+
+    /**
+     * The answer with, when {@code retryAfterSeconds} > 0, a {@code Retry-After} header and a {@code retry_after}
+     * field (seconds) saying when the same request will pass.
+     */
+    static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
+                               String traceId, String decisionId, long retryAfterSeconds, boolean close) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":\"").append(error.code).append('"');
         if (code != null) {
             json.append(",\"code\":\"").append(code).append('"');
@@ -39,6 +49,9 @@ final class ErrorResponses {
         if (traceId != null) {
             json.append(",\"trace_id\":\"").append(traceId).append('"');
         }
+        if (retryAfterSeconds > 0) {
+            json.append(",\"retry_after\":").append(retryAfterSeconds);
+        }
         json.append("}\n");
         ByteBuf body = alloc.buffer(json.length());
         body.writeCharSequence(json, StandardCharsets.UTF_8);
@@ -47,6 +60,9 @@ final class ErrorResponses {
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        if (retryAfterSeconds > 0) {
+            res.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(retryAfterSeconds));
+        }
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
@@ -76,7 +92,7 @@ final class ErrorResponses {
     /** gRPC status codes (grpc/doc/statuscodes.md) for the sidecar's own answers. */
     static int grpcStatus(ProxyError error) {
         return switch (error) {
-            case DENIED -> 7; // PERMISSION_DENIED
+            case DENIED, RATE_LIMITED -> 7; // PERMISSION_DENIED, as DESIGN.md fixes for every denial
             case BAD_REQUEST, METHOD_NOT_ALLOWED, EXPECTATION_FAILED -> 3; // INVALID_ARGUMENT
             case NO_ROUTE -> 12; // UNIMPLEMENTED
             case URI_TOO_LONG, HEADERS_TOO_LARGE, BODY_TOO_LARGE -> 8; // RESOURCE_EXHAUSTED

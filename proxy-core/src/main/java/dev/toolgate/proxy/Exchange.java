@@ -224,6 +224,9 @@ final class Exchange implements UpstreamListener {
     }
 
     private static RequestChecks.Refusal refusal(Decision.Deny d) {
+        if (d.retryAfter() != null) {
+            return new RequestChecks.Refusal(ProxyError.RATE_LIMITED, d.reason(), d.retryAfterSeconds());
+        }
         return new RequestChecks.Refusal(d.code() == DecisionCode.ERROR_FAIL_CLOSED ? ProxyError.DECISION_FAILED
                 : ProxyError.DENIED, d.reason());
     }
@@ -359,14 +362,16 @@ final class Exchange implements UpstreamListener {
                 }
                 Decision d = decisions.get(i);
                 answers.add(d instanceof Decision.Deny deny
-                        ? JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", deny.code().name(),
-                                deny.reason(), audit.decisionId)
+                        ? JsonRpcAnswers.retryAfter(JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED,
+                                "toolgate_denied", deny.code().name(), deny.reason(), audit.decisionId),
+                                deny.retryAfterSeconds())
                         : JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", code,
                                 "not forwarded: another request of the batch was denied", audit.decisionId));
             }
             if (answers.isEmpty()) {
-                answerJson(403, JsonRpcAnswers.bytes(JsonRpcAnswers.error(null, JsonRpcAnswers.DENIED,
-                        "toolgate_denied", code, first.reason(), audit.decisionId)));
+                answerJson(403, JsonRpcAnswers.bytes(JsonRpcAnswers.retryAfter(JsonRpcAnswers.error(null,
+                        JsonRpcAnswers.DENIED, "toolgate_denied", code, first.reason(), audit.decisionId),
+                        first.retryAfterSeconds())));
             } else {
                 answerJson(200, parsed.batch() ? JsonRpcAnswers.batch(answers) : JsonRpcAnswers.bytes(answers.get(0)));
             }
@@ -810,7 +815,7 @@ final class Exchange implements UpstreamListener {
         FullHttpResponse res = grpcClient
                 ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId)
                 : ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName, trace.traceId(),
-                        audit.decisionId, closeAfter && !http2);
+                        audit.decisionId, r.retryAfterSeconds(), closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);

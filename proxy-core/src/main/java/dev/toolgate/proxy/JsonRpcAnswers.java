@@ -39,6 +39,14 @@ final class JsonRpcAnswers {
         return res;
     }
 
+    /** Adds {@code retry_after} (seconds) to an error answer's data when a rate limit refused the request. */
+    static ObjectNode retryAfter(ObjectNode answer, long seconds) {
+        if (seconds > 0) {
+            ((ObjectNode) answer.get("error").get("data")).put("retry_after", seconds);
+        }
+        return answer;
+    }
+
     /** A batch answer: one element per request that has an id (JSON-RPC answers no notification). */
     static byte[] batch(List<ObjectNode> elements) {
         ArrayNode arr = JSON.createArrayNode();

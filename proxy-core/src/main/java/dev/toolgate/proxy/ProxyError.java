@@ -16,6 +16,8 @@ enum ProxyError {
     NO_ROUTE(HttpResponseStatus.NOT_FOUND, "no_route"),
     /** The authorizer denied the call (no task, no grant, ...); the decision code says which rule. */
     DENIED(HttpResponseStatus.FORBIDDEN, "toolgate_denied"),
+    /** A rate limit refused the call ({@code DENY_BUDGET}); it passes again after the {@code Retry-After} wait. */
+    RATE_LIMITED(HttpResponseStatus.TOO_MANY_REQUESTS, "toolgate_denied"),
     /** The decision could not be made (an internal error while deciding): denied, fail closed. */
     DECISION_FAILED(HttpResponseStatus.SERVICE_UNAVAILABLE, "toolgate_denied"),
     UPSTREAM_CONNECT_FAILED(HttpResponseStatus.BAD_GATEWAY, "upstream_connect_failed"),

@@ -16,8 +16,15 @@ import java.util.List;
  */
 final class RequestChecks {
 
-    /** A refusal: the error and a reason the agent can read. */
-    record Refusal(ProxyError error, String reason) {
+    /**
+     * A refusal: the error and a reason the agent can read; {@code retryAfterSeconds} > 0 when the same request
+     * will pass after that wait (a rate limit), sent as {@code Retry-After}.
+     */
+    record Refusal(ProxyError error, String reason, long retryAfterSeconds) {
+        Refusal(ProxyError error, String reason) {
+            this(error, reason, 0);
+        }
+
         /**
          * Whether the connection must close after the answer: yes for anything about framing or parsing (the
          * rest of the connection cannot be trusted), no for a well-framed request that is merely refused.

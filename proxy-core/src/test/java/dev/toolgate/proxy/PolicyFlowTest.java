@@ -73,6 +73,10 @@ class PolicyFlowTest {
                 route: github-mcp
                 operations: ["mcp:tools/list", "mcp:tools/call:search_issues"]
                 when: 'has(mcp.arguments.repo) && mcp.arguments.repo.startsWith("acme/")'
+              - name: crm-export
+                route: crm
+                operations: ["GET /exports/*"]
+                rate: {perSecond: 0.01, burst: 2}
               - name: broken-condition
                 route: mail
                 operations: ["GET /status"]
@@ -228,6 +232,48 @@ class PolicyFlowTest {
                     operations: ["GET /customers/*"]
                 """, ""));
         assertThat(code(send("GET", "/api/crm/customers/3", token, null))).isEqualTo("DENY_POLICY");
+    }
+
+    @Test
+    void aRateLimitAnswers429WithRetryAfterAndSpendsNoBudget() throws Exception {
+        String token = task(new GrantRequest("crm", List.of("GET /exports/*"), null, 3L, null));
+        assertThat(send("GET", "/api/crm/exports/1", token, null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/api/crm/exports/2", token, null).statusCode()).isEqualTo(200);
+
+        HttpResponse<String> limited = send("GET", "/api/crm/exports/3", token, null);
+        assertThat(limited.statusCode()).isEqualTo(429);
+        assertThat(code(limited)).isEqualTo("DENY_BUDGET");
+        // One call per 100 s refills the bucket: the agent is told to come back in (at most) that long.
+        long retry = Long.parseLong(limited.headers().firstValue("retry-after").orElseThrow());
+        assertThat(retry).isBetween(90L, 100L);
+        JsonNode body = JSON.readTree(limited.body());
+        assertThat(body.path("retry_after").asLong()).isEqualTo(retry);
+        assertThat(body.path("reason").asText()).contains("rate limit of agents/crm-export");
+        assertThat(upstream.requests).hasSize(2);
+        JsonNode d = lastDecision();
+        assertThat(d.path("code").asText()).isEqualTo("DENY_BUDGET");
+        assertThat(d.path("policy").asText()).startsWith("agents/crm-export@");
+
+        // The refused call did not spend the grant's budget: one of its three calls is left.
+        String taskId = d.path("task_id").asText();
+        assertThat(proxy.tasks().get(TestPki.AGENT, taskId).grantsFor("crm")[0].remaining()).isEqualTo(1);
+    }
+
+    @Test
+    void aRateLimitedMcpCallGetsRetryAfterInTheJsonRpcError() throws Exception {
+        writePolicy(POLICY.replace("""
+                    when: 'has(mcp.arguments.repo) && mcp.arguments.repo.startsWith("acme/")'
+                """, """
+                    rate: {perSecond: 0.01, burst: 1}
+                """));
+        String token = task(grant("github-mcp", "mcp:tools/call:search_issues"));
+        assertThat(send("POST", "/mcp/github", token, searchIssues("acme/api")).statusCode()).isEqualTo(200);
+        HttpResponse<String> limited = send("POST", "/mcp/github", token, searchIssues("acme/api"));
+        assertThat(limited.statusCode()).isEqualTo(200); // a JSON-RPC error answers the request
+        JsonNode data = JSON.readTree(limited.body()).at("/error/data");
+        assertThat(data.path("code").asText()).isEqualTo("DENY_BUDGET");
+        assertThat(data.path("retry_after").asLong()).isBetween(90L, 100L);
+        assertThat(upstream.requests).hasSize(1);
     }
 
     @Test

@@ -42,6 +42,12 @@ final class ExtAuthzAnswers {
      */
     static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
                                 String decisionId) {
+        return denied(httpStatus, error, code, reason, route, decisionId, 0);
+    }
+
+    /** Denied, with {@code Retry-After} and {@code retry_after} when {@code retryAfterSeconds} > 0 (a rate limit). */
+    static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
+                                String decisionId, long retryAfterSeconds) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":");
         appendString(json, error);
         json.append(",\"code\":");
@@ -54,14 +60,19 @@ final class ExtAuthzAnswers {
         }
         json.append(",\"decision_id\":");
         appendString(json, decisionId);
+        if (retryAfterSeconds > 0) {
+            json.append(",\"retry_after\":").append(retryAfterSeconds);
+        }
         json.append("}\n");
-        DeniedHttpResponse denied = DeniedHttpResponse.newBuilder()
+        DeniedHttpResponse.Builder denied = DeniedHttpResponse.newBuilder()
                 .setStatus(HttpStatus.newBuilder().setCode(StatusCode.forNumber(httpStatus)))
                 .addHeaders(header("content-type", "application/json"))
                 .addHeaders(header("cache-control", "no-store"))
                 .addHeaders(header(DECISION_ID_HEADER, decisionId))
-                .setBody(json.toString())
-                .build();
+                .setBody(json.toString());
+        if (retryAfterSeconds > 0) {
+            denied.addHeaders(header("retry-after", Long.toString(retryAfterSeconds)));
+        }
         return CheckResponse.newBuilder()
                 .setStatus(com.google.rpc.Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE)
                         .setMessage(code + ": " + reason))

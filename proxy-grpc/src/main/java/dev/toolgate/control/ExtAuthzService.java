@@ -192,8 +192,12 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                 return allow(allow);
             }
             Decision.Deny deny = (Decision.Deny) d;
-            return deny(deny.code() == DecisionCode.ERROR_FAIL_CLOSED ? 503 : 403, "toolgate_denied",
-                    deny.code().name(), deny.reason());
+            if (!record("deny", deny.code().name(), deny.reason(), "enforce")) {
+                return auditFailed();
+            }
+            int status = deny.code() == DecisionCode.ERROR_FAIL_CLOSED ? 503 : deny.retryAfter() != null ? 429 : 403;
+            return ExtAuthzAnswers.denied(status, "toolgate_denied", deny.code().name(), deny.reason(), route,
+                    decisionId, deny.retryAfterSeconds());
         }
 
         private CheckResponse allow(Decision.Allow allow) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.toolgate.call.Call;
 import dev.toolgate.call.McpMessage;
 import dev.toolgate.call.McpRequest;
+import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.identity.SpiffeId;
 import java.util.ArrayList;
@@ -36,20 +37,32 @@ public final class CallDecider {
 
     /** Decides a request judged by its method and path (everything but an MCP POST). */
     public Decision decide(SpiffeId agent, CharSequence token, RouteMatch match, String method) {
+        return decide(agent, token, match, method, RequestHeaders.NONE);
+    }
+
+    /** Decides a request judged by its method, path and (for conditions) headers: everything but an MCP POST. */
+    public Decision decide(SpiffeId agent, CharSequence token, RouteMatch match, String method,
+                           RequestHeaders headers) {
         return decide(new Call(agent, token, match.route().name(), match.route().protocol(), method,
-                match.routePath()));
+                match.routePath(), null, headers));
     }
 
     /**
      * Decides every JSON-RPC message of an MCP POST; the request is allowed only when every message is.
      */
     public McpDecisions decideMcp(SpiffeId agent, CharSequence token, RouteMatch match, McpRequest parsed) {
+        return decideMcp(agent, token, match, parsed, RequestHeaders.NONE);
+    }
+
+    /** As {@link #decideMcp(SpiffeId, CharSequence, RouteMatch, McpRequest)}, conditions seeing the headers. */
+    public McpDecisions decideMcp(SpiffeId agent, CharSequence token, RouteMatch match, McpRequest parsed,
+                                  RequestHeaders headers) {
         requireNonNull(parsed, "parsed");
         List<Decision> decisions = new ArrayList<>(parsed.messages().size());
         Decision.Deny first = null;
         for (McpMessage m : parsed.messages()) {
             Decision d = decide(new Call(agent, token, match.route().name(), match.route().protocol(), "POST",
-                    match.routePath(), m));
+                    match.routePath(), m, headers));
             decisions.add(d);
             if (first == null && d instanceof Decision.Deny deny) {
                 first = deny;

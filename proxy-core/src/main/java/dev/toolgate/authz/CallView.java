@@ -6,6 +6,7 @@ import dev.toolgate.grant.LiveTask;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.CallFacts;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -53,6 +54,16 @@ final class CallView implements CallFacts {
     @Override
     public String path() {
         return call.path();
+    }
+
+    @Override
+    public String host() {
+        return call.headers().host();
+    }
+
+    @Override
+    public Map<String, String> headers() {
+        return call.headers().asMap();
     }
 
     @Override

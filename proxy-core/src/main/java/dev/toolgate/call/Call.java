@@ -16,9 +16,10 @@ import dev.toolgate.identity.SpiffeId;
  * @param path      the normalized path relative to the route ({@link RouteMatch#routePath()})
  * @param mcp       on an MCP route, the JSON-RPC message of a POST (null for the GET event stream and the
  *                  DELETE that closes a session)
+ * @param headers   the request's host and headers, read only when a policy condition asks
  */
 public record Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method,
-                   String path, McpMessage mcp) {
+                   String path, McpMessage mcp, RequestHeaders headers) {
     /** Operations of the MCP transport itself, outside JSON-RPC: the server-sent event stream. */
     public static final String MCP_STREAM = "mcp:stream";
     /** ... and the DELETE that ends a session. */
@@ -30,14 +31,21 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
         requireNonNull(protocol, "protocol");
         requireNonNull(method, "method");
         requireNonNull(path, "path");
+        requireNonNull(headers, "headers");
         if (mcp != null && !protocol.equals("mcp")) {
             throw new IllegalArgumentException("an MCP message on a " + protocol + " route");
         }
     }
 
-    /** A call that is not an MCP message. */
+    /** A call that is not an MCP message, without headers. */
     public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path) {
-        this(agent, taskToken, route, protocol, method, path, null);
+        this(agent, taskToken, route, protocol, method, path, null, RequestHeaders.NONE);
+    }
+
+    /** A call without headers. */
+    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path,
+                McpMessage mcp) {
+        this(agent, taskToken, route, protocol, method, path, mcp, RequestHeaders.NONE);
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.toolgate.call.McpParser;
 import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
+import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.credential.CredentialException;
@@ -182,7 +183,8 @@ final class Exchange implements UpstreamListener {
                     return;
                 }
             }
-            Decision decision = checkSession(rt.decider().decide(agent, token, match, req.method().name()));
+            Decision decision = checkSession(rt.decider().decide(agent, token, match, req.method().name(),
+                    new NettyRequestHeaders(req.headers())));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
                 deny(d.code().name(), refusal(d), false);
@@ -234,7 +236,7 @@ final class Exchange implements UpstreamListener {
     // ---- MCP: judged by the JSON-RPC messages of the body ------------------------------------------------
 
     /** What an MCP POST needs once its body is in. */
-    private record McpPost(SpiffeId agent, String token, RouteMatch match) {}
+    private record McpPost(SpiffeId agent, String token, RouteMatch match, RequestHeaders headers) {}
 
     /**
      * An MCP POST: its body is read (bounded) before anything is decided, because what it does is in the JSON-RPC
@@ -255,7 +257,7 @@ final class Exchange implements UpstreamListener {
         }
         upstream = rt.upstreams().get(routeName);
         outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
-        mcpPost = new McpPost(agent, token, match);
+        mcpPost = new McpPost(agent, token, match, new NettyRequestHeaders(req.headers().copy()));
         collectBody(req, full, limit, this::decideMcp);
     }
 
@@ -317,7 +319,7 @@ final class Exchange implements UpstreamListener {
             return;
         }
         CallDecider.McpDecisions judged = rt.decider().decideMcp(mcpPost.agent(), mcpPost.token(), mcpPost.match(),
-                parsed);
+                parsed, mcpPost.headers());
         List<Decision> decisions = judged.decisions();
         Decision.Deny firstDenial = judged.firstDenial();
         audit.operation(judged.operation());

@@ -77,6 +77,13 @@ class PolicyFlowTest {
                 route: crm
                 operations: ["GET /exports/*"]
                 rate: {perSecond: 0.01, burst: 2}
+              - name: mail-tenant
+                route: mail
+                operations: ["POST /tenant/*"]
+                when: >-
+                  "x-tenant" in request.headers && request.headers["x-tenant"] == "acme, beta"
+                  && !("authorization" in request.headers) && !("toolgate-task" in request.headers)
+                  && request.host.startsWith("127.0.0.1:")
               - name: broken-condition
                 route: mail
                 operations: ["GET /status"]
@@ -147,13 +154,17 @@ class PolicyFlowTest {
         return new GrantRequest(route, List.of(ops), null, null, null);
     }
 
-    static HttpResponse<String> send(String method, String path, String token, String body) throws Exception {
+    static HttpResponse<String> send(String method, String path, String token, String body, String... headers)
+            throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
                 .timeout(Duration.ofSeconds(10)).header("toolgate-task", token)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
             b.header("content-type", "application/json");
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
         }
         return agent.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -232,6 +243,19 @@ class PolicyFlowTest {
                     operations: ["GET /customers/*"]
                 """, ""));
         assertThat(code(send("GET", "/api/crm/customers/3", token, null))).isEqualTo("DENY_POLICY");
+    }
+
+    @Test
+    void conditionsSeeRequestHeadersAndHostButNeverCredentialsOrTheToken() throws Exception {
+        String token = task(grant("mail", "POST /tenant/*"));
+        // Two x-tenant headers are one value joined with ", "; the Authorization the agent sends is not visible.
+        assertThat(send("POST", "/api/mail/tenant/1", token, "{}", "x-tenant", "acme", "x-tenant", "beta",
+                "authorization", "Bearer secret").statusCode()).isEqualTo(200);
+        assertThat(upstream.requests).hasSize(1);
+        assertThat(code(send("POST", "/api/mail/tenant/2", token, "{}", "x-tenant", "other")))
+                .isEqualTo("DENY_CONDITION");
+        assertThat(code(send("POST", "/api/mail/tenant/3", token, "{}"))).isEqualTo("DENY_CONDITION");
+        assertThat(upstream.requests).hasSize(1);
     }
 
     @Test

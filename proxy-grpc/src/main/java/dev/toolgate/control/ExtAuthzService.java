@@ -12,6 +12,7 @@ import dev.toolgate.call.McpParser;
 import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
+import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.call.RouteTable;
@@ -28,7 +29,10 @@ import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -152,7 +156,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (protocol.equals("mcp") && method.equals("POST")) {
                 return decideMcp(id, token, match, http, headers);
             }
-            return answer(decider.decide(id, token, match, method));
+            return answer(decider.decide(id, token, match, method, headers));
         }
 
         private CheckResponse decideMcp(SpiffeId id, String token, RouteMatch match, AttributeContext.HttpRequest http,
@@ -181,7 +185,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             } catch (McpParseException e) {
                 return deny(400, "bad_request", "DENY_MALFORMED", e.reason());
             }
-            CallDecider.McpDecisions judged = decider.decideMcp(id, token, match, parsed);
+            CallDecider.McpDecisions judged = decider.decideMcp(id, token, match, parsed, headers);
             describe(judged.operation());
             return answer(judged.verdict());
         }
@@ -289,11 +293,38 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
      * header line, when {@code encode_raw_headers} is set) or in {@code headers} (repeated headers joined with
      * commas). {@code header_map} wins when present: Envoy fills one or the other.
      */
-    private static final class Headers {
+    private static final class Headers implements RequestHeaders {
         private final AttributeContext.HttpRequest http;
 
         Headers(AttributeContext.HttpRequest http) {
             this.http = http;
+        }
+
+        /** Envoy's {@code host} attribute (the {@code :authority}), or null. */
+        @Override
+        public String host() {
+            return http.getHost().isEmpty() ? null : http.getHost();
+        }
+
+        /** Every header by lower-case name, repeated ones joined with {@code ", "}; pseudo-headers left out. */
+        @Override
+        public Map<String, String> asMap() {
+            Map<String, String> m = new HashMap<>();
+            if (http.hasHeaderMap() && http.getHeaderMap().getHeadersCount() > 0) {
+                for (HeaderValue h : http.getHeaderMap().getHeadersList()) {
+                    String v = h.getRawValue().isEmpty() ? h.getValue() : h.getRawValue().toStringUtf8();
+                    put(m, h.getKey(), v);
+                }
+            } else {
+                http.getHeadersMap().forEach((k, v) -> put(m, k, v));
+            }
+            return m;
+        }
+
+        private static void put(Map<String, String> m, String name, String value) {
+            if (!name.startsWith(":")) {
+                m.merge(name.toLowerCase(Locale.ROOT), value, (a, b) -> a + ", " + b);
+            }
         }
 
         /** Every value of {@code name}, each comma-separated element on its own; empty elements dropped. */

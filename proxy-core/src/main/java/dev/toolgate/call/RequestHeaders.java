@@ -1,0 +1,32 @@
+package dev.toolgate.call;
+
+import java.util.Map;
+
+/**
+ * The host and headers of the request a {@link Call} was made by, as policy conditions see them
+ * ({@code request.host}, {@code request.headers}). Implemented by each front end over its own header type and read
+ * only when a condition asks, so a decision without such a condition costs nothing for them.
+ *
+ * <p>Names are lower case; several values of one header are joined with {@code ", "} (RFC 9110, 5.3). Which headers
+ * a condition may never see (credentials, the task token) is policy's rule, not the implementation's.
+ */
+public interface RequestHeaders {
+    /** A request without headers (calls made in tests and benchmarks). */
+    RequestHeaders NONE = new RequestHeaders() {
+        @Override
+        public String host() {
+            return null;
+        }
+
+        @Override
+        public Map<String, String> asMap() {
+            return Map.of();
+        }
+    };
+
+    /** The host the agent addressed ({@code Host} or {@code :authority}), or null. */
+    String host();
+
+    /** Every header by lower-case name; a new map on each call. */
+    Map<String, String> asMap();
+}

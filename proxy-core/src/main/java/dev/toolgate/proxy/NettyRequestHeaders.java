@@ -1,0 +1,34 @@
+package dev.toolgate.proxy;
+
+import dev.toolgate.call.RequestHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The agent's request headers for policy conditions, over Netty's headers (HTTP/1.1, or HTTP/2 converted: the
+ * {@code :authority} is the {@code Host}). Nothing is copied unless a condition reads them.
+ */
+final class NettyRequestHeaders implements RequestHeaders {
+    private final HttpHeaders headers;
+
+    NettyRequestHeaders(HttpHeaders headers) {
+        this.headers = headers;
+    }
+
+    @Override
+    public String host() {
+        return headers.get(HttpHeaderNames.HOST);
+    }
+
+    @Override
+    public Map<String, String> asMap() {
+        Map<String, String> m = new HashMap<>();
+        for (Map.Entry<String, String> h : headers) {
+            m.merge(h.getKey().toLowerCase(Locale.ROOT), h.getValue(), (a, b) -> a + ", " + b);
+        }
+        return m;
+    }
+}

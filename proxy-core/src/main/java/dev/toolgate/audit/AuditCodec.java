@@ -15,6 +15,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
+import java.util.Map;
 
 /**
  * The canonical JSON line of a record and its hash. Canonical: the fields in DESIGN.md's order, absent ones left
@@ -85,6 +86,13 @@ final class AuditCodec {
             num(g, "upstream_ms", r.upstreamMs());
             num(g, "bytes_in", r.bytesIn());
             num(g, "bytes_out", r.bytesOut());
+            if (r.tools() != null) {
+                g.writeObjectFieldStart("tools");
+                for (Map.Entry<String, String> t : r.tools().entrySet()) {
+                    g.writeStringField(t.getKey(), t.getValue());
+                }
+                g.writeEndObject();
+            }
             g.writeStringField("prev_hash", prevHash);
             if (hash != null) {
                 g.writeStringField("hash", hash);

@@ -3,6 +3,9 @@ package dev.toolgate.audit;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One audit record, as in DESIGN.md: a {@code decision} record (intent + decision, written before anything is
@@ -18,7 +21,7 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor) {
+        String event, String actor, Map<String, String> tools) {
 
     /** Which of the two records of a call this is. */
     public enum Phase {
@@ -35,6 +38,14 @@ public record AuditRecord(
         requireNonNull(phase, "phase");
         requireNonNull(ts, "ts");
         requireNonNull(decisionId, "decisionId");
+        tools = tools == null ? null : Collections.unmodifiableMap(new TreeMap<>(tools));
+    }
+
+    /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
+    public AuditRecord withTools(Map<String, String> tools) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools);
     }
 
     /**
@@ -56,7 +67,7 @@ public record AuditRecord(
                                        long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, null);
     }
 
     /**
@@ -68,7 +79,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor);
+                event, actor, null);
     }
 
     /**
@@ -89,6 +100,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null);
+                bytesIn, bytesOut, null, null, null);
     }
 }

@@ -20,10 +20,11 @@ import java.util.regex.Pattern;
  * @param labels   data classes / trust zones (e.g. {@code pii}, {@code external}) used by flow rules
  * @param timeouts route overrides of the sidecar's upstream timeouts
  * @param credential the credential the sidecar injects toward the upstream, or {@code null} for none
+ * @param mcp      MCP settings ({@code filterToolsList}); only on an {@code mcp} route
  */
 public record RouteConfig(
         String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
-        TimeoutsConfig timeouts, CredentialConfig credential) {
+        TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
@@ -63,6 +64,17 @@ public record RouteConfig(
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
+        if (mcp != null && mcp.filters() && !protocol.equals("mcp")) {
+            throw new IllegalArgumentException("route " + name + ": mcp settings on a " + protocol
+                    + " route (expected: protocol: mcp)");
+        }
+        mcp = requireNonNullElse(mcp, McpRouteConfig.DEFAULTS);
+    }
+
+    /** A route with a credential and default MCP settings. */
+    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null);
     }
 
     /** A route without a credential. */
@@ -74,7 +86,8 @@ public record RouteConfig(
     /** The same route with relative paths resolved against {@code base} (the route file's directory). */
     RouteConfig resolve(Path base) {
         return credential == null ? this
-                : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base));
+                : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base),
+                        mcp);
     }
 
     private static String quote(String s) {

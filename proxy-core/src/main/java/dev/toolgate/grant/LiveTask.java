@@ -64,6 +64,16 @@ public final class LiveTask {
     }
 
     /** The grant with this id, or null. */
+    /** Whether a live grant of this task on {@code route} matches {@code operation} (conditions not evaluated). */
+    public boolean holds(String route, String operation, long nowMillis) {
+        for (LiveGrant g : grantsFor(route)) {
+            if (!g.revoked() && !g.expired(nowMillis) && g.grant().matches(operation)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public LiveGrant grant(String grantId) {
         return byId.get(grantId);
     }

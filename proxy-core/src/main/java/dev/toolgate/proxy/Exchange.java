@@ -12,10 +12,12 @@ import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestHeaders;
+import dev.toolgate.call.ToolsList;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.credential.CredentialException;
 import dev.toolgate.credential.TaskClaims;
+import dev.toolgate.grant.LiveTask;
 import dev.toolgate.grant.Task;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.CallSpans;
@@ -49,6 +51,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,6 +68,8 @@ final class Exchange implements UpstreamListener {
     private static final Logger log = LoggerFactory.getLogger(Exchange.class);
 
     private static final String MCP_SESSION_ID = "mcp-session-id";
+    /** Largest tools/list answer read (and, on a filtering route, passed on). */
+    static final int TOOLS_LIST_MAX_BYTES = 8 << 20;
 
     private enum State { CONNECTING, FORWARDING, DISCARDING, LOCAL, COLLECTING, DONE }
 
@@ -108,6 +113,8 @@ final class Exchange implements UpstreamListener {
     private BodyCollector collected;
     private Runnable onCollected;
     private McpPost mcpPost;
+    /** On an MCP POST that asked tools/list: its answer is recorded (and filtered when the route says so). */
+    private ToolsListTap toolsTap;
     /** On an MCP route: the session the request names, and the task the call was allowed under. */
     private String mcpSessionId;
     private String allowedTaskId;
@@ -344,7 +351,19 @@ final class Exchange implements UpstreamListener {
         outbound.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
         HttpUtil.setContentLength(outbound, bodyBytes);
         pendingBody = new DefaultLastHttpContent(body);
-        forward((Decision.Allow) decisions.get(0));
+        Decision.Allow allow = (Decision.Allow) decisions.get(0);
+        ToolsList watched = ToolsList.watching(parsed, mcpPost.match().route().mcp().filters()
+                ? visibleTools(allow.task()) : null);
+        if (watched != null) {
+            toolsTap = new ToolsListTap(watched, ctx.alloc(), TOOLS_LIST_MAX_BYTES, http2);
+        }
+        forward(allow);
+    }
+
+    /** The tools the task may see in a filtered {@code tools/list}: those it holds a live grant to call. */
+    private Predicate<String> visibleTools(LiveTask task) {
+        String route = routeName;
+        return tool -> task.holds(route, "mcp:tools/call:" + tool, rt.clock().millis());
     }
 
     /**
@@ -669,6 +688,18 @@ final class Exchange implements UpstreamListener {
                 bytesOut += full.content().readableBytes();
             }
             HttpResponse out = ExchangeMessages.agentResponse(res, framing);
+            if (toolsTap != null) {
+                try {
+                    out = toolsTap.head(out);
+                } catch (ToolsListTap.Refused e) {
+                    ReferenceCountUtil.release(out);
+                    toolsListRefused(e.getMessage(), false);
+                    return;
+                }
+                if (out == null) {
+                    return; // held until the answer is in (filtered tools/list)
+                }
+            }
             if (out instanceof LastHttpContent) {
                 responseDone = true;
                 lastWrite = ctx.writeAndFlush(out);
@@ -685,6 +716,18 @@ final class Exchange implements UpstreamListener {
             return;
         }
         bytesOut += content.content().readableBytes();
+        if (toolsTap != null) {
+            boolean headSent = !toolsTap.holding();
+            try {
+                content = toolsTap.content(content);
+            } catch (ToolsListTap.Refused e) {
+                toolsListRefused(e.getMessage(), headSent);
+                return;
+            }
+            if (content == null) {
+                return;
+            }
+        }
         if (content instanceof LastHttpContent last) {
             responseDone = true;
             lastWrite = ctx.writeAndFlush(ExchangeMessages.withSafeResponseTrailers(last));
@@ -775,6 +818,21 @@ final class Exchange implements UpstreamListener {
         }
     }
 
+    /**
+     * A filtered {@code tools/list} answer could not be read: it is not passed on (fail closed). Before anything
+     * was sent the agent gets a 502 saying so; after (an event stream), the exchange is cut.
+     */
+    private void toolsListRefused(String reason, boolean headSent) {
+        log.warn("[{}] route {}: {}", ctx.channel().id(), routeName, reason);
+        toolsTap.release();
+        if (headSent) {
+            abort("tools_list_refused");
+        } else {
+            responseStarted = false;
+            upstreamFailed(ProxyError.UPSTREAM_BAD_RESPONSE, reason);
+        }
+    }
+
     private void upstreamFailed(ProxyError error, String reason) {
         log.debug("[{}] route {}: {}", ctx.channel().id(), routeName, reason);
         if (responseStarted) {
@@ -860,8 +918,32 @@ final class Exchange implements UpstreamListener {
     private void recordOutcome(String outcome, String reason) {
         if (allowed && !outcomeRecorded) {
             outcomeRecorded = true;
+            if (toolsTap != null) {
+                reason = toolsSeen(reason);
+            }
             audit.outcome(upstreamStatus, outcome, reason, bodyBytes, bytesOut);
         }
+    }
+
+    /** Adds what the tools/list answer showed to the outcome's reason: tools seen, hidden, changed definitions. */
+    private String toolsSeen(String reason) {
+        ToolsList seen = toolsTap.tools();
+        audit.tools(seen.digests());
+        StringBuilder sb = new StringBuilder(reason == null ? "" : reason + "; ");
+        sb.append("tools/list: ").append(seen.digests().size()).append(" tools");
+        if (seen.filters()) {
+            sb.append(", ").append(seen.hidden()).append(" hidden");
+        }
+        List<String> changed = rt.toolDigests().changed(routeName, seen.digests());
+        if (!changed.isEmpty()) {
+            log.warn("[{}] route {}: tool definitions changed since last listed: {}", ctx.channel().id(), routeName,
+                    changed);
+            sb.append("; definition changed since last listed: ").append(String.join(", ", changed));
+        }
+        if (toolsTap.note() != null) {
+            sb.append("; ").append(toolsTap.note());
+        }
+        return sb.toString();
     }
 
     private void releaseUpstream(boolean reusable) {

@@ -14,6 +14,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -48,6 +49,7 @@ final class ExchangeAudit {
     private String traceId;
     private String spanId;
     private long forwardNanos;
+    private Map<String, String> tools;
     private final Span span;
 
     ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel,
@@ -90,6 +92,11 @@ final class ExchangeAudit {
             wouldDeny = a.wouldDeny();
         }
         policy = d.policy();
+    }
+
+    /** The tools an MCP server listed in this exchange's answer (name to definition digest), for the outcome. */
+    void tools(Map<String, String> digests) {
+        this.tools = digests;
     }
 
     /** A request to the sidecar's own endpoints was answered (audited by the task records it caused). */
@@ -172,6 +179,9 @@ final class ExchangeAudit {
         span.end();
         AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, route, operation,
                 upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
+        if (tools != null) {
+            rec = rec.withTools(tools);
+        }
         offer(rec, System.nanoTime() + maxWaitNanos, () -> { },
                 () -> log.error("audit trail did not accept the outcome of {}; the decision record stands alone",
                         decisionId));

@@ -23,7 +23,7 @@ record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsCo
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
                     List<SpiffeIdPattern> allowedIds, CallDecider decider, TaskApi taskApi,
                     Executor taskExecutor, Credentials credentials, McpParser mcpParser,
-                    McpSessions mcpSessions) {
+                    McpSessions mcpSessions, McpToolDigests toolDigests) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

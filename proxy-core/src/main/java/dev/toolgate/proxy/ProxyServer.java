@@ -120,7 +120,8 @@ public final class ProxyServer implements AutoCloseable {
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
                     config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
-                    taskExecutor, credentials, new McpParser(), new McpSessions());
+                    taskExecutor, credentials, new McpParser(), new McpSessions(),
+                    new McpToolDigests());
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());

@@ -3,6 +3,8 @@ package dev.toolgate.mcp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.McpRouteConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
@@ -10,6 +12,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.mcp.McpSdkClient.Op;
 import dev.toolgate.mcp.McpSdkClient.Result;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import java.net.URI;
@@ -30,6 +33,9 @@ class McpThroughSidecarTest {
     @TempDir
     static Path dir;
     static McpSdkServer server;
+    static McpSdkServer jsonServer;
+    static MemoryAuditSink sink;
+    static AuditTrail audit;
     static ProxyServer sidecar;
     static Path agentFiles;
     static Path helperFiles;
@@ -43,8 +49,17 @@ class McpThroughSidecarTest {
         TestPki pki = TestPki.create(dir);
         agentFiles = pki.files(TestPki.AGENT);
         helperFiles = pki.files(HELPER);
-        sidecar = Sidecar.start(pki, Sidecar.config(List.of(new RouteConfig("github-mcp", "/mcp/github", null, "mcp",
-                new UpstreamConfig(server.url(), null, null), List.of("source-code", "external"), null))));
+        jsonServer = McpSdkServer.start("--json-response");
+        sink = new MemoryAuditSink();
+        audit = AuditTrail.start(sink, null, 100_000);
+        McpRouteConfig filtered = new McpRouteConfig(true);
+        sidecar = Sidecar.start(pki, Sidecar.config(List.of(
+                new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(server.url(), null, null),
+                        List.of("source-code", "external"), null),
+                new RouteConfig("github-filtered", "/mcp/filtered", null, "mcp",
+                        new UpstreamConfig(server.url(), null, null), List.of(), null, null, filtered),
+                new RouteConfig("github-filtered-json", "/mcp/filtered-json", null, "mcp",
+                        new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered))), audit);
     }
 
     @AfterAll
@@ -55,6 +70,12 @@ class McpThroughSidecarTest {
         if (server != null) {
             server.close();
         }
+        if (jsonServer != null) {
+            jsonServer.close();
+        }
+        if (audit != null) {
+            audit.close();
+        }
     }
 
     private static McpSdkClient client(String token) {
@@ -62,7 +83,11 @@ class McpThroughSidecarTest {
     }
 
     private static McpSdkClient client(Path files, String token) {
-        return McpSdkClient.to(URI.create("https://127.0.0.1:" + sidecar.port() + "/mcp/github"))
+        return client(files, token, "/mcp/github");
+    }
+
+    private static McpSdkClient client(Path files, String token, String path) {
+        return McpSdkClient.to(URI.create("https://127.0.0.1:" + sidecar.port() + path))
                 .header("toolgate-task", token)
                 .tls(files.resolve("svid.pem"), files.resolve("svid.key"), files.resolve("bundle.pem"));
     }
@@ -125,6 +150,45 @@ class McpThroughSidecarTest {
         assertThat(server.toolCalls()).extracting(e -> e.path("tool").asText()).containsExactly("search_issues");
         assertThat(server.events("http")).allSatisfy(e ->
                 assertThat(e.at("/headers/toolgate-task").isMissingNode()).as("token stripped: %s", e).isTrue());
+    }
+
+    @Test
+    void aFilteringRouteListsOnlyTheToolsTheTaskMayCallOverEventsAndJson() throws Exception {
+        for (String path : List.of("/mcp/filtered", "/mcp/filtered-json")) {
+            String route = path.equals("/mcp/filtered") ? "github-filtered" : "github-filtered-json";
+            String token = sidecar.tasks().start(TestPki.AGENT, new StartRequest(null, "triage", null, List.of(
+                    new GrantRequest(route, List.of("mcp:tools/list", "mcp:tools/call:search_issues"), null, null,
+                            null)))).token();
+            Result result = client(agentFiles, token, path).run(
+                    Op.tool("search_issues", Map.of("repo", "acme/api", "query", "filtered")));
+            assertThat(result.toolNames()).as(path).containsExactly("search_issues");
+            assertThat(result.toolCall("search_issues").path("ok").asBoolean()).as(path).isTrue();
+
+            // The outcome of the tools/list call records a digest of every tool the server listed, hidden ones too.
+            JsonNode outcome = awaitRecord(r -> r.path("phase").asText().equals("outcome")
+                    && r.path("route").asText().equals(route) && r.path("operation").asText().equals("mcp:tools/list"));
+            assertThat(outcome.path("tools").fieldNames()).toIterable()
+                    .contains("search_issues", "delete_repo", "echo");
+            assertThat(outcome.at("/tools/delete_repo").asText()).matches("[0-9a-f]{64}");
+            assertThat(outcome.path("reason").asText()).contains("2 hidden");
+        }
+        // The unfiltered route shows everything.
+        String all = searchTask(TestPki.AGENT);
+        assertThat(client(all).run().toolNames()).contains("search_issues", "delete_repo", "echo");
+    }
+
+    private static JsonNode awaitRecord(java.util.function.Predicate<JsonNode> which) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (String line : sink.lines) {
+                JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                if (which.test(n)) {
+                    return n;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no such audit record in " + sink.lines);
     }
 
     @Test

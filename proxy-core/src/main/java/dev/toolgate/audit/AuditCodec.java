@@ -93,6 +93,17 @@ final class AuditCodec {
                 }
                 g.writeEndObject();
             }
+            if (r.elements() != null) {
+                g.writeArrayFieldStart("elements");
+                for (AuditRecord.Element e : r.elements()) {
+                    g.writeStartObject();
+                    g.writeStringField("operation", e.operation());
+                    g.writeStringField("code", e.code());
+                    str(g, "grant_id", e.grantId());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
             g.writeStringField("prev_hash", prevHash);
             if (hash != null) {
                 g.writeStringField("hash", hash);

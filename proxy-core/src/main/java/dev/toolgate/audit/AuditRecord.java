@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -21,7 +22,18 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor, Map<String, String> tools) {
+        String event, String actor, Map<String, String> tools, List<Element> elements) {
+
+    /**
+     * How one message of a JSON-RPC batch was decided (the batch's decision record lists them all; the batch as a
+     * whole is allowed only when every element is).
+     */
+    public record Element(String operation, String code, String grantId) {
+        public Element {
+            requireNonNull(operation, "operation");
+            requireNonNull(code, "code");
+        }
+    }
 
     /** Which of the two records of a call this is. */
     public enum Phase {
@@ -39,13 +51,21 @@ public record AuditRecord(
         requireNonNull(ts, "ts");
         requireNonNull(decisionId, "decisionId");
         tools = tools == null ? null : Collections.unmodifiableMap(new TreeMap<>(tools));
+        elements = elements == null ? null : List.copyOf(elements);
+    }
+
+    /** This record with the decisions of each element of a JSON-RPC batch. */
+    public AuditRecord withElements(List<Element> elements) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools, elements);
     }
 
     /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
     public AuditRecord withTools(Map<String, String> tools) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools, elements);
     }
 
     /**
@@ -67,7 +87,7 @@ public record AuditRecord(
                                        long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, null, null);
     }
 
     /**
@@ -79,7 +99,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor, null);
+                event, actor, null, null);
     }
 
     /**
@@ -100,6 +120,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, null);
+                bytesIn, bytesOut, null, null, null, null);
     }
 }

@@ -1,5 +1,6 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.CallDecider;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
@@ -331,6 +332,15 @@ final class Exchange implements UpstreamListener {
         Decision.Deny firstDenial = judged.firstDenial();
         audit.operation(judged.operation());
         audit.task(judged.verdict());
+        if (parsed.batch()) {
+            List<AuditRecord.Element> elements = new ArrayList<>(decisions.size());
+            for (int i = 0; i < decisions.size(); i++) {
+                Decision d = decisions.get(i);
+                elements.add(new AuditRecord.Element(parsed.messages().get(i).operation(), d.code().name(),
+                        d instanceof Decision.Allow a ? a.grant().id() : null));
+            }
+            audit.elements(elements);
+        }
         if (firstDenial != null) {
             releaseCollected();
             answerMcpDenial(parsed, decisions, firstDenial);

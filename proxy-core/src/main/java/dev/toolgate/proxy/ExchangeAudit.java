@@ -14,6 +14,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,7 @@ final class ExchangeAudit {
     private String spanId;
     private long forwardNanos;
     private Map<String, String> tools;
+    private List<AuditRecord.Element> elements;
     private final Span span;
 
     ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel,
@@ -92,6 +94,11 @@ final class ExchangeAudit {
             wouldDeny = a.wouldDeny();
         }
         policy = d.policy();
+    }
+
+    /** How each message of a JSON-RPC batch was decided, for the decision record. */
+    void elements(List<AuditRecord.Element> decided) {
+        this.elements = decided;
     }
 
     /** The tools an MCP server listed in this exchange's answer (name to definition digest), for the outcome. */
@@ -139,6 +146,9 @@ final class ExchangeAudit {
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
                 shadow ? "shadow" : "enforce", decisionUs);
+        if (elements != null) {
+            rec = rec.withElements(elements);
+        }
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");

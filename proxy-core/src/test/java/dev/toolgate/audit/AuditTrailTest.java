@@ -88,6 +88,36 @@ class AuditTrailTest {
     }
 
     @Test
+    void recordsWithToolDigestsAndBatchElementsVerifyAndTheirAlterationIsFound() throws Exception {
+        Path file = dir.resolve("nested.jsonl");
+        AuditTrail trail = AuditTrail.start(FileAuditSink.open(file), null, 16);
+        AuditRecord listed = decision(0).withTools(java.util.Map.of("search_issues", "a".repeat(64),
+                "delete_repo", "b".repeat(64)));
+        AuditRecord batch = decision(1).withElements(List.of(
+                new AuditRecord.Element("mcp:tools/call:search_issues", "ALLOW", "g1"),
+                new AuditRecord.Element("mcp:tools/call:delete_repo", "DENY_NO_GRANT", null)));
+        for (AuditRecord r : List.of(listed, batch, decision(2))) {
+            while (!trail.offer(r)) {
+                Thread.onSpinWait();
+            }
+        }
+        trail.close();
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(file)).ok()).isTrue();
+        JsonNode second = JSON.readTree(Files.readAllLines(file).get(1));
+        assertThat(second.at("/elements/1/code").asText()).isEqualTo("DENY_NO_GRANT");
+        assertThat(second.at("/elements/1").has("grant_id")).isFalse();
+        assertThat(JSON.readTree(Files.readAllLines(file).get(0)).path("tools").fieldNames()).toIterable()
+                .containsExactly("delete_repo", "search_issues");
+
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(1, lines.get(1).replace("\"DENY_NO_GRANT\"", "\"ALLOW\""));
+        Files.write(file, lines);
+        AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(r.ok()).isFalse();
+        assertThat(r.line()).isEqualTo(2);
+    }
+
+    @Test
     void aDeletedRecordIsFoundWithItsLine() throws Exception {
         Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 6);
         List<String> lines = new ArrayList<>(Files.readAllLines(file));

@@ -148,6 +148,19 @@ class McpRouteTest {
         assertThat(arr.get(1).path("id").asInt()).isEqualTo(2);
         assertThat(arr.get(1).path("error").path("data").path("code").asText()).isEqualTo("DENY_NO_GRANT");
         assertThat(upstream.requests).isEmpty();
+
+        // One decision record for the batch, saying how each element was decided.
+        JsonNode record = lastDecision();
+        assertThat(record.path("code").asText()).isEqualTo("DENY_NO_GRANT");
+        JsonNode elements = record.path("elements");
+        assertThat(elements).hasSize(3);
+        assertThat(elements.get(0).path("operation").asText()).isEqualTo("mcp:tools/call:search_issues");
+        assertThat(elements.get(0).path("code").asText()).isEqualTo("ALLOW");
+        assertThat(elements.get(0).path("grant_id").asText()).isNotEmpty();
+        assertThat(elements.get(1).path("operation").asText()).isEqualTo("mcp:notifications/progress");
+        assertThat(elements.get(2).path("operation").asText()).isEqualTo("mcp:tools/call:delete_repo");
+        assertThat(elements.get(2).path("code").asText()).isEqualTo("DENY_NO_GRANT");
+        assertThat(elements.get(2).has("grant_id")).isFalse();
     }
 
     @Test

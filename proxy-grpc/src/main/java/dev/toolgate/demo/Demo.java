@@ -7,6 +7,7 @@ import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.cli.TaskRegistries;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.control.ControlServer;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
@@ -47,6 +48,8 @@ public final class Demo {
             + "{\"route\":\"github-mcp\",\"operations\":[\"mcp:tools/call:search_issues\"]},"
             + "{\"route\":\"crm\",\"operations\":[\"GET /customers/*\"]}]}";
 
+    static final String TOOLS_LIST = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}";
+
     static String searchIssues(String repo) {
         return "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_issues\","
                 + "\"arguments\":{\"repo\":\"" + repo + "\"}}}";
@@ -78,9 +81,14 @@ public final class Demo {
             try (audit; policies; TaskRegistry tasks = TaskRegistries.open(config, audit, policies::current);
                  ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks,
                          Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC()),
-                         ProxyMetrics.create(), CallSpans.noop(), 1)) {
+                         ProxyMetrics.create(), CallSpans.noop(), 1);
+                 ControlServer control = ControlServer.start(config, tls, tasks, audit, sidecar::isListening,
+                         sidecar.authorizer());
+                 DemoControl agentControl = new DemoControl(control.port(), TlsMaterial.of(ca.issue(AGENT),
+                         ca.bundles()).upstreamContext(tls.svid().id(), true))) {
                 out.println("toolgate demo");
-                out.printf("  sidecar  https://127.0.0.1:%d  as %s%n", sidecar.port(), tls.svid().id());
+                out.printf("  sidecar  https://127.0.0.1:%d  as %s; control API (gRPC) on 127.0.0.1:%d%n",
+                        sidecar.port(), tls.svid().id(), control.port());
                 out.printf("  tools    at %s: weather API (route /api/weather, external), CRM (/api/crm, pii),%n"
                         + "           MCP server (/mcp/github)%n", weather.url());
                 out.printf("  agent    %s  (X.509-SVID from the dev CA in %s)%n%n", AGENT, ca.trustDomain());
@@ -93,15 +101,14 @@ public final class Demo {
                 List<ScriptedAgent.Outcome> outcomes = new ArrayList<>();
                 HttpClient.Version h1 = HttpClient.Version.HTTP_1_1;
 
-                ScriptedAgent.Result started = agent.send(agentTls, h1, "POST", "start task: forecasts, acme issues, CRM",
-                        "/_toolgate/v1/tasks", START_TASK);
+                DemoControl.Started started = agentControl.startTask();
                 outcomes.add(started.outcome());
-                if (started.body() == null || !started.body().has("token")) {
+                if (started.token() == null) {
                     print(outcomes);
                     throw new IllegalStateException("the demo could not start its task: " + started.outcome());
                 }
-                String token = started.body().path("token").asText();
-                String taskId = started.body().path("task_id").asText();
+                String token = started.token();
+                String taskId = started.taskId();
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast?city=Oslo",
                         "/api/weather/v1/forecast?city=Oslo", TASK_HEADER, token,
                         "Authorization", "Bearer agent-held-secret"));
@@ -109,6 +116,8 @@ public final class Demo {
                         "/api/weather/v1/forecast?city=Bergen", TASK_HEADER, token));
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/alerts  (not granted)",
                         "/api/weather/v1/alerts", TASK_HEADER, token));
+                outcomes.add(agent.send(agentTls, h1, "POST", "MCP tools/list (filtered to the task's tools)",
+                        "/mcp/github", TOOLS_LIST, TASK_HEADER, token).outcome());
                 outcomes.add(agent.send(agentTls, h1, "POST", "MCP tools/call search_issues acme/api",
                         "/mcp/github", searchIssues("acme/api"), TASK_HEADER, token).outcome());
                 outcomes.add(agent.send(agentTls, h1, "POST", "MCP tools/call search_issues evil/api",
@@ -127,8 +136,7 @@ public final class Demo {
                         "/api/crm/customers/42", TASK_HEADER, token));
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (after the pii)",
                         "/api/weather/v1/forecast?city=Bergen", TASK_HEADER, token));
-                outcomes.add(agent.send(agentTls, h1, "DELETE", "end task", "/_toolgate/v1/tasks/" + taskId,
-                        "{\"reason\":\"trip planned\"}").outcome());
+                outcomes.add(agentControl.endTask(taskId, "trip planned"));
                 outcomes.add(agent.call(agentTls, h1, "GET /api/weather/v1/forecast  (after the end)",
                         "/api/weather/v1/forecast?city=Oslo", TASK_HEADER, token));
                 print(outcomes);

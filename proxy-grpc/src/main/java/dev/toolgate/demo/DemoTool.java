@@ -12,8 +12,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The demo's tools on 127.0.0.1 (one JDK HTTP server): a weather API (every GET a small JSON forecast), a CRM at
- * {@code /crm/} (personal data) and a minimal MCP server at {@code /mcp} (JSON-RPC: initialize, tools/list,
- * tools/call search_issues). Keeps the list of requests it actually received, so the demo can show what got past
+ * {@code /crm/} (personal data) and a minimal MCP server at {@code /mcp} (JSON-RPC: initialize, tools/list of
+ * three tools, tools/call search_issues). Keeps the list of requests it actually received, so the demo can show what got past
  * the sidecar.
  */
 final class DemoTool implements AutoCloseable {
@@ -65,7 +65,9 @@ final class DemoTool implements AutoCloseable {
                 String result = switch (method) {
                     case "initialize" -> "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},"
                             + "\"serverInfo\":{\"name\":\"demo-github\",\"version\":\"1\"}}";
-                    case "tools/list" -> "{\"tools\":[{\"name\":\"search_issues\",\"inputSchema\":{\"type\":\"object\"}}]}";
+                    case "tools/list" -> "{\"tools\":[" + tool("search_issues", "Search the issues of a repository")
+                            + "," + tool("delete_repo", "Delete a repository") + ","
+                            + tool("push_commit", "Push a commit to a branch") + "]}";
                     case "tools/call" -> "{\"content\":[{\"type\":\"text\",\"text\":\"3 open issues in "
                             + req.at("/params/arguments/repo").asText().replace("\"", "") + "\"}]}";
                     default -> "{}";
@@ -92,5 +94,10 @@ final class DemoTool implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+    }
+
+    private static String tool(String name, String description) {
+        return "{\"name\":\"" + name + "\",\"description\":\"" + description
+                + "\",\"inputSchema\":{\"type\":\"object\"}}";
     }
 }

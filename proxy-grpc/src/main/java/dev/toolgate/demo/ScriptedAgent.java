@@ -8,6 +8,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -79,6 +81,11 @@ final class ScriptedAgent {
             if (body != null && body.has("task_id")) {
                 return "task " + body.path("task_id").asText() + " " + body.path("state").asText() + ", expires "
                         + body.path("expires_at").asText();
+            }
+            if (body != null && body.at("/result/tools").isArray()) {
+                List<String> names = new ArrayList<>();
+                body.at("/result/tools").forEach(t -> names.add(t.path("name").asText()));
+                return "forwarded; the agent sees tools " + names + " (the server listed more)";
             }
             return "forwarded: " + res.body().trim();
         }

@@ -26,21 +26,26 @@ class DemoTest {
         String out = buf.toString(StandardCharsets.UTF_8);
 
         assertThat(outcomes).extracting(ScriptedAgent.Outcome::status).containsExactly(
-                "201", "200", "200", "403", "200", "200", "403", "403", "404", "400", "-", "200", "403", "200", "403");
-        assertThat(outcomes.get(0).result()).startsWith("task t-").contains("active");
+                "OK", "200", "200", "403", "200", "200", "200", "403", "403", "404", "400", "-", "200", "403", "OK",
+                "403");
+        assertThat(outcomes.get(0).protocol()).isEqualTo("gRPC");
+        assertThat(outcomes.get(0).result()).startsWith("task t-").contains("started");
         assertThat(outcomes.get(2).protocol()).isEqualTo("HTTP/2");
         assertThat(outcomes.get(3).result()).contains("DENY_NO_GRANT").contains("GET /v1/alerts");
-        assertThat(outcomes.get(4).result()).startsWith("forwarded").contains("3 open issues in acme/api");
-        assertThat(outcomes.get(5).result()).startsWith("blocked: DENY_CONDITION").contains("JSON-RPC error -32001");
-        assertThat(outcomes.get(6).result()).contains("DENY_NO_TASK");
-        assertThat(outcomes.get(7).result()).contains("DENY_IDENTITY_MISMATCH").contains("mail-sorter");
-        assertThat(outcomes.get(8).result()).contains("DENY_POLICY").contains("/admin/keys");
-        assertThat(outcomes.get(9).result()).contains("DENY_MALFORMED").contains("encoded slash");
-        assertThat(outcomes.get(10).result()).startsWith("refused at the TLS handshake");
-        assertThat(outcomes.get(11).result()).startsWith("forwarded").contains("Kari");
-        assertThat(outcomes.get(12).result()).contains("DENY_FLOW").contains("personal data");
-        assertThat(outcomes.get(13).result()).contains("ended");
-        assertThat(outcomes.get(14).result()).contains("DENY_TASK_ENDED");
+        // The MCP server lists three tools; the route filters tools/list to the one the task may call.
+        assertThat(outcomes.get(4).result()).contains("[search_issues]");
+        assertThat(outcomes.get(5).result()).startsWith("forwarded").contains("3 open issues in acme/api");
+        assertThat(outcomes.get(6).result()).startsWith("blocked: DENY_CONDITION").contains("JSON-RPC error -32001");
+        assertThat(outcomes.get(7).result()).contains("DENY_NO_TASK");
+        assertThat(outcomes.get(8).result()).contains("DENY_IDENTITY_MISMATCH").contains("mail-sorter");
+        assertThat(outcomes.get(9).result()).contains("DENY_POLICY").contains("/admin/keys");
+        assertThat(outcomes.get(10).result()).contains("DENY_MALFORMED").contains("encoded slash");
+        assertThat(outcomes.get(11).result()).startsWith("refused at the TLS handshake");
+        assertThat(outcomes.get(12).result()).startsWith("forwarded").contains("Kari");
+        assertThat(outcomes.get(13).result()).contains("DENY_FLOW").contains("personal data");
+        assertThat(outcomes.get(14).protocol()).isEqualTo("gRPC");
+        assertThat(outcomes.get(14).result()).contains("ended");
+        assertThat(outcomes.get(15).result()).contains("DENY_TASK_ENDED");
         // Only the granted calls reached the tools, without the agent's own credential or its task token.
         String reached = out.substring(out.indexOf("What reached the tools"), out.indexOf("Audit trail"));
         assertThat(reached).contains("GET /v1/forecast?city=Oslo").contains("GET /v1/forecast?city=Bergen")
@@ -55,7 +60,7 @@ class DemoTest {
                 .contains("mcp:tools/call:search_issues").contains("DENY_CONDITION").contains("DENY_FLOW")
                 .contains("DENY_IDENTITY_MISMATCH").contains("DENY_TASK_ENDED").contains("DENY_POLICY")
                 .contains("DENY_MALFORMED").contains("200 completed")
-                .contains("verify: ok: 18 records, chain intact");
+                .contains("mcp:tools/list").contains("verify: ok: 20 records, chain intact");
         assertThat(dir.resolve("audit/audit.jsonl")).exists();
     }
 }

@@ -24,6 +24,14 @@ public interface GrantStore extends AutoCloseable {
     /** The events recorded before this store was opened, in revision order: what the registry replays. */
     List<TaskEvent> recovered();
 
+    /**
+     * Whether the store takes appends now (false once closed, or after a failed write that leaves its state
+     * unknown); readiness follows it.
+     */
+    default boolean healthy() {
+        return true;
+    }
+
     /** The last revision recorded (0 when none). */
     long revision();
 

@@ -208,6 +208,14 @@ public final class JournalGrantStore implements GrantStore {
      * @throws IOException if it could not be recorded (the event must then not take effect), if an earlier append
      *     failed, or if the store is closed
      */
+    /** False once closed or after a failed append (no more appends until reopened). */
+    @Override
+    public boolean healthy() {
+        synchronized (lock) {
+            return !closed && failure == null;
+        }
+    }
+
     @Override
     public long append(TaskEvent event) throws IOException {
         requireNonNull(event, "event");

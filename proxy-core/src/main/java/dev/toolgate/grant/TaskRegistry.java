@@ -156,6 +156,11 @@ public final class TaskRegistry implements AutoCloseable {
         return clock;
     }
 
+    /** Whether the task store takes changes now (readiness follows it). */
+    public boolean storeHealthy() {
+        return store.healthy();
+    }
+
     /** Monotonic nanoseconds from the registry's ticker, for rate limits (moved by hand in tests). */
     public long nanoTime() {
         return ticker.read();

@@ -89,7 +89,7 @@ final class RunCommand implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, credentials, metrics,
                 Tracing.fromEnvironment(), workers);
-        java.util.function.BooleanSupplier ready = () -> server.isListening() && !audit.isClosed();
+        Readiness ready = new Readiness(server, audit, tls, tasks, policies, java.time.Clock.systemUTC());
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics, ready,
                 keys::jwksJson);
         ControlServer control;

@@ -1,0 +1,66 @@
+package dev.toolgate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.grant.JournalGrantStore;
+import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.testing.ManualClock;
+import dev.toolgate.testing.MemoryAuditSink;
+import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.TestPki;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Readiness (what {@code /readyz} and gRPC health report) follows what the sidecar needs to do its job: its own SVID
+ * still valid, the task store taking changes, the audit trail open, the data plane listening. Real parts: the
+ * sidecar, the journal store and the audit trail; time moved by hand.
+ */
+class ReadinessTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void readinessFollowsTheSvidTheTaskStoreAndTheAuditTrail() throws Exception {
+        TestPki pki = TestPki.create(dir);
+        SidecarConfig config = Sidecar.config(List.<RouteConfig>of());
+        AuditTrail audit = AuditTrail.start(new MemoryAuditSink(), null, 1_000);
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(),
+                JournalGrantStore.open(dir.resolve("tasks.journal"), JournalGrantStore.FsyncPolicy.ALWAYS),
+                config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
+                Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)));
+        TlsMaterial tls = pki.sidecarTls();
+        ManualClock clock = new ManualClock(Instant.now());
+        try (ProxyServer server = Sidecar.start(pki, config, audit, tasks)) {
+            Readiness ready = new Readiness(server, audit, tls, tasks, null, clock);
+            assertThat(ready.getAsBoolean()).as("%s", ready.failing()).isTrue();
+
+            // A SPIRE agent that stopped rotating the sidecar's SVID: not ready once it has expired.
+            Instant notAfter = tls.svid().leaf().getNotAfter().toInstant();
+            clock.advance(Duration.between(clock.instant(), notAfter).plusSeconds(1));
+            assertThat(ready.getAsBoolean()).isFalse();
+            assertThat(ready.failing()).singleElement().asString().startsWith("own SVID expired at");
+            ready = new Readiness(server, audit, tls, tasks, null, Clock.systemUTC());
+            assertThat(ready.getAsBoolean()).isTrue();
+
+            tasks.close();
+            assertThat(ready.failing()).containsExactly("task store does not take changes");
+            audit.close();
+            assertThat(ready.failing()).containsExactly("audit trail closed", "task store does not take changes");
+            assertThat(ready.getAsBoolean()).isFalse();
+        }
+    }
+}

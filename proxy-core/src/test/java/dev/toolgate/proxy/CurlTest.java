@@ -2,6 +2,10 @@ package dev.toolgate.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.config.AdminConfig;
+import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.config.ListenerConfig;
+import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
@@ -107,6 +111,27 @@ class CurlTest {
         assertThat(r.out()).contains("\"bodyBytes\":" + bytes.length).doesNotContain("\"expect\"");
         assertThat(upstream.requests.get(0).headers().contains("expect")).isFalse();
         assertThat(upstream.requests.get(0).headers().contains("toolgate-task")).isFalse();
+    }
+
+    @Test
+    void anUploadOverTheLimitGetsThe413WhileCurlIsStillSending() throws Exception {
+        // No Expect: 100-continue, so curl sends the body at once; the sidecar refuses on the declared length and
+        // must not reset the connection under curl before it has read the answer.
+        SidecarConfig small = new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null,
+                new LimitsConfig(null, null, 64L * 1024), null, null, new AdminConfig("127.0.0.1", 0),
+                List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
+        Path body = dir.resolve("too-large.bin");
+        java.nio.file.Files.write(body, new byte[16 << 20]);
+        try (ProxyServer limited = Sidecar.start(pki, small)) {
+            String limitedToken = Sidecar.taskForEverything(limited, TestPki.AGENT);
+            Result r = curl("--cert", agent.resolve("svid.pem").toString(), "--key", agent.resolve("svid.key")
+                    .toString(), "-H", "toolgate-task: " + limitedToken, "--http1.1", "-H", "Expect:",
+                    "-w", "\n%{http_code}", "--data-binary", "@" + body,
+                    "https://127.0.0.1:" + limited.port() + "/api/weather/upload");
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).contains("\"error\":\"body_too_large\"").endsWith("\n413");
+        }
+        assertThat(upstream.requests).isEmpty();
     }
 
     @Test

@@ -38,7 +38,7 @@ TUNED_JAVA_OPTS="${TUNED_JAVA_OPTS--Xms16m -Xmx48m -XX:+UseSerialGC -XX:MaxDirec
 if [ "$(id -u)" = 0 ]; then NICE="${NICE:--10}"; else NICE="${NICE:-0}"; fi
 CORE_PROXY=0   # every proxy, alone on this core
 CORE_LOAD=1    # load generator and upstreams
-P_UP=18080 P_GRPC=18081 P_NGINX=18443 P_HAPROXY=18444 P_TOOLGATE=18445 P_TUNED=18446
+P_UP=18080 P_GRPC=18081 P_NGINX=18443 P_HAPROXY=18444 P_TOOLGATE=18445 P_TUNED=18446 P_SLOWTAIL=18447
 started_at=$(date +%s)
 
 log() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -76,18 +76,19 @@ results="$work/results"
 mkdir -p "$results/runs" "$work/nginx/tmp" "$work/toolgate"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [ "$KEEP" = 1 ]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
-for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE $P_TUNED; do
+for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE $P_TUNED $P_SLOWTAIL; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port $p is in use"; fi
 done
 
 java -jar "$toolgate_jar" dev-ca issue spiffe://toolgate.dev/bench/agent --state-dir "$work/ca" --out "$work/agent" >&2
 java -jar "$toolgate_jar" dev-ca issue spiffe://toolgate.dev/bench/proxy --state-dir "$work/ca" --out "$work/server" >&2
+java -jar "$toolgate_jar" dev-ca issue spiffe://toolgate.dev/bench/auditor --state-dir "$work/ca" --out "$work/auditor" >&2
 cat "$work/server/svid.pem" "$work/server/svid.key" > "$work/server/haproxy.pem"
 
 cat > "$work/nginx/nginx.conf" <<EOF
@@ -153,15 +154,48 @@ EOF
 TASK_TTL=24h
 cat > "$work/toolgate/toolgate.yaml" <<EOF
 # mTLS (client certificate required) + routing + the task check (every call carries the toolgate-task token of a
-# task started by the bench agent: token hash lookup, identity binding, grant match) + forwarding + the
-# hash-chained audit trail (decision and outcome record per call): everything toolgate does as of this commit.
-# Each toolgate has its own audit file, tasks (in memory, no journal) and admin port (port 0: any free one).
+# task started by the bench agent: token hash lookup, identity binding, grant match) + the policy (policies.yaml:
+# allow-lists, a deny rule, a flow rule, a CEL condition on MCP arguments) + forwarding + the hash-chained audit
+# trail (decision and outcome record per call): everything toolgate does as of this commit.
+# Each toolgate has its own audit file, tasks (in memory, no journal), admin port (port 0: any free one) and
+# control API (port 0; the slow-tail sidecar's is read from its log).
 listener: {address: 127.0.0.1, port: $P_TOOLGATE}
 identity: {source: dev, trustDomain: toolgate.dev, spiffeId: spiffe://toolgate.dev/toolgate/sidecar, stateDir: $work/ca}
 admin: {address: 127.0.0.1, port: 0}
+control: {address: 127.0.0.1, port: 0, tailBuffer: 1024, auditors: ["spiffe://toolgate.dev/bench/auditor"]}
 audit: {file: audit-toolgate.jsonl}
 tasks: {maxTtl: $TASK_TTL}
 routes: [routes.yaml]
+policies: [policies.yaml]
+EOF
+cat > "$work/toolgate/policies.yaml" <<EOF
+kind: Policy
+name: bench
+mode: enforce
+subjects: ["spiffe://toolgate.dev/bench/*"]
+allow:
+  - name: echo
+    route: bench
+    operations: ["* /**"]
+    maxTtl: $TASK_TTL
+  - name: mcp-search
+    route: bench-mcp
+    operations: ["mcp:tools/call:search_issues"]
+    when: 'has(mcp.arguments.repo) && mcp.arguments.repo.startsWith("toolgate/")'
+  - name: mcp-housekeeping
+    route: bench-mcp
+    operations: ["mcp:tools/list", "mcp:initialize", "mcp:ping", "mcp:tools/call:*"]
+  - name: grpc
+    route: bench-grpc
+    operations: ["grpc:grpc.testing.SimpleService/*"]
+deny:
+  - name: no-admin
+    route: bench
+    operations: ["* /admin/**"]
+flows:
+  - name: no-pii-out
+    after: [pii]
+    deny: [external]
 EOF
 cat > "$work/toolgate/routes.yaml" <<EOF
 routes:
@@ -179,6 +213,10 @@ EOF
 
 sed -e "s/port: $P_TOOLGATE}/port: $P_TUNED}/" -e "s/audit-toolgate.jsonl/audit-tuned.jsonl/" \
     "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-tuned.yaml"
+# The same sidecar with a live-tail subscriber that stops reading (issue 6: a slow subscriber must not slow the
+# data plane; it gets an overflow notice instead).
+sed -e "s/port: $P_TOOLGATE}/port: $P_SLOWTAIL}/" -e "s/audit-toolgate.jsonl/audit-slowtail.jsonl/" \
+    "$work/toolgate/toolgate.yaml" > "$work/toolgate/toolgate-slowtail.yaml"
 # The task the load generator works under, on each toolgate: any operation on each of the routes above.
 cat > "$work/toolgate/task.json" <<EOF
 {"purpose":"bench/run.sh load","ttl":"$TASK_TTL","grants":[{"route":"bench","operations":["* /**"]},
@@ -224,7 +262,26 @@ if [ -n "$TUNED_JAVA_OPTS" ]; then
   pids+=($tuned_pid)
   wait_port $P_TUNED
 fi
-for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE; do wait_port "$p"; done
+"${on_proxy[@]}" java ${TOOLGATE_JAVA_OPTS:-} -jar "$toolgate_jar" run --config "$work/toolgate/toolgate-slowtail.yaml" \
+  --workers 1 > "$work/toolgate-slowtail.log" 2>&1 &
+slowtail_pid=$!
+pids+=($slowtail_pid)
+for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE $P_SLOWTAIL; do wait_port "$p"; done
+# The slow subscriber: `toolgate tail` as an auditor, stopped (SIGSTOP) once it is subscribed, so its TCP window
+# fills and the sidecar's per-subscriber buffer overflows while the load runs.
+control_slowtail=""
+for _ in $(seq 1 100); do
+  control_slowtail=$(grep -o 'control API listening on [^ ]*' "$work/toolgate-slowtail.log" | grep -o '[0-9.]*:[0-9]*$' | head -1 || true)
+  [ -n "$control_slowtail" ] && break
+  sleep 0.1
+done
+[ -n "$control_slowtail" ] || die "the slow-tail sidecar's control API did not come up (see $work/toolgate-slowtail.log)"
+"${on_load[@]}" java -Xmx64m -jar "$toolgate_jar" tail --control "$control_slowtail" --svid-dir "$work/auditor" --json \
+  > "$work/slowtail-subscriber.log" 2> "$work/slowtail-subscriber.err" &
+tail_pid=$!
+pids+=($tail_pid)
+sleep 3
+kill -STOP "$tail_pid"
 nginx_worker=""
 for _ in $(seq 1 50); do
   nginx_worker=$(pgrep -P "$nginx_master" | head -1 || true)
@@ -256,7 +313,9 @@ if [ -n "$tuned_pid" ]; then
   token_tuned=$(task_token $P_TUNED)
   task_tuned=(--header "toolgate-task:$token_tuned")
 fi
-log "running: nginx $nginx_pids, haproxy $haproxy_pid, toolgate $toolgate_pid (core $CORE_PROXY); upstreams and load on core $CORE_LOAD; work dir $work"
+token_slowtail=$(task_token $P_SLOWTAIL)
+task_slowtail=(--header "toolgate-task:$token_slowtail")
+log "running: nginx $nginx_pids, haproxy $haproxy_pid, toolgate $toolgate_pid, toolgate with a stopped tail subscriber $slowtail_pid (core $CORE_PROXY); upstreams and load on core $CORE_LOAD; work dir $work"
 
 tls=(--cert "$work/agent/svid.pem" --key "$work/agent/svid.key" --trust "$work/agent/bundle.pem")
 url_direct="http://127.0.0.1:$P_UP/bench/echo"
@@ -275,6 +334,7 @@ target_args() { # target -> url, TLS, the task token (toolgate targets only; dir
     haproxy) echo "--target $url_haproxy ${tls[*]} --cpu-pids $haproxy_pid" ;;
     toolgate) echo "--target $url_toolgate ${tls[*]} ${task_toolgate[*]} --cpu-pids $toolgate_pid" ;;
     toolgate-tuned) echo "--target https://127.0.0.1:$P_TUNED/bench/echo ${tls[*]} ${task_tuned[*]} --cpu-pids $tuned_pid" ;;
+    toolgate-slowtail) echo "--target https://127.0.0.1:$P_SLOWTAIL/bench/echo ${tls[*]} ${task_slowtail[*]} --cpu-pids $slowtail_pid" ;;
   esac
 }
 
@@ -293,6 +353,7 @@ plan="$work/measure.plan"
   echo "warmup-direct-grpc --target http://127.0.0.1:$P_GRPC/ --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 3s"
   echo "warmup-toolgate-grpc --target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} ${task_toolgate[*]} --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 2000 --warmup 0s --duration 4s"
   echo "warmup-saturation-toolgate $(target_args toolgate) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 2s"
+  echo "warmup-toolgate-slowtail $(target_args toolgate-slowtail) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration ${TOOLGATE_WARMUP:-10s}"
   if [ -n "$tuned_pid" ]; then
     echo "warmup-toolgate-tuned $(target_args toolgate-tuned) --rate 3000 --connections $CONNECTIONS --warmup 0s --duration 6s"
   fi
@@ -317,6 +378,10 @@ for rep in $(seq 1 "$REPS"); do
   grpc=(--h2 --payload grpc --connections "$H2_CONNECTIONS" --streams "$H2_STREAMS" --rate 1000 "${timing[@]}")
   plan_line "grpcrate1000__direct__$rep" "--target http://127.0.0.1:$P_GRPC/ ${grpc[*]}" >> "$plan"
   plan_line "grpcrate1000__toolgate__$rep" "--target https://127.0.0.1:$P_TOOLGATE/ ${tls[*]} ${task_toolgate[*]} --cpu-pids $toolgate_pid ${grpc[*]}" >> "$plan"
+  for rate in $RATES; do
+    plan_line "slowtail${rate}__toolgate__$rep" "$(target_args toolgate) --rate $rate --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+    plan_line "slowtail${rate}__toolgate-slowtail__$rep" "$(target_args toolgate-slowtail) --rate $rate --connections $CONNECTIONS ${timing[*]}" >> "$plan"
+  done
 done
 # the generator's side of the wrk cross-check, while it is warm
 echo "wrkcheck $(target_args direct) --rate 0 --connections $SAT_CONNECTIONS --warmup 0s --duration 5s --out $work/wrkcheck.properties" >> "$plan"
@@ -418,7 +483,7 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "pinning=taskset: each proxy on core $CORE_PROXY, load generator and upstreams on core $CORE_LOAD, all at nice $NICE; toolgate --workers 1"
   echo "resultsDir=$work/results (deleted at the end unless KEEP=1)"
   echo "note=**What toolgate does in these runs**: mTLS (SVID client certificate verified), path normalization, routing, the **task check** (every call carries the \`toolgate-task\` token of a task the bench agent started with \`POST /_toolgate/v1/tasks\`, granted every operation of each bench route: \`* /**\`, \`mcp:tools/call:*\`, \`grpc:grpc.testing.SimpleService/*\`; token hash lookup, identity binding, grant match), the MCP body read and parsed as JSON-RPC and judged per message, pooled keep-alive forwarding and the hash-chained **audit trail** (a decision and an outcome record per call, written by a writer thread to a file: toolgate's counterpart of the access log). No policy documents are configured in these runs (grants only)."
-  echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000"
+  echo "scenarios=rate1000,rate5000,saturation,h2rate1000,mcprate1000,grpcrate1000,slowtail1000,slowtail5000"
   echo "scenario.rate1000.title=Fixed rate 1,000 rps, HTTP/1.1 over mTLS (direct: plain HTTP to the upstream)"
   echo "scenario.rate1000.command=load --target URL --rate 1000 --connections $CONNECTIONS ${timing[*]} --cert agent/svid.pem --key agent/svid.key --trust agent/bundle.pem"
   echo "scenario.rate5000.title=Fixed rate 5,000 rps, HTTP/1.1 over mTLS"
@@ -427,10 +492,14 @@ cpu_model="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
   echo "scenario.saturation.command=load --target URL --rate 0 --connections $SAT_CONNECTIONS ${timing[*]} (+ client certificate). Proxy CPU cores busy near 1.0 means the proxy was the bottleneck; well below 1.0 means the load core was"
   echo "scenario.h2rate1000.title=HTTP/2 from the agent at 1,000 rps ($H2_CONNECTIONS connections x $H2_STREAMS streams); the proxies talk HTTP/1.1 to the upstream; direct is HTTP/1.1"
   echo "scenario.h2rate1000.command=load --target URL --h2 --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 1000 ${timing[*]} (+ client certificate)"
-  echo "scenario.mcprate1000.title=MCP tools/call (1 KiB JSON-RPC POST) at 1,000 rps through an mcp route: forwarded as bytes, not parsed yet"
+  echo "scenario.mcprate1000.title=MCP tools/call (1 KiB JSON-RPC POST) at 1,000 rps through an mcp route: parsed (bounded), judged by tool and arguments (a CEL condition), forwarded as the same bytes"
   echo "scenario.mcprate1000.command=load --target URL --payload mcp --rate 1000 --connections $CONNECTIONS ${timing[*]}"
   echo "scenario.grpcrate1000.title=gRPC unary (grpc.testing.SimpleService/UnaryRpc, 1 KiB each way) at 1,000 rps; direct is h2c to the grpc-java upstream"
   echo "scenario.grpcrate1000.command=load --target URL --h2 --payload grpc --connections $H2_CONNECTIONS --streams $H2_STREAMS --rate 1000 ${timing[*]}"
+  for r in $RATES; do
+    echo "scenario.slowtail$r.title=A stopped live-tail subscriber (toolgate tail, SIGSTOP) on toolgate-slowtail vs the same sidecar without one, $r rps HTTP/1.1"
+    echo "scenario.slowtail$r.command=load --target URL --rate $r --connections $CONNECTIONS ${timing[*]} (+ client certificate); toolgate tail --json as an auditor, then kill -STOP"
+  done
   [ -n "$jfr_cmd" ] && echo "jfr.command=$jfr_cmd"
 } > "$results/meta.properties"
 java -jar "$bench_jar" report --results "$results" --out "$OUT"

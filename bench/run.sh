@@ -202,6 +202,11 @@ routes:
   - name: bench
     prefix: /bench
     upstream: {url: "http://127.0.0.1:$P_UP"}
+    labels: [external]
+  - name: bench-crm
+    prefix: /crm
+    upstream: {url: "http://127.0.0.1:$P_UP"}
+    labels: [pii]            # never called by the load: the flow rule is evaluated on every call, never fires
   - name: bench-mcp
     prefix: /mcp/bench
     protocol: mcp
@@ -271,7 +276,7 @@ for p in $P_UP $P_GRPC $P_NGINX $P_HAPROXY $P_TOOLGATE $P_SLOWTAIL; do wait_port
 # fills and the sidecar's per-subscriber buffer overflows while the load runs.
 control_slowtail=""
 for _ in $(seq 1 100); do
-  control_slowtail=$(grep -o 'control API listening on [^ ]*' "$work/toolgate-slowtail.log" | grep -o '[0-9.]*:[0-9]*$' | head -1 || true)
+  control_slowtail=$(grep -o 'control API on /[0-9.]*:[0-9]*' "$work/toolgate-slowtail.log" | grep -o '[0-9.]*:[0-9]*$' | head -1 || true)
   [ -n "$control_slowtail" ] && break
   sleep 0.1
 done

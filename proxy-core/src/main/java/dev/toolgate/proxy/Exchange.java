@@ -99,6 +99,8 @@ final class Exchange implements UpstreamListener {
     private boolean headUnflushed;
     private boolean agentFlushPending;
     private String deniedCode;
+    /** The approval a refused call waits for or was refused by (shown in the answer), or null. */
+    private String approvalId;
     /** An HTTP/2 request with a gRPC content type: the sidecar's own answers take gRPC's form. */
     private boolean grpcClient;
     /** A request to the sidecar's own endpoints, answered off the event loop. */
@@ -185,6 +187,7 @@ final class Exchange implements UpstreamListener {
             Decision decision = checkSession(rt.decider().decide(agent, token, match, req.method().name()));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
+                approvalId = d.approvalId();
                 deny(d.code().name(), refusal(d), false);
                 return;
             }
@@ -360,13 +363,13 @@ final class Exchange implements UpstreamListener {
                 Decision d = decisions.get(i);
                 answers.add(d instanceof Decision.Deny deny
                         ? JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", deny.code().name(),
-                                deny.reason(), audit.decisionId)
+                                deny.reason(), audit.decisionId, deny.approvalId())
                         : JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", code,
                                 "not forwarded: another request of the batch was denied", audit.decisionId));
             }
             if (answers.isEmpty()) {
                 answerJson(403, JsonRpcAnswers.bytes(JsonRpcAnswers.error(null, JsonRpcAnswers.DENIED,
-                        "toolgate_denied", code, first.reason(), audit.decisionId)));
+                        "toolgate_denied", code, first.reason(), audit.decisionId, first.approvalId())));
             } else {
                 answerJson(200, parsed.batch() ? JsonRpcAnswers.batch(answers) : JsonRpcAnswers.bytes(answers.get(0)));
             }
@@ -808,9 +811,9 @@ final class Exchange implements UpstreamListener {
         responseDone = true;
         boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
         FullHttpResponse res = grpcClient
-                ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId)
+                ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId, approvalId)
                 : ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName, trace.traceId(),
-                        audit.decisionId, closeAfter && !http2);
+                        audit.decisionId, approvalId, closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);

@@ -42,6 +42,7 @@ final class ExchangeAudit {
     private String purpose;
     private String grantId;
     private String policy;
+    private String approvalId;
     private Verdict wouldDeny;
     private String route;
     private String operation;
@@ -90,6 +91,7 @@ final class ExchangeAudit {
             wouldDeny = a.wouldDeny();
         }
         policy = d.policy();
+        approvalId = d.approvalId();
     }
 
     /** A request to the sidecar's own endpoints was answered (audited by the task records it caused). */
@@ -132,6 +134,9 @@ final class ExchangeAudit {
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
                 shadow ? "shadow" : "enforce", decisionUs);
+        if (approvalId != null) {
+            rec = rec.withApprovalId(approvalId);
+        }
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");

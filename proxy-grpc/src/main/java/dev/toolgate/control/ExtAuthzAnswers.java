@@ -38,10 +38,16 @@ final class ExtAuthzAnswers {
 
     /**
      * Denied: {@code status.code} PERMISSION_DENIED and the HTTP answer Envoy sends the agent, with the data
-     * plane's JSON body {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...}}.
+     * plane's JSON body {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...}} (plus
+     * {@code "approval_id"} when the call waits for, or was refused by, an approval).
      */
     static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
                                 String decisionId) {
+        return denied(httpStatus, error, code, reason, route, decisionId, null);
+    }
+
+    static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
+                                String decisionId, String approvalId) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":");
         appendString(json, error);
         json.append(",\"code\":");
@@ -54,6 +60,10 @@ final class ExtAuthzAnswers {
         }
         json.append(",\"decision_id\":");
         appendString(json, decisionId);
+        if (approvalId != null) {
+            json.append(",\"approval_id\":");
+            appendString(json, approvalId);
+        }
         json.append("}\n");
         DeniedHttpResponse denied = DeniedHttpResponse.newBuilder()
                 .setStatus(HttpStatus.newBuilder().setCode(StatusCode.forNumber(httpStatus)))

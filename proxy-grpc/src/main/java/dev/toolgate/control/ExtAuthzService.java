@@ -210,7 +210,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (!record("deny", code, reason, "enforce")) {
                 return auditFailed();
             }
-            return ExtAuthzAnswers.denied(status, error, code, reason, route, decisionId);
+            return ExtAuthzAnswers.denied(status, error, code, reason, route, decisionId,
+                    decision == null ? null : decision.approvalId());
         }
 
         private CheckResponse auditFailed() {
@@ -241,6 +242,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, null, null, agent, taskId,
                     parentTaskId, purpose, route, protocol, operation, outcome, code, reason, grantId, policy, mode,
                     decisionUs);
+            if (decision != null && decision.approvalId() != null) {
+                rec = rec.withApprovalId(decision.approvalId());
+            }
             long deadline = System.nanoTime() + auditMaxWaitNanos;
             while (!audit.offer(rec)) {
                 if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {

@@ -105,7 +105,12 @@ public final class Approvals {
                             e.callsLeft--;
                             return new ApprovalCheck(ApprovalCheck.Outcome.APPROVED, e.snapshot(), null);
                         }
-                        remove(e);
+                        if (now.isBefore(e.until)) {
+                            // Used up: the operation asks again, while Decide on this id still says "approved".
+                            byKey.remove(key, e);
+                        } else {
+                            remove(e);
+                        }
                     }
                     case DENIED -> {
                         if (now.isBefore(e.until)) {
@@ -302,7 +307,7 @@ public final class Approvals {
                     }
                 }
                 case APPROVED -> {
-                    if (!now.isBefore(e.until) || e.callsLeft <= 0) {
+                    if (!now.isBefore(e.until)) {
                         remove(e);
                     }
                 }

@@ -174,6 +174,60 @@ class ApprovalServiceTest {
         assertThat(f.call(AGENT, "/api/weather/alerts/narvik", other.getToken()).statusCode()).isEqualTo(200);
     }
 
+    /** One CLI run as the identity whose SVID files are in {@code svidDir}: exit code, stdout, stderr. */
+    record Run(int exit, String out, String err) {}
+
+    static Run toolgate(SpiffeId caller, String... args) throws Exception {
+        List<String> all = new java.util.ArrayList<>(List.of(args));
+        all.addAll(List.of("--control", "127.0.0.1:" + f.control.port(), "--svid-dir",
+                f.pki.files(caller).toString()));
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cli = dev.toolgate.cli.Main.commandLine();
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    @Test
+    void theCliListsApprovesAndDenies_andReportsRefusals() throws Exception {
+        StartTaskResponse task = f.start(AGENT, "cli alerts", "GET /alerts/*");
+        String first = pendingCall(AGENT, task.getToken(), "/api/weather/alerts/bodo");
+        String second = pendingCall(AGENT, task.getToken(), "/api/weather/alerts/mo");
+
+        Run list = toolgate(APPROVER, "approvals", "list", "--task", task.getTask().getTaskId());
+        assertThat(list.exit()).as(list.err()).isZero();
+        List<String> lines = list.out().lines().toList();
+        assertThat(lines.get(0)).startsWith("APPROVAL").contains("EXPIRES", "TASK", "AGENT", "OPERATION");
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith(first).contains(task.getTask().getTaskId(),
+                AGENT.uri(), "weather GET /alerts/bodo"));
+        assertThat(lines).contains("  purpose: cli alerts");
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("  rule: agents/alerts@"));
+
+        Run approved = toolgate(APPROVER, "approvals", "approve", first, "--reason", "storm");
+        assertThat(approved.exit()).as(approved.err()).isZero();
+        assertThat(approved.out()).startsWith("approval " + first + "  approved by " + APPROVER.uri())
+                .contains("reason: storm", "covers 1 more call(s)");
+        assertThat(f.call(AGENT, "/api/weather/alerts/bodo", task.getToken()).statusCode()).isEqualTo(200);
+
+        Run noReason = toolgate(APPROVER, "approvals", "deny", second);
+        assertThat(noReason.exit()).isEqualTo(2);
+        assertThat(noReason.err()).contains("--reason");
+        Run denied = toolgate(APPROVER, "approvals", "deny", second, "--reason", "not needed");
+        assertThat(denied.exit()).as(denied.err()).isZero();
+        assertThat(denied.out()).startsWith("approval " + second + "  denied by " + APPROVER.uri());
+        assertThat(JSON.readTree(f.call(AGENT, "/api/weather/alerts/mo", task.getToken()).body())
+                .path("code").asText()).isEqualTo("DENY_POLICY");
+
+        Run again = toolgate(APPROVER, "approvals", "approve", second);
+        assertThat(again.exit()).isEqualTo(1);
+        assertThat(again.err()).startsWith("toolgate approvals approve: FAILED_PRECONDITION: approval " + second
+                + " was already denied");
+        Run notApprover = toolgate(AGENT, "approvals", "list");
+        assertThat(notApprover.exit()).isEqualTo(1);
+        assertThat(notApprover.err()).startsWith("toolgate approvals list: PERMISSION_DENIED");
+    }
+
     @Test
     void unknownExpiredAndMalformedDecisionsAreRefused() throws Exception {
         refused(Status.Code.NOT_FOUND, () -> f.approvals(APPROVER).decide(decide("apr_000000000000000000000000",

@@ -62,6 +62,7 @@ class ApprovalFlowTest {
     static ProxyServer proxy;
     static Approvals approvals;
     static HttpClient agent;
+    static TestPki pki;
 
     static final String POLICY = """
             kind: Policy
@@ -80,17 +81,23 @@ class ApprovalFlowTest {
                 route: tools-mcp
                 operations: ["mcp:tools/call:send_mail"]
                 approval: required
+              - name: stock
+                route: inventory
+                operations: ["grpc:inventory.v1.InventoryService/DeleteItem"]
+                approval: required
             """.formatted(AGENT.uri());
 
     @BeforeAll
     static void start() throws Exception {
-        TestPki pki = TestPki.create(dir);
+        pki = TestPki.create(dir);
         upstream = TestUpstream.start();
         List<RouteConfig> routes = List.of(
                 Sidecar.route("crm", "/api/crm", upstream.url()),
                 Sidecar.route("weather", "/api/weather", upstream.url()),
                 new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
-                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null));
+                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null),
+                new RouteConfig("inventory", null, "inventory.v1.InventoryService", "grpc",
+                        new UpstreamConfig(URI.create(upstream.url()), null, null), null, null));
         SidecarConfig config = Sidecar.config(routes)
                 .withApprovals(new ApprovalsConfig(Duration.ofMinutes(10), Duration.ofMinutes(5), 2, null, null));
         Path policyFile = Files.writeString(dir.resolve("agents.yaml"), POLICY);
@@ -329,6 +336,27 @@ class ApprovalFlowTest {
             assertThat(r.path("event").asText()).isEqualTo("approval_requested");
             assertThat(r.path("args_digest").asText()).isEqualTo(waiting.request().argsDigest());
         });
+    }
+
+    @Test
+    void aGrpcClientGetsPermissionDeniedNamingTheApproval() throws Exception {
+        String token = task(new GrantRequest("inventory", List.of("grpc:inventory.v1.InventoryService/DeleteItem"),
+                null, null, null));
+        HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+                .sslContext(pki.jdkClient(AGENT)).build();
+        // An empty gRPC message: 5-byte frame header, not compressed, length 0.
+        HttpResponse<byte[]> res = h2.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port()
+                        + "/inventory.v1.InventoryService/DeleteItem")).timeout(Duration.ofSeconds(10))
+                .header("toolgate-task", token).header("content-type", "application/grpc").header("te", "trailers")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[5])).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(res.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(res.headers().firstValue("grpc-status")).hasValue("7");
+        String id = res.headers().firstValue("toolgate-approval-id").orElseThrow();
+        assertThat(id).matches("apr_[0-9a-f]{24}");
+        assertThat(res.headers().firstValue("grpc-message").orElseThrow())
+                .startsWith("PENDING_APPROVAL: ").contains("approval " + id + " is pending");
+        assertThat(upstream.requests).isEmpty();
     }
 
     @Test

@@ -39,8 +39,9 @@ import java.util.Set;
  * call goes on through the grant's condition, budget and the rule's rate like any other, and a later denial gives
  * the approval's call back.
  *
- * <p>Pure and thread-safe: no I/O, no locks. An allowed call allocates its {@link Decision} and a small view of
- * the call for the policy.
+ * <p>Pure and thread-safe: no I/O, no locks, except that a call whose rule needs approval takes the approvals' lock
+ * briefly (and offers its {@code approval_requested} record to the audit trail without waiting). An allowed call
+ * allocates its {@link Decision} and a small view of the call for the policy.
  */
 public final class Authorizer {
     private final TaskRegistry tasks;

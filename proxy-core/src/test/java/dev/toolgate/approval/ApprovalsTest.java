@@ -250,7 +250,7 @@ class ApprovalsTest {
     }
 
     @Test
-    void aDecisionIsForAnApprovalThatExists_createdAtAndIdsAreDistinct() {
+    void aNewApprovalStartsPendingWithItsWindow_andANullIdIsNotFound() {
         Approvals a = approvals(ApprovalsConfig.defaults());
         Instant before = clock.instant();
         Approval p = a.check(request("t-1", "GET /a", null)).approval();

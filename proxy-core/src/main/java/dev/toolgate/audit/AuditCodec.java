@@ -79,6 +79,7 @@ final class AuditCodec {
             str(g, "reason", r.reason());
             str(g, "grant_id", r.grantId());
             str(g, "policy", r.policy());
+            str(g, "approval_id", r.approvalId());
             str(g, "mode", r.mode());
             num(g, "upstream_status", r.upstreamStatus() == null ? null : r.upstreamStatus().longValue());
             str(g, "outcome", r.outcome());

@@ -12,7 +12,10 @@ import java.util.TreeMap;
  * One audit record, as in DESIGN.md: a {@code decision} record (intent + decision, written before anything is
  * forwarded) or an {@code outcome} record (what happened, written when the exchange ends); both carry the same
  * {@code decisionId}; or a {@code task} record (a task lifecycle event: {@code event} is {@code start},
- * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}). Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
+ * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}; or an approval step,
+ * {@code approval_requested}, {@code approval_granted}, {@code approval_denied} or {@code approval_expired}, with
+ * its {@code approvalId}). A decision record of a call that waits for, used or was refused by an approval carries
+ * its {@code approvalId} too. Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
  * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
  *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
@@ -22,7 +25,7 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor, Map<String, String> tools, List<Element> elements) {
+        String event, String actor, String approvalId, Map<String, String> tools, List<Element> elements) {
 
     /**
      * How one message of a JSON-RPC batch was decided (the batch's decision record lists them all; the batch as a
@@ -58,14 +61,14 @@ public record AuditRecord(
     public AuditRecord withElements(List<Element> elements) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools, elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
     }
 
     /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
     public AuditRecord withTools(Map<String, String> tools) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, tools, elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
     }
 
     /**
@@ -87,7 +90,7 @@ public record AuditRecord(
                                        long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -99,7 +102,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor, null, null);
+                event, actor, null, null, null);
     }
 
     /**
@@ -120,6 +123,33 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, null, null);
+                bytesIn, bytesOut, null, null, null, null, null);
+    }
+
+    /**
+     * An approval step ({@code phase: task}): {@code event} ({@code approval_requested}, {@code approval_granted},
+     * {@code approval_denied}, {@code approval_expired}) of approval {@code approvalId}, done by {@code actor} (the
+     * agent that asked, the approver; null for an expiry), with the intent it is about.
+     */
+    public static AuditRecord approval(Instant ts, String eventId, String event, String actor, String agent,
+                                       String taskId, String purpose, String route, String operation,
+                                       String argsDigest, String policy, String approvalId, String reason) {
+        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, null, purpose, route, null,
+                operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null, null,
+                event, actor, approvalId, null, null);
+    }
+
+    /** The same record with {@code approval_id} set (a decision about a call that needs approval). */
+    public AuditRecord withApprovalId(String id) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, id, tools, elements);
+    }
+
+    /** The same record with {@code args_digest} set. */
+    public AuditRecord withArgsDigest(String digest) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, digest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
     }
 }

@@ -2,7 +2,12 @@ package dev.toolgate.authz;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.approval.Approval;
+import dev.toolgate.approval.ApprovalCheck;
+import dev.toolgate.approval.ApprovalRequest;
+import dev.toolgate.approval.Approvals;
 import dev.toolgate.call.Call;
+import dev.toolgate.grant.Task;
 import dev.toolgate.grant.LiveGrant;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.grant.TaskRegistry;
@@ -28,22 +33,50 @@ import java.util.Set;
  * evaluated denies ({@code ERROR_FAIL_CLOSED}). On an MCP route, protocol housekeeping passes when the task holds
  * any live grant there.
  *
- * <p>Pure and thread-safe: no I/O, no locks. An allowed call allocates its {@link Decision} and a small view of
- * the call for the policy.
+ * <p>A call whose allowing rule says {@code approval: required} asks the {@link Approvals} after the policy: while
+ * its approval waits it is denied {@code PENDING_APPROVAL} with the approval's id; once a person denied it,
+ * {@code DENY_POLICY} ("approval apr_... denied by ...: reason") for as long as the task lives; past the bounds on
+ * waiting approvals, {@code DENY_BUDGET}; a request that cannot be audited, {@code ERROR_FAIL_CLOSED}. An approved
+ * call goes on through the grant's condition, budget and the rule's rate like any other, and a later denial gives
+ * the approval's call back.
+ *
+ * <p>Pure and thread-safe: no I/O, no locks, except that a call whose rule needs approval takes the approvals' lock
+ * briefly (and offers its {@code approval_requested} record to the audit trail without waiting). An allowed call
+ * allocates its {@link Decision} and a small view of the call for the policy.
  */
 public final class Authorizer {
     private final TaskRegistry tasks;
     private final Map<String, Set<String>> routeLabels;
+    private final Approvals approvals;
 
-    /** An authorizer for routes without labels (no flow rule can fire). */
+    /** An authorizer for routes without labels (no flow rule can fire), with approvals on default settings. */
     public Authorizer(TaskRegistry tasks) {
         this(tasks, Map.of());
     }
 
-    /** @param routeLabels each route's labels, which flow rules and the task's history are about */
+    /**
+     * With approvals on default settings, unaudited ({@link Approvals#withDefaults}).
+     *
+     * @param routeLabels each route's labels, which flow rules and the task's history are about
+     */
     public Authorizer(TaskRegistry tasks, Map<String, Set<String>> routeLabels) {
+        this(tasks, routeLabels, Approvals.withDefaults(tasks.clock()));
+    }
+
+    /**
+     * @param routeLabels each route's labels, which flow rules and the task's history are about
+     * @param approvals   where calls needing approval ask (told when a task ends, so no approval outlives it)
+     */
+    public Authorizer(TaskRegistry tasks, Map<String, Set<String>> routeLabels, Approvals approvals) {
         this.tasks = requireNonNull(tasks, "tasks");
         this.routeLabels = Map.copyOf(routeLabels);
+        this.approvals = requireNonNull(approvals, "approvals");
+        tasks.onEnded(t -> approvals.taskEnded(t.id()));
+    }
+
+    /** The approvals calls of this authorizer ask (ApprovalService lists and decides them). */
+    public Approvals approvals() {
+        return approvals;
     }
 
     public Decision decide(Call call) {
@@ -100,12 +133,51 @@ public final class Authorizer {
         if (!verdict.forwards()) {
             return new Decision.Deny(DecisionCode.valueOf(verdict.code()), verdict.reason(), task, policy);
         }
+        String approvalId = null;
         if (verdict.approvalRequired()) {
-            // Fail closed: the approval flow (ApprovalService) is not built yet, so no approval can be given.
-            return new Decision.Deny(DecisionCode.PENDING_APPROVAL, verdict.rule() + " requires a person's approval"
-                    + " of each call; approvals cannot be given in this build, so the call is not forwarded", task,
-                    policy);
+            Task t = task.task();
+            ApprovalCheck check = approvals.check(new ApprovalRequest(call.agent(), t.id(), t.expiresAt(),
+                    t.purpose(), call.route(), operation, call.argsDigest(), policy, Map.of()));
+            Approval a = check.approval();
+            switch (check.outcome()) {
+                case APPROVED -> approvalId = a.id();
+                case PENDING -> {
+                    return new Decision.Deny(DecisionCode.PENDING_APPROVAL, verdict.rule() + " requires a person's"
+                            + " approval of this call: approval " + a.id() + " is pending until " + a.expiresAt()
+                            + " (an approver runs: toolgate approvals approve " + a.id() + "); call again once it is"
+                            + " approved", task, policy, a.id());
+                }
+                case DENIED -> {
+                    return new Decision.Deny(DecisionCode.DENY_POLICY, "approval " + a.id() + " denied by "
+                            + a.decidedBy().uri() + ": " + a.reason(), task, policy, a.id());
+                }
+                case REFUSED -> {
+                    return new Decision.Deny(DecisionCode.DENY_BUDGET, check.reason(), task, policy);
+                }
+                case FAILED -> {
+                    return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, check.reason(), task, policy);
+                }
+            }
         }
+        if (approvalId == null) {
+            return underGrants(task, grants, operation, facts, verdict, policy, labels, now, null);
+        }
+        Decision d;
+        try {
+            d = underGrants(task, grants, operation, facts, verdict, policy, labels, now, approvalId);
+        } catch (RuntimeException e) {
+            approvals.refund(approvalId);
+            throw e;
+        }
+        if (d instanceof Decision.Deny) {
+            approvals.refund(approvalId); // the approval covers a call that is forwarded, not one denied later
+        }
+        return d;
+    }
+
+    /** The checks after the policy: a matching grant whose condition holds and budget is left, then the rate. */
+    private Decision underGrants(LiveTask task, LiveGrant[] grants, String operation, CallView facts, Verdict verdict,
+                                 String policy, Set<String> labels, long now, String approvalId) {
         LiveGrant spent = null;
         LiveGrant conditionFailed = null;
         for (LiveGrant g : grants) {
@@ -132,10 +204,10 @@ public final class Authorizer {
                 Duration retry = Duration.ofNanos(wait);
                 return new Decision.Deny(DecisionCode.DENY_BUDGET, "rate limit of " + verdict.rule() + " reached ("
                         + verdict.rate().perSecond() + "/s, burst " + verdict.rate().burst() + "); retry in "
-                        + Math.max(1, retry.toMillis()) + " ms", task, policy, retry);
+                        + Math.max(1, retry.toMillis()) + " ms", task, policy, null, retry);
             }
             task.touched(labels);
-            return new Decision.Allow(task, g.grant(), false, policy, verdict.shadow() ? verdict : null);
+            return new Decision.Allow(task, g.grant(), false, policy, verdict.shadow() ? verdict : null, approvalId);
         }
         if (spent != null) {
             return new Decision.Deny(DecisionCode.DENY_BUDGET, "grant " + spent.grant().id() + " of task "

@@ -27,12 +27,21 @@ public sealed interface Decision {
     }
 
     /**
+     * The approval the call waits for, used, or was refused by ({@code apr_...}), or null when its rule needs none.
+     * Shown to the agent in the denial ({@code approval_id}) and written to the decision record.
+     */
+    default String approvalId() {
+        return null;
+    }
+
+    /**
      * The call may be forwarded, under {@code grant} of {@code task}; {@code housekeeping} when it is MCP protocol
      * housekeeping allowed because the task holds {@code grant} on the route (no budget spent); {@code wouldDeny}
-     * when a shadow-mode policy would have denied it (audited as {@code would_deny}, forwarded all the same).
+     * when a shadow-mode policy would have denied it (audited as {@code would_deny}, forwarded all the same);
+     * {@code approvalId} when its rule needs approval and this call was covered by that approval.
      */
-    record Allow(LiveTask task, Grant grant, boolean housekeeping, String policy, Verdict wouldDeny)
-            implements Decision {
+    record Allow(LiveTask task, Grant grant, boolean housekeeping, String policy, Verdict wouldDeny,
+                 String approvalId) implements Decision {
         public Allow {
             requireNonNull(task, "task");
             requireNonNull(grant, "grant");
@@ -42,11 +51,15 @@ public sealed interface Decision {
         }
 
         public Allow(LiveTask task, Grant grant) {
-            this(task, grant, false, null, null);
+            this(task, grant, false, null, null, null);
         }
 
         public Allow(LiveTask task, Grant grant, boolean housekeeping) {
-            this(task, grant, housekeeping, null, null);
+            this(task, grant, housekeeping, null, null, null);
+        }
+
+        public Allow(LiveTask task, Grant grant, boolean housekeeping, String policy, Verdict wouldDeny) {
+            this(task, grant, housekeeping, policy, wouldDeny, null);
         }
 
         @Override
@@ -57,16 +70,17 @@ public sealed interface Decision {
         @Override
         public String reason() {
             return (housekeeping ? "MCP housekeeping, task holds " : "granted by ") + grant.id() + " of task "
-                    + task.task().id();
+                    + task.task().id() + (approvalId == null ? "" : ", approved by " + approvalId);
         }
     }
 
     /**
-     * The call is refused; {@code policy} names the rule when a policy refused it; {@code retryAfter} is set when
-     * the same call will pass again after that wait (a rate limit: answered 429 with {@code Retry-After}), else
-     * null.
+     * The call is refused; {@code policy} names the rule when a policy refused it; {@code approvalId} the approval it
+     * waits for ({@code PENDING_APPROVAL}) or that a person denied, else null; {@code retryAfter} is set when the
+     * same call will pass again after that wait (a rate limit: answered 429 with {@code Retry-After}), else null.
      */
-    record Deny(DecisionCode code, String reason, LiveTask task, String policy, Duration retryAfter)
+    record Deny(DecisionCode code, String reason, LiveTask task, String policy, String approvalId,
+                Duration retryAfter)
             implements Decision {
         public Deny {
             requireNonNull(code, "code");
@@ -80,11 +94,16 @@ public sealed interface Decision {
         }
 
         public Deny(DecisionCode code, String reason, LiveTask task, String policy) {
-            this(code, reason, task, policy, null);
+            this(code, reason, task, policy, null, null);
         }
 
         public Deny(DecisionCode code, String reason, LiveTask task) {
-            this(code, reason, task, null, null);
+            this(code, reason, task, null, null, null);
+        }
+
+        /** A denial about an approval (waiting for one, or one a person denied). */
+        public Deny(DecisionCode code, String reason, LiveTask task, String policy, String approvalId) {
+            this(code, reason, task, policy, approvalId, null);
         }
 
         /** The wait in whole seconds, rounded up, as {@code Retry-After} says it; 0 when there is none. */

@@ -65,6 +65,14 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
         };
     }
 
+    /**
+     * The audit's {@code args_digest} of this call ({@link ArgsDigest}): of an MCP message's {@code arguments}; null
+     * for a call whose arguments the sidecar does not read (HTTP and gRPC bodies are streamed, not parsed).
+     */
+    public String argsDigest() {
+        return ArgsDigest.of(mcp);
+    }
+
     @Override
     public String toString() {
         // The token is a secret: never part of any string form.

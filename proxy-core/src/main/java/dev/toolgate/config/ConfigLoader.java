@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * Reads a sidecar configuration file and the route files it names.
  *
  * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
- * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code routes} and {@code policies}. {@code routes} is a list of route
+ * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code routes} and
+ * {@code policies}. {@code routes} is a list of route
  * files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file;
  * {@code policies} likewise lists policy document files or directories (read by
  * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
@@ -69,7 +70,8 @@ public final class ConfigLoader {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
-                    raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control());
+                    raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control(),
+                    raw.approvals());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -180,7 +182,7 @@ public final class ConfigLoader {
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
                        AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
-                       List<String> policies, ControlConfig control) {}
+                       List<String> policies, ControlConfig control, ApprovalsConfig approvals) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

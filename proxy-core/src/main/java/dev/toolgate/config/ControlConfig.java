@@ -6,7 +6,7 @@ import dev.toolgate.identity.SpiffeIdPattern;
 import java.util.List;
 
 /**
- * The control API listener (gRPC over mTLS: TaskService, AuditService, health, reflection).
+ * The control API listener (gRPC over mTLS: TaskService, AuditService, ApprovalService, health, reflection).
  *
  * <p>Who may do what: every caller must present an X.509-SVID that verifies against the trust bundles and, when
  * {@code allowedIds} is not empty, match one of its patterns. Task RPCs are then authorized by the task registry
@@ -24,9 +24,12 @@ import java.util.List;
  *                   only and it is told how many
  * @param extAuthzClients SPIFFE ID patterns that may call Envoy's {@code envoy.service.auth.v3.Authorization/Check}
  *                   (the Envoy proxy's own identity); empty: nobody may (ext_authz is off)
+ * @param approvers  SPIFFE ID patterns that may list and decide pending approvals ({@code ApprovalService}); empty:
+ *                   nobody may (calls that need approval stay pending until they expire). An agent never approves
+ *                   its own request, even when it matches
  */
 public record ControlConfig(String address, Integer port, List<String> allowedIds, List<String> auditors,
-                            Integer tailBuffer, List<String> extAuthzClients) {
+                            Integer tailBuffer, List<String> extAuthzClients, List<String> approvers) {
     public static final int DEFAULT_PORT = 15010;
 
     public ControlConfig {
@@ -41,6 +44,8 @@ public record ControlConfig(String address, Integer port, List<String> allowedId
         auditors.forEach(SpiffeIdPattern::parse);
         extAuthzClients = extAuthzClients == null ? List.of() : List.copyOf(extAuthzClients);
         extAuthzClients.forEach(SpiffeIdPattern::parse);
+        approvers = approvers == null ? List.of() : List.copyOf(approvers);
+        approvers.forEach(SpiffeIdPattern::parse);
         tailBuffer = requireNonNullElse(tailBuffer, 1024);
         if (tailBuffer < 1 || tailBuffer > 1_000_000) {
             throw new IllegalArgumentException("tailBuffer: " + tailBuffer + " (expected: 1..1000000)");
@@ -50,11 +55,27 @@ public record ControlConfig(String address, Integer port, List<String> allowedId
     /** A control config without ext_authz clients. */
     public ControlConfig(String address, Integer port, List<String> allowedIds, List<String> auditors,
                          Integer tailBuffer) {
-        this(address, port, allowedIds, auditors, tailBuffer, null);
+        this(address, port, allowedIds, auditors, tailBuffer, null, null);
+    }
+
+    /** A control config without approvers. */
+    public ControlConfig(String address, Integer port, List<String> allowedIds, List<String> auditors,
+                         Integer tailBuffer, List<String> extAuthzClients) {
+        this(address, port, allowedIds, auditors, tailBuffer, extAuthzClients, null);
+    }
+
+    /** The same settings with other approvers. */
+    public ControlConfig withApprovers(List<String> newApprovers) {
+        return new ControlConfig(address, port, allowedIds, auditors, tailBuffer, extAuthzClients, newApprovers);
+    }
+
+    /** The parsed {@link #approvers}. */
+    public List<SpiffeIdPattern> approverPatterns() {
+        return approvers.stream().map(SpiffeIdPattern::parse).toList();
     }
 
     public static ControlConfig defaults() {
-        return new ControlConfig(null, null, null, null, null, null);
+        return new ControlConfig(null, null, null, null, null, null, null);
     }
 
     /** The parsed {@link #extAuthzClients}. */

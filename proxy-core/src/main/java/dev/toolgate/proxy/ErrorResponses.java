@@ -12,9 +12,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The JSON answers the sidecar gives itself:
- * {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}}. {@code error} is
- * {@code toolgate_denied} for a call the authorizer refused (403; 429 with {@code Retry-After} and
- * {@code retry_after} for a rate limit) and says what went wrong otherwise
+ * {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...,"trace_id":...}} (plus
+ * {@code approval_id} for a call that waits for, or was refused by, an approval, and {@code retry_after} for a rate
+ * limit). {@code error} is {@code toolgate_denied} for a call the authorizer refused (403; 429 with
+ * {@code Retry-After} for a rate limit) and says what went wrong otherwise
  * ({@code no_route}, {@code bad_request}, {@code upstream_timeout}, ...); {@code code} is the decision code of a
  * refused call (absent when the call was allowed and the upstream failed); the decision id names the call's audit
  * records.
@@ -24,15 +25,17 @@ final class ErrorResponses {
 
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
                                String traceId, String decisionId, boolean close) {
-        return of(alloc, error, code, reason, route, traceId, decisionId, 0, close);
+        return of(alloc, error, code, reason, route, traceId, decisionId, null, 0, close);
     }
 
     /**
-     * The answer with, when {@code retryAfterSeconds} > 0, a {@code Retry-After} header and a {@code retry_after}
-     * field (seconds) saying when the same request will pass.
+     * ... with {@code approval_id} after {@code decision_id} (the approval a {@code PENDING_APPROVAL} call waits for,
+     * or the one a person denied; null: none) and, when {@code retryAfterSeconds} > 0, a {@code Retry-After} header
+     * and a {@code retry_after} field (seconds) saying when the same request will pass.
      */
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
-                               String traceId, String decisionId, long retryAfterSeconds, boolean close) {
+                               String traceId, String decisionId, String approvalId, long retryAfterSeconds,
+                               boolean close) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":\"").append(error.code).append('"');
         if (code != null) {
             json.append(",\"code\":\"").append(code).append('"');
@@ -45,6 +48,10 @@ final class ErrorResponses {
         }
         if (decisionId != null) {
             json.append(",\"decision_id\":\"").append(decisionId).append('"');
+        }
+        if (approvalId != null) {
+            json.append(",\"approval_id\":");
+            appendString(json, approvalId);
         }
         if (traceId != null) {
             json.append(",\"trace_id\":\"").append(traceId).append('"');
@@ -76,6 +83,15 @@ final class ErrorResponses {
      */
     static FullHttpResponse grpc(ByteBufAllocator alloc, ProxyError error, String code, String reason,
                                  String decisionId) {
+        return grpc(alloc, error, code, reason, decisionId, null);
+    }
+
+    /**
+     * ... and the approval a {@code PENDING_APPROVAL} call waits for (or a person denied) in
+     * {@code toolgate-approval-id}; the reason in {@code grpc-message} names it too.
+     */
+    static FullHttpResponse grpc(ByteBufAllocator alloc, ProxyError error, String code, String reason,
+                                 String decisionId, String approvalId) {
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
                 alloc.buffer(0));
         String message = code == null ? error.code + ": " + reason : code + ": " + reason;
@@ -85,6 +101,9 @@ final class ErrorResponses {
                 .set("grpc-message", percentEncode(message));
         if (decisionId != null) {
             res.headers().set("toolgate-decision-id", decisionId);
+        }
+        if (approvalId != null) {
+            res.headers().set("toolgate-approval-id", approvalId);
         }
         return res;
     }

@@ -106,6 +106,8 @@ final class Exchange implements UpstreamListener {
     private boolean headUnflushed;
     private boolean agentFlushPending;
     private String deniedCode;
+    /** The approval a refused call waits for or was refused by (shown in the answer), or null. */
+    private String approvalId;
     /** An HTTP/2 request with a gRPC content type: the sidecar's own answers take gRPC's form. */
     private boolean grpcClient;
     /** A request to the sidecar's own endpoints, answered off the event loop. */
@@ -195,6 +197,7 @@ final class Exchange implements UpstreamListener {
                     new NettyRequestHeaders(req.headers())));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
+                approvalId = d.approvalId();
                 deny(d.code().name(), refusal(d), false);
                 return;
             }
@@ -394,15 +397,15 @@ final class Exchange implements UpstreamListener {
                 Decision d = decisions.get(i);
                 answers.add(d instanceof Decision.Deny deny
                         ? JsonRpcAnswers.retryAfter(JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED,
-                                "toolgate_denied", deny.code().name(), deny.reason(), audit.decisionId),
-                                deny.retryAfterSeconds())
+                                "toolgate_denied", deny.code().name(), deny.reason(), audit.decisionId,
+                                deny.approvalId()), deny.retryAfterSeconds())
                         : JsonRpcAnswers.error(m.id(), JsonRpcAnswers.DENIED, "toolgate_denied", code,
                                 "not forwarded: another request of the batch was denied", audit.decisionId));
             }
             if (answers.isEmpty()) {
                 answerJson(403, JsonRpcAnswers.bytes(JsonRpcAnswers.retryAfter(JsonRpcAnswers.error(null,
-                        JsonRpcAnswers.DENIED, "toolgate_denied", code, first.reason(), audit.decisionId),
-                        first.retryAfterSeconds())));
+                        JsonRpcAnswers.DENIED, "toolgate_denied", code, first.reason(), audit.decisionId,
+                        first.approvalId()), first.retryAfterSeconds())));
             } else {
                 answerJson(200, parsed.batch() ? JsonRpcAnswers.batch(answers) : JsonRpcAnswers.bytes(answers.get(0)));
             }
@@ -883,9 +886,9 @@ final class Exchange implements UpstreamListener {
         responseDone = true;
         boolean closeAfter = close || !framing.keepAlive() || http2 && !requestDone;
         FullHttpResponse res = grpcClient
-                ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId)
+                ? ErrorResponses.grpc(ctx.alloc(), r.error(), deniedCode, r.reason(), audit.decisionId, approvalId)
                 : ErrorResponses.of(ctx.alloc(), r.error(), deniedCode, r.reason(), routeName, trace.traceId(),
-                        audit.decisionId, r.retryAfterSeconds(), closeAfter && !http2);
+                        audit.decisionId, approvalId, r.retryAfterSeconds(), closeAfter && !http2);
         lastWrite = ctx.writeAndFlush(res);
         if (closeAfter || requestDone) {
             finish(closeAfter);

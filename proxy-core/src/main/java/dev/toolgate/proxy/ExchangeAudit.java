@@ -44,6 +44,7 @@ final class ExchangeAudit {
     private String purpose;
     private String grantId;
     private String policy;
+    private String approvalId;
     private Verdict wouldDeny;
     private String route;
     private String operation;
@@ -94,6 +95,7 @@ final class ExchangeAudit {
             wouldDeny = a.wouldDeny();
         }
         policy = d.policy();
+        approvalId = d.approvalId();
     }
 
     /** How each message of a JSON-RPC batch was decided, for the decision record. */
@@ -148,6 +150,9 @@ final class ExchangeAudit {
                 shadow ? "shadow" : "enforce", decisionUs);
         if (elements != null) {
             rec = rec.withElements(elements);
+        }
+        if (approvalId != null) {
+            rec = rec.withApprovalId(approvalId);
         }
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * The sidecar's answers on an MCP route, in JSON-RPC 2.0's own form so the agent's MCP client surfaces them as
  * errors of the calls it made: {@code {"jsonrpc":"2.0","id":...,"error":{"code":...,"message":"CODE: reason",
- * "data":{"error":"toolgate_denied","code":...,"reason":...,"decision_id":...}}}}. Stateless.
+ * "data":{"error":"toolgate_denied","code":...,"reason":...,"decision_id":...}}}} (plus {@code approval_id} when
+ * the call waits for, or was refused by, an approval). Stateless.
  */
 final class JsonRpcAnswers {
     /** JSON-RPC error code for a call the sidecar refused (the implementation-defined server-error range). */
@@ -23,6 +24,12 @@ final class JsonRpcAnswers {
 
     /** One answer element for the request {@code id} (null: a notification or an unreadable request). */
     static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId) {
+        return error(id, rpcCode, error, code, reason, decisionId, null);
+    }
+
+    /** ... with {@code data.approval_id}: the approval the call waits for or was refused by (null: none). */
+    static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId,
+                            String approvalId) {
         ObjectNode res = JSON.createObjectNode();
         res.put("jsonrpc", "2.0");
         res.set("id", id == null ? NullNode.getInstance() : id);
@@ -35,6 +42,9 @@ final class JsonRpcAnswers {
         data.put("reason", reason);
         if (decisionId != null) {
             data.put("decision_id", decisionId);
+        }
+        if (approvalId != null) {
+            data.put("approval_id", approvalId);
         }
         return res;
     }

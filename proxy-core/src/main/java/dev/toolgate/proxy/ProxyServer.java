@@ -2,6 +2,9 @@ package dev.toolgate.proxy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.approval.ApprovalAudit;
+import dev.toolgate.approval.Approvals;
+import dev.toolgate.audit.ApprovalLifecycleAudit;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.CallDecider;
@@ -116,7 +119,7 @@ public final class ProxyServer implements AutoCloseable {
                         upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
                         resolver));
             }
-            Authorizer authorizer = authorizer(config, tasks);
+            Authorizer authorizer = authorizer(config, tasks, audit);
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
                     config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
@@ -152,11 +155,23 @@ public final class ProxyServer implements AutoCloseable {
      * alone).
      */
     public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks) {
+        return authorizer(config, tasks, ApprovalAudit.NONE);
+    }
+
+    /**
+     * The authorizer of a sidecar with {@code config}'s routes over {@code tasks}, its approvals
+     * ({@code config.approvals()}) audited to {@code audit}.
+     */
+    public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks, AuditTrail audit) {
+        return authorizer(config, tasks, new ApprovalLifecycleAudit(audit, tasks.clock(), config.audit().maxWait()));
+    }
+
+    private static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks, ApprovalAudit approvalAudit) {
         Map<String, java.util.Set<String>> labels = new HashMap<>();
         for (RouteConfig r : config.routes()) {
             labels.put(r.name(), java.util.Set.copyOf(r.labels()));
         }
-        return new Authorizer(tasks, labels);
+        return new Authorizer(tasks, labels, Approvals.create(config.approvals(), tasks.clock(), approvalAudit));
     }
 
     /**

@@ -140,6 +140,58 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theApprovalsSectionIsLoadedAndBadValuesAreRefused() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
+                approvals:
+                  pendingFor: 2m
+                  validFor: 30s
+                  calls: 3
+                  maxPending: 50
+                  maxPendingPerTask: 5
+                control:
+                  approvers: ["spiffe://td/ops/approvers/*"]
+                """));
+        assertThat(cfg.approvals().pendingFor()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(cfg.approvals().validFor()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(cfg.approvals().calls()).isEqualTo(3);
+        assertThat(cfg.approvals().maxPending()).isEqualTo(50);
+        assertThat(cfg.approvals().maxPendingPerTask()).isEqualTo(5);
+        assertThat(cfg.control().approverPatterns()).hasSize(1);
+        SidecarConfig defaults = ConfigLoader.load(write("d.yaml", "listener: {port: 0}\n"));
+        assertThat(defaults.approvals()).isEqualTo(ApprovalsConfig.defaults());
+        assertThat(defaults.approvals().calls()).isEqualTo(1);
+        assertThat(defaults.approvals().validFor()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(defaults.approvals().pendingFor()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(defaults.control().approvers()).isEmpty();
+        // Hostile values: each refused with the file, the path and what was expected.
+        assertThatThrownBy(() -> ConfigLoader.load(write("b1.yaml", "approvals: {calls: 0}\n")))
+                .hasMessageContaining("b1.yaml: approvals: calls: 0 (expected: 1..1000000)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b2.yaml", "approvals: {calls: -4}\n")))
+                .hasMessageContaining("b2.yaml: approvals: calls: -4 (expected: 1..1000000)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b3.yaml", "approvals: {validFor: 0s}\n")))
+                .hasMessageContaining("b3.yaml: approvals: validFor: PT0S (expected: > 0 and at most 24h)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b4.yaml", "approvals: {pendingFor: -5m}\n")))
+                .hasMessageContaining("b4.yaml: approvals.pendingFor").hasMessageContaining("expected: a duration");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b5.yaml", "approvals: {pendingFor: 0ms}\n")))
+                .hasMessageContaining("approvals: pendingFor: PT0S (expected: > 0 and at most 24h)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b6.yaml", "approvals: {validFor: 48h}\n")))
+                .hasMessageContaining("validFor: PT48H (expected: > 0 and at most 24h)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b7.yaml", "approvals: {maxPending: 0}\n")))
+                .hasMessageContaining("approvals: maxPending: 0 (expected: 1..1000000)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b8.yaml", "approvals: {maxPendingPerTask: -1}\n")))
+                .hasMessageContaining("approvals: maxPendingPerTask: -1 (expected: 1..1000, at most maxPending)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b9.yaml",
+                "approvals: {maxPending: 4, maxPendingPerTask: 5}\n")))
+                .hasMessageContaining("maxPendingPerTask: 5 (expected: 1..4, at most maxPending)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b10.yaml", "approvals: {calls: lots}\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("b10.yaml: approvals.calls");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b11.yaml", "approvals: {window: 5m}\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("b11.yaml: approvals.window");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b12.yaml", "control: {approvers: [\"ops\"]}\n")))
+                .hasMessageContaining("b12.yaml: control").hasMessageContaining("\"ops\" (expected: spiffe://");
+    }
+
+    @Test
     void durationsAreHumanReadableAndValidated() throws Exception {
         assertThat(ConfigLoader.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
         assertThat(ConfigLoader.parseDuration("1h")).isEqualTo(Duration.ofHours(1));

@@ -36,6 +36,7 @@ final class AuditMessages {
         set(r.outcome(), b::setOutcome);
         set(r.event(), b::setEvent);
         set(r.actor(), b::setActor);
+        set(r.approvalId(), b::setApprovalId);
         if (r.upstreamStatus() != null) {
             b.setUpstreamStatus(r.upstreamStatus());
         }

@@ -36,12 +36,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The control API listener: gRPC over mTLS (client certificate required, verified as an X.509-SVID by the
  * sidecar's {@link TlsMaterial}, rotated material used for every new connection) serving {@code
- * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, Envoy's ext_authz {@code
+ * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, {@code toolgate.v1.ApprovalService} (for
+ * {@code control.approvers} only, over the authorizer's approvals), Envoy's ext_authz {@code
  * envoy.service.auth.v3.Authorization} (for {@code control.extAuthzClients} only), {@code grpc.health.v1.Health} and
  * server reflection (v1 and v1alpha, for grpcurl and grpc_cli).
  *
  * <p>Health reports {@code SERVING} for the server and each service while {@code ready} holds (checked every
- * second) and {@code NOT_SERVING} otherwise and after {@link #close}. Start with {@link #start}; thread-safe.
+ * second) and {@code NOT_SERVING} otherwise and after {@link #close}. The same second-by-second task expires
+ * approvals left undecided ({@code approvals.pendingFor}). Start with {@link #start}; thread-safe.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
@@ -50,7 +52,7 @@ public final class ControlServer implements AutoCloseable {
     private static final int MAX_METADATA_BYTES = 8 * 1024;
     private static final int MAX_CALLS_PER_CONNECTION = 100;
     private static final List<String> SERVICES = List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService",
-            "envoy.service.auth.v3.Authorization");
+            "toolgate.v1.ApprovalService", "envoy.service.auth.v3.Authorization");
 
     private final Server server;
     private final TailHub tails;
@@ -79,7 +81,7 @@ public final class ControlServer implements AutoCloseable {
                                      BooleanSupplier ready) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(tasks, "tasks");
-        return start(config, tls, tasks, audit, ready, ProxyServer.authorizer(config, tasks));
+        return start(config, tls, tasks, audit, ready, ProxyServer.authorizer(config, tasks, audit));
     }
 
     /**
@@ -118,6 +120,8 @@ public final class ControlServer implements AutoCloseable {
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
                 .addService(ServerInterceptors.intercept(new TaskServiceImpl(tasks), callers))
                 .addService(ServerInterceptors.intercept(new AuditServiceImpl(tails, tailers), callers))
+                .addService(ServerInterceptors.intercept(new ApprovalServiceImpl(authorizer.approvals(),
+                        control.approverPatterns()), callers))
                 .addService(ServerInterceptors.intercept(extAuthz, envoy))
                 .addService(ServerInterceptors.intercept(health.getHealthService(), callers))
                 .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), callers))
@@ -137,6 +141,7 @@ public final class ControlServer implements AutoCloseable {
         ControlServer cs = new ControlServer(server, tails, health, readiness);
         cs.updateHealth(ready);
         readiness.scheduleWithFixedDelay(() -> cs.updateHealth(ready), 1, 1, TimeUnit.SECONDS);
+        readiness.scheduleWithFixedDelay(() -> sweep(authorizer), 1, 1, TimeUnit.SECONDS);
         log.info("control API listening on {}", cs.address());
         return cs;
     }
@@ -145,6 +150,14 @@ public final class ControlServer implements AutoCloseable {
     @SuppressWarnings("deprecation")
     private static io.grpc.BindableService v1alphaReflection() {
         return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
+    }
+
+    private static void sweep(Authorizer authorizer) {
+        try {
+            authorizer.approvals().sweep();
+        } catch (RuntimeException e) {
+            log.warn("expiring approvals failed; retried in a second", e);
+        }
     }
 
     private void updateHealth(BooleanSupplier ready) {

@@ -38,16 +38,20 @@ final class ExtAuthzAnswers {
 
     /**
      * Denied: {@code status.code} PERMISSION_DENIED and the HTTP answer Envoy sends the agent, with the data
-     * plane's JSON body {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...}}.
+     * plane's JSON body {@code {"error":...,"code":...,"reason":...,"route":...,"decision_id":...}} (plus
+     * {@code "approval_id"} when the call waits for, or was refused by, an approval).
      */
     static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
                                 String decisionId) {
-        return denied(httpStatus, error, code, reason, route, decisionId, 0);
+        return denied(httpStatus, error, code, reason, route, decisionId, null, 0);
     }
 
-    /** Denied, with {@code Retry-After} and {@code retry_after} when {@code retryAfterSeconds} > 0 (a rate limit). */
+    /**
+     * Denied, with {@code approval_id} when the call waits for (or was refused by) an approval, and
+     * {@code Retry-After} / {@code retry_after} when {@code retryAfterSeconds} > 0 (a rate limit).
+     */
     static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
-                                String decisionId, long retryAfterSeconds) {
+                                String decisionId, String approvalId, long retryAfterSeconds) {
         StringBuilder json = new StringBuilder(128).append("{\"error\":");
         appendString(json, error);
         json.append(",\"code\":");
@@ -60,6 +64,10 @@ final class ExtAuthzAnswers {
         }
         json.append(",\"decision_id\":");
         appendString(json, decisionId);
+        if (approvalId != null) {
+            json.append(",\"approval_id\":");
+            appendString(json, approvalId);
+        }
         if (retryAfterSeconds > 0) {
             json.append(",\"retry_after\":").append(retryAfterSeconds);
         }

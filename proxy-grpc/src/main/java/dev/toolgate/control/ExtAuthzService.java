@@ -201,7 +201,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             }
             int status = deny.code() == DecisionCode.ERROR_FAIL_CLOSED ? 503 : deny.retryAfter() != null ? 429 : 403;
             return ExtAuthzAnswers.denied(status, "toolgate_denied", deny.code().name(), deny.reason(), route,
-                    decisionId, deny.retryAfterSeconds());
+                    decisionId, deny.approvalId(), deny.retryAfterSeconds());
         }
 
         private CheckResponse allow(Decision.Allow allow) {
@@ -218,7 +218,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (!record("deny", code, reason, "enforce")) {
                 return auditFailed();
             }
-            return ExtAuthzAnswers.denied(status, error, code, reason, route, decisionId);
+            return ExtAuthzAnswers.denied(status, error, code, reason, route, decisionId,
+                    decision == null ? null : decision.approvalId(), 0);
         }
 
         private CheckResponse auditFailed() {
@@ -249,6 +250,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, null, null, agent, taskId,
                     parentTaskId, purpose, route, protocol, operation, outcome, code, reason, grantId, policy, mode,
                     decisionUs);
+            if (decision != null && decision.approvalId() != null) {
+                rec = rec.withApprovalId(decision.approvalId());
+            }
             long deadline = System.nanoTime() + auditMaxWaitNanos;
             while (!audit.offer(rec)) {
                 if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {

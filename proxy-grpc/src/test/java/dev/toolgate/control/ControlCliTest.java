@@ -173,15 +173,20 @@ class ControlCliTest {
     void everyCommandHasHelp_andCompletionPrintsABashScript() {
         for (String[] cmd : List.of(new String[] {"task", "--help"}, new String[] {"task", "start", "--help"},
                 new String[] {"task", "delegate", "--help"}, new String[] {"task", "list", "--help"},
-                new String[] {"tail", "--help"}, new String[] {"completion", "--help"})) {
+                new String[] {"tail", "--help"}, new String[] {"completion", "--help"},
+                new String[] {"approvals", "--help"}, new String[] {"approvals", "list", "--help"},
+                new String[] {"approvals", "approve", "--help"}, new String[] {"approvals", "deny", "--help"})) {
             Run r = toolgate(null, cmd);
             assertThat(r.exit()).as(String.join(" ", cmd)).isZero();
             assertThat(r.out()).startsWith("Usage: toolgate " + cmd[0]);
         }
         assertThat(toolgate(null, "task", "start", "--help").out()).contains("--grant", "--token-only", "--control",
                 "--svid-dir");
+        assertThat(toolgate(null, "approvals", "deny", "--help").out()).contains("APPROVAL_ID", "--reason",
+                "--control", "--svid-dir", "--server-id");
         Run completion = toolgate(null, "completion");
         assertThat(completion.exit()).isZero();
-        assertThat(completion.out()).contains("complete -F", "toolgate", "delegate", "--svid-dir");
+        assertThat(completion.out()).contains("complete -F", "toolgate", "delegate", "--svid-dir", "approvals",
+                "approve");
     }
 }

@@ -8,7 +8,14 @@ import dev.toolgate.api.v1.RequestedGrant;
 import dev.toolgate.api.v1.StartTaskRequest;
 import dev.toolgate.api.v1.StartTaskResponse;
 import dev.toolgate.api.v1.TaskServiceGrpc;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.api.v1.ApprovalServiceGrpc;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.policy.PolicyLoader;
+import dev.toolgate.policy.PolicySet;
+import java.util.stream.Collectors;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.RouteConfig;
@@ -52,7 +59,9 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
  *   <li>{@link #ORCHESTRATOR}: in {@code tasks.orchestrators};
  *   <li>{@link #ADMIN}: in {@code tasks.admins}; {@link #AUDITOR}: in {@code control.auditors};
  *   <li>{@link #OUTSIDER}: verifies against the bundle but is outside {@code control.allowedIds};
- *   <li>{@link #ENVOY}: in {@code control.extAuthzClients} (and outside {@code control.allowedIds}).
+ *   <li>{@link #ENVOY}: in {@code control.extAuthzClients} (and outside {@code control.allowedIds});
+ *   <li>{@link #APPROVER}: in {@code control.approvers}; {@link #LEAD}: an agent that is in {@code control.approvers}
+ *       too (it may decide other agents' approvals, never its own).
  * </ul>
  * Routes: {@code weather} (HTTP, {@code /api/weather}) and {@code tools-mcp} (MCP, {@code /mcp/tools}).
  */
@@ -64,6 +73,8 @@ final class ControlFixture implements AutoCloseable {
     static final SpiffeId AUDITOR = SpiffeId.parse("spiffe://toolgate.test/ops/siem");
     static final SpiffeId OUTSIDER = SpiffeId.parse("spiffe://toolgate.test/batch/job");
     static final SpiffeId ENVOY = SpiffeId.parse("spiffe://toolgate.test/mesh/envoy");
+    static final SpiffeId APPROVER = SpiffeId.parse("spiffe://toolgate.test/ops/approver");
+    static final SpiffeId LEAD = SpiffeId.parse("spiffe://toolgate.test/agents/lead");
 
     final TestPki pki;
     final TestUpstream upstream;
@@ -94,6 +105,11 @@ final class ControlFixture implements AutoCloseable {
     }
 
     static ControlFixture start(Path dir, int maxActiveTasks, int tailBuffer) throws Exception {
+        return start(dir, maxActiveTasks, tailBuffer, null);
+    }
+
+    /** With a policy document ({@code policy}: its YAML; null: no policy, grants alone limit agents). */
+    static ControlFixture start(Path dir, int maxActiveTasks, int tailBuffer, String policy) throws Exception {
         TestPki pki = TestPki.create(dir);
         TestUpstream upstream = TestUpstream.start();
         Path auditFile = dir.resolve("audit").resolve("audit.jsonl");
@@ -105,9 +121,20 @@ final class ControlFixture implements AutoCloseable {
                         List.of("spiffe://toolgate.test/orchestrators/*"), List.of(ADMIN.uri())))
                 .withControl(new ControlConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*",
                         "spiffe://toolgate.test/orchestrators/*", "spiffe://toolgate.test/ops/*"),
-                        List.of(AUDITOR.uri()), tailBuffer, List.of("spiffe://toolgate.test/mesh/*")));
+                        List.of(AUDITOR.uri()), tailBuffer, List.of("spiffe://toolgate.test/mesh/*"),
+                        List.of(APPROVER.uri(), LEAD.uri())));
         AuditTrail audit = AuditTrail.open(config.audit());
-        TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
+        TaskRegistry tasks;
+        if (policy == null) {
+            tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
+        } else {
+            PolicySet rules = PolicyLoader.load(List.of(Files.writeString(dir.resolve("policy.yaml"), policy)),
+                    config.routes());
+            tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(), config.routes().stream()
+                            .map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
+                    Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
+                    () -> rules);
+        }
         ProxyServer dataPlane = Sidecar.start(pki, config, audit, tasks);
         AtomicBoolean ready = new AtomicBoolean(true);
         ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get,
@@ -134,6 +161,10 @@ final class ControlFixture implements AutoCloseable {
 
     TaskServiceGrpc.TaskServiceBlockingStub tasks(SpiffeId caller) {
         return TaskServiceGrpc.newBlockingStub(channel(caller)).withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    ApprovalServiceGrpc.ApprovalServiceBlockingStub approvals(SpiffeId caller) {
+        return ApprovalServiceGrpc.newBlockingStub(channel(caller)).withDeadlineAfter(10, TimeUnit.SECONDS);
     }
 
     AuditServiceGrpc.AuditServiceStub tail(SpiffeId caller) {

@@ -33,7 +33,8 @@ class ControlServerTest {
         try (ControlFixture f = ControlFixture.start(dir)) {
             HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(f.channel(AGENT))
                     .withDeadlineAfter(10, TimeUnit.SECONDS);
-            for (String service : List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService")) {
+            for (String service : List.of("", "toolgate.v1.TaskService", "toolgate.v1.AuditService",
+                    "toolgate.v1.ApprovalService")) {
                 assertThat(health.check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus())
                         .as(service).isEqualTo(ServingStatus.SERVING);
             }
@@ -66,8 +67,8 @@ class ControlServerTest {
             reflection.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
             assertThat(listed.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList())
                     .extracting(ServiceResponse::getName)
-                    .contains("toolgate.v1.TaskService", "toolgate.v1.AuditService", "grpc.health.v1.Health",
-                            "grpc.reflection.v1.ServerReflection");
+                    .contains("toolgate.v1.TaskService", "toolgate.v1.AuditService", "toolgate.v1.ApprovalService",
+                            "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection");
             reflection.onCompleted();
 
             // grpcurl before 1.9 and grpc_cli ask with the v1alpha protocol.

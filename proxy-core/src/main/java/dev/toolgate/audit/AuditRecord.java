@@ -11,6 +11,10 @@ import java.time.Instant;
  * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}). Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
  * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
  *
+ * <p>{@code identity} says how {@code agent} proved its SPIFFE ID: {@code x509} (client certificate) or {@code jwt}
+ * (JWT-SVID); null when there is no verified agent (and on task records, whose {@code actor} came through the
+ * control API or a task endpoint).
+ *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
  */
 public record AuditRecord(
@@ -18,7 +22,14 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor) {
+        String event, String actor, String identity) {
+
+    /** The same record with {@code identity} set ({@code x509} or {@code jwt}; null for none). */
+    public AuditRecord withIdentity(String newIdentity) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus, outcome,
+                decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, newIdentity);
+    }
 
     /** Which of the two records of a call this is. */
     public enum Phase {
@@ -56,7 +67,7 @@ public record AuditRecord(
                                        long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, null);
     }
 
     /**
@@ -68,7 +79,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor);
+                event, actor, null);
     }
 
     /**
@@ -89,6 +100,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null);
+                bytesIn, bytesOut, null, null, null);
     }
 }

@@ -6,6 +6,7 @@ import dev.toolgate.call.Call;
 import dev.toolgate.call.McpMessage;
 import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,22 +35,33 @@ public final class CallDecider {
         return authorizer;
     }
 
-    /** Decides a request judged by its method and path (everything but an MCP POST). */
+    /** Decides a request judged by its method and path (everything but an MCP POST), by a certificate caller. */
     public Decision decide(SpiffeId agent, CharSequence token, RouteMatch match, String method) {
+        return decide(agent, IdentityProof.X509, token, match, method);
+    }
+
+    /** Decides a request judged by its method and path, by a caller that proved {@code agent} by {@code proof}. */
+    public Decision decide(SpiffeId agent, IdentityProof proof, CharSequence token, RouteMatch match, String method) {
         return decide(new Call(agent, token, match.route().name(), match.route().protocol(), method,
-                match.routePath()));
+                match.routePath(), null, proof));
     }
 
     /**
      * Decides every JSON-RPC message of an MCP POST; the request is allowed only when every message is.
      */
     public McpDecisions decideMcp(SpiffeId agent, CharSequence token, RouteMatch match, McpRequest parsed) {
+        return decideMcp(agent, IdentityProof.X509, token, match, parsed);
+    }
+
+    /** As {@link #decideMcp(SpiffeId, CharSequence, RouteMatch, McpRequest)}, by a caller that proved by {@code proof}. */
+    public McpDecisions decideMcp(SpiffeId agent, IdentityProof proof, CharSequence token, RouteMatch match,
+                                  McpRequest parsed) {
         requireNonNull(parsed, "parsed");
         List<Decision> decisions = new ArrayList<>(parsed.messages().size());
         Decision.Deny first = null;
         for (McpMessage m : parsed.messages()) {
             Decision d = decide(new Call(agent, token, match.route().name(), match.route().protocol(), "POST",
-                    match.routePath(), m));
+                    match.routePath(), m, proof));
             decisions.add(d);
             if (first == null && d instanceof Decision.Deny deny) {
                 first = deny;

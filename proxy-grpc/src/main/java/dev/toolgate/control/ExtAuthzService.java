@@ -240,7 +240,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             long decisionUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
             AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, null, null, agent, taskId,
                     parentTaskId, purpose, route, protocol, operation, outcome, code, reason, grantId, policy, mode,
-                    decisionUs);
+                    decisionUs)
+                    // Envoy terminated the agent's mTLS: the principal was proven by its client certificate.
+                    .withIdentity(agent == null ? null : "x509");
             long deadline = System.nanoTime() + auditMaxWaitNanos;
             while (!audit.offer(rec)) {
                 if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {

@@ -38,6 +38,11 @@ public record SidecarConfig(
         tasks = requireNonNullElse(tasks, TasksConfig.defaults());
         policies = policies == null ? List.of() : List.copyOf(policies);
         control = requireNonNullElse(control, ControlConfig.defaults());
+        if (listener.jwtSvid().enabled() && identity.source().equals("files") && identity.jwtBundles().isEmpty()) {
+            throw new IllegalArgumentException("listener: jwtSvid: enabled, but identity source files has no"
+                    + " jwtBundles (expected: identity.jwtBundles, a JWKS file per trust domain whose JWT-SVIDs"
+                    + " are accepted)");
+        }
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {

@@ -255,6 +255,26 @@ class JwtSvidTest {
     }
 
     @Test
+    void aPresentedCertificateIsStillVerifiedWhenCertificatesAreOptional() throws Exception {
+        // An impostor CA of the same trust domain: its SVID must fail the handshake even though a valid JWT-SVID
+        // rides along (curl sends the certificate whatever CAs the server names).
+        Path impostor = dev.toolgate.identity.DevCa.openOrCreate(dir.resolve("impostor-ca"), TestPki.TRUST_DOMAIN)
+                .issueTo(TestPki.AGENT, dir.resolve("impostor"));
+        Path bundle = pki.files(TestPki.AGENT).resolve("bundle.pem");
+        List<String> cmd = List.of("curl", "-sS", "--max-time", "10", "--cacert", bundle.toString(),
+                "--cert", impostor.resolve("svid.pem").toString(), "--key", impostor.resolve("svid.key").toString(),
+                "-H", "Authorization: Bearer " + jwt(TestPki.AGENT), "-H", "toolgate-task: " + taskToken,
+                "https://127.0.0.1:" + proxy.port() + "/api/weather/v1/impostor");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(p.exitValue()).as(out).isNotZero();
+        assertThat(out).doesNotContain("toolgate_denied");
+        assertThat(upstream.requests).isEmpty();
+    }
+
+    @Test
     void noTokenAtAllOrAnotherSchemeIsRefused401() throws Exception {
         RawHttpClient.Response none = call(noCert, get("/api/weather/v1/none", null, taskToken));
         assertThat(none.status()).isEqualTo(401);

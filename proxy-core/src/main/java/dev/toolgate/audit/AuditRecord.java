@@ -65,9 +65,19 @@ public record AuditRecord(
                                        String protocol, String operation, String decision, String code,
                                        String reason, String grantId, String policy, String mode,
                                        long decisionUs) {
+        return decision(ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route, protocol,
+                operation, decision, code, reason, grantId, policy, mode, decisionUs, null);
+    }
+
+    /** ... with how {@code agent} proved its ID ({@code identity}: {@code x509}, {@code jwt}, or null). */
+    public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
+                                       String taskId, String parentTaskId, String purpose, String route,
+                                       String protocol, String operation, String decision, String code,
+                                       String reason, String grantId, String policy, String mode,
+                                       long decisionUs, String identity) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, identity);
     }
 
     /**
@@ -98,8 +108,16 @@ public record AuditRecord(
     public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String taskId,
                                       String route, String operation, Integer upstreamStatus, String outcome,
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
+        return outcome(ts, decisionId, traceId, agent, taskId, route, operation, upstreamStatus, outcome, reason,
+                upstreamMs, bytesIn, bytesOut, null);
+    }
+
+    /** ... with how {@code agent} proved its ID ({@code identity}: {@code x509}, {@code jwt}, or null). */
+    public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String taskId,
+                                      String route, String operation, Integer upstreamStatus, String outcome,
+                                      String reason, Long upstreamMs, long bytesIn, long bytesOut, String identity) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, null);
+                bytesIn, bytesOut, null, null, identity);
     }
 }

@@ -36,6 +36,8 @@ final class ExchangeAudit {
     private final long maxWaitNanos;
     final String decisionId;
     private final long startNanos = System.nanoTime();
+    /** The connection's client-certificate ID, or null. */
+    private final SpiffeId peer;
     private SpiffeId agentId;
     private String agent;
     /** How the agent proved its ID ({@code x509}, {@code jwt}); null while there is no verified agent. */
@@ -67,9 +69,12 @@ final class ExchangeAudit {
         Channel connection = channel instanceof Http2StreamChannel ? channel.parent() : channel;
         this.peer = connection.attr(ProtocolSelector.PEER).get();
         span.setAttribute("toolgate.decision_id", decisionId);
+        if (peer != null) {
+            // A certificate connection: every record of the request names its caller, even one refused before
+            // the identity step (a malformed head). A JWT caller is named once its token was verified.
+            identify(peer, IdentityProof.X509);
+        }
     }
-
-    private final SpiffeId peer;
 
     /** The SPIFFE ID of the connection's client certificate, or null when it has none. */
     SpiffeId peer() {
@@ -145,7 +150,7 @@ final class ExchangeAudit {
         AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, taskId,
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
-                shadow ? "shadow" : "enforce", decisionUs).withIdentity(identity);
+                shadow ? "shadow" : "enforce", decisionUs, identity);
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
@@ -185,7 +190,7 @@ final class ExchangeAudit {
         }
         span.end();
         AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, route, operation,
-                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut).withIdentity(identity);
+                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut, identity);
         offer(rec, System.nanoTime() + maxWaitNanos, () -> { },
                 () -> log.error("audit trail did not accept the outcome of {}; the decision record stands alone",
                         decisionId));

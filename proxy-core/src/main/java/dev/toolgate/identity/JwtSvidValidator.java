@@ -211,7 +211,8 @@ public final class JwtSvidValidator {
                             + key.getAlgorithm());
                 }
                 Curve curve = Curve.forECParameterSpec(ec.getParams());
-                if (curve == null || !Curve.forJWSAlgorithm(alg).contains(curve)) {
+                Set<Curve> curves = Curve.forJWSAlgorithm(alg);
+                if (curve == null || curves == null || !curves.contains(curve)) {
                     throw new InvalidJwtSvidException("alg " + alg + " does not match the curve " + curve + " of key "
                             + quote(kid));
                 }
@@ -220,7 +221,8 @@ public final class JwtSvidValidator {
             if (!jwt.verify(verifier)) {
                 throw new InvalidJwtSvidException("signature does not verify with key " + quote(kid));
             }
-        } catch (JOSEException | IllegalStateException e) {
+        } catch (JOSEException | RuntimeException e) {
+            // A library failure on hostile input must refuse the token, never pass it or escape as another error.
             throw new InvalidJwtSvidException("signature cannot be verified with key " + quote(kid) + ": "
                     + e.getMessage(), e);
         }

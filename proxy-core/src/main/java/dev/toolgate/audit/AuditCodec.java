@@ -67,6 +67,7 @@ final class AuditCodec {
             str(g, "trace_id", r.traceId());
             str(g, "span_id", r.spanId());
             str(g, "agent", r.agent());
+            str(g, "identity", r.identity());
             str(g, "task_id", r.taskId());
             str(g, "parent_task_id", r.parentTaskId());
             str(g, "purpose", r.purpose());

@@ -18,6 +18,12 @@ import java.util.TreeMap;
  * its {@code approvalId} too. Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
  * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
  *
+ * <p>{@code identity} says how {@code agent} proved its SPIFFE ID: {@code x509} (client certificate) or {@code jwt}
+ * (JWT-SVID); null when there is no verified agent (and on task records, whose {@code actor} came through the
+ * control API or a task endpoint). {@code tools} (outcome of an MCP {@code tools/list}: tool name to definition
+ * digest) and {@code elements} (decision of a JSON-RPC batch: how each message was decided) are set with
+ * {@link #withTools} and {@link #withElements}.
+ *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
  */
 public record AuditRecord(
@@ -25,18 +31,8 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor, String approvalId, Map<String, String> tools, List<Element> elements) {
-
-    /**
-     * How one message of a JSON-RPC batch was decided (the batch's decision record lists them all; the batch as a
-     * whole is allowed only when every element is).
-     */
-    public record Element(String operation, String code, String grantId) {
-        public Element {
-            requireNonNull(operation, "operation");
-            requireNonNull(code, "code");
-        }
-    }
+        String event, String actor, String identity, String approvalId, Map<String, String> tools,
+        List<Element> elements) {
 
     /** Which of the two records of a call this is. */
     public enum Phase {
@@ -49,6 +45,17 @@ public record AuditRecord(
         }
     }
 
+    /**
+     * How one message of a JSON-RPC batch was decided (the batch's decision record lists them all; the batch as a
+     * whole is allowed only when every element is).
+     */
+    public record Element(String operation, String code, String grantId) {
+        public Element {
+            requireNonNull(operation, "operation");
+            requireNonNull(code, "code");
+        }
+    }
+
     public AuditRecord {
         requireNonNull(phase, "phase");
         requireNonNull(ts, "ts");
@@ -57,18 +64,43 @@ public record AuditRecord(
         elements = elements == null ? null : List.copyOf(elements);
     }
 
-    /** This record with the decisions of each element of a JSON-RPC batch. */
-    public AuditRecord withElements(List<Element> elements) {
+    /** The same record with {@code identity} set ({@code x509} or {@code jwt}; null for none). */
+    public AuditRecord withIdentity(String newIdentity) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, newIdentity, approvalId, tools,
+                elements);
+    }
+
+    /** The same record with {@code approval_id} set (a decision about a call that needs approval). */
+    public AuditRecord withApprovalId(String id) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, id, tools, elements);
+    }
+
+    /** The same record with {@code args_digest} set. */
+    public AuditRecord withArgsDigest(String digest) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, digest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, tools,
+                elements);
     }
 
     /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
-    public AuditRecord withTools(Map<String, String> tools) {
+    public AuditRecord withTools(Map<String, String> newTools) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, newTools,
+                elements);
+    }
+
+    /** This record with the decisions of each element of a JSON-RPC batch. */
+    public AuditRecord withElements(List<Element> newElements) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, tools,
+                newElements);
     }
 
     /**
@@ -88,9 +120,19 @@ public record AuditRecord(
                                        String protocol, String operation, String decision, String code,
                                        String reason, String grantId, String policy, String mode,
                                        long decisionUs) {
+        return decision(ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route, protocol,
+                operation, decision, code, reason, grantId, policy, mode, decisionUs, null);
+    }
+
+    /** ... with how {@code agent} proved its ID ({@code identity}: {@code x509}, {@code jwt}, or null). */
+    public static AuditRecord decision(Instant ts, String decisionId, String traceId, String spanId, String agent,
+                                       String taskId, String parentTaskId, String purpose, String route,
+                                       String protocol, String operation, String decision, String code,
+                                       String reason, String grantId, String policy, String mode,
+                                       long decisionUs, String identity) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, identity, null, null, null);
     }
 
     /**
@@ -102,7 +144,20 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor, null, null, null);
+                event, actor, null, null, null, null);
+    }
+
+    /**
+     * An approval step ({@code phase: task}): {@code event} ({@code approval_requested}, {@code approval_granted},
+     * {@code approval_denied}, {@code approval_expired}) of approval {@code approvalId}, done by {@code actor} (the
+     * agent that asked, the approver; null for an expiry), with the intent it is about.
+     */
+    public static AuditRecord approval(Instant ts, String eventId, String event, String actor, String agent,
+                                       String taskId, String purpose, String route, String operation,
+                                       String argsDigest, String policy, String approvalId, String reason) {
+        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, null, purpose, route, null,
+                operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null, null,
+                event, actor, null, approvalId, null, null);
     }
 
     /**
@@ -121,35 +176,16 @@ public record AuditRecord(
     public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String taskId,
                                       String route, String operation, Integer upstreamStatus, String outcome,
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
+        return outcome(ts, decisionId, traceId, agent, taskId, route, operation, upstreamStatus, outcome, reason,
+                upstreamMs, bytesIn, bytesOut, null);
+    }
+
+    /** ... with how {@code agent} proved its ID ({@code identity}: {@code x509}, {@code jwt}, or null). */
+    public static AuditRecord outcome(Instant ts, String decisionId, String traceId, String agent, String taskId,
+                                      String route, String operation, Integer upstreamStatus, String outcome,
+                                      String reason, Long upstreamMs, long bytesIn, long bytesOut, String identity) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, null, null, null);
-    }
-
-    /**
-     * An approval step ({@code phase: task}): {@code event} ({@code approval_requested}, {@code approval_granted},
-     * {@code approval_denied}, {@code approval_expired}) of approval {@code approvalId}, done by {@code actor} (the
-     * agent that asked, the approver; null for an expiry), with the intent it is about.
-     */
-    public static AuditRecord approval(Instant ts, String eventId, String event, String actor, String agent,
-                                       String taskId, String purpose, String route, String operation,
-                                       String argsDigest, String policy, String approvalId, String reason) {
-        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, null, purpose, route, null,
-                operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null, null,
-                event, actor, approvalId, null, null);
-    }
-
-    /** The same record with {@code approval_id} set (a decision about a call that needs approval). */
-    public AuditRecord withApprovalId(String id) {
-        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
-                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, id, tools, elements);
-    }
-
-    /** The same record with {@code args_digest} set. */
-    public AuditRecord withArgsDigest(String digest) {
-        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
-                protocol, operation, digest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, approvalId, tools, elements);
+                bytesIn, bytesOut, null, null, identity, null, null, null);
     }
 }

@@ -7,6 +7,7 @@ import dev.toolgate.call.McpMessage;
 import dev.toolgate.call.McpRequest;
 import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,34 +36,40 @@ public final class CallDecider {
         return authorizer;
     }
 
-    /** Decides a request judged by its method and path (everything but an MCP POST). */
+    /** Decides a request judged by its method and path (everything but an MCP POST), by a certificate caller. */
     public Decision decide(SpiffeId agent, CharSequence token, RouteMatch match, String method) {
-        return decide(agent, token, match, method, RequestHeaders.NONE);
+        return decide(agent, IdentityProof.X509, token, match, method, RequestHeaders.NONE);
     }
 
-    /** Decides a request judged by its method, path and (for conditions) headers: everything but an MCP POST. */
-    public Decision decide(SpiffeId agent, CharSequence token, RouteMatch match, String method,
+    /**
+     * Decides a request judged by its method, path and (for conditions) headers, by a caller that proved
+     * {@code agent} by {@code proof}: everything but an MCP POST.
+     */
+    public Decision decide(SpiffeId agent, IdentityProof proof, CharSequence token, RouteMatch match, String method,
                            RequestHeaders headers) {
         return decide(new Call(agent, token, match.route().name(), match.route().protocol(), method,
-                match.routePath(), null, headers));
+                match.routePath(), null, proof, headers));
     }
 
     /**
      * Decides every JSON-RPC message of an MCP POST; the request is allowed only when every message is.
      */
     public McpDecisions decideMcp(SpiffeId agent, CharSequence token, RouteMatch match, McpRequest parsed) {
-        return decideMcp(agent, token, match, parsed, RequestHeaders.NONE);
+        return decideMcp(agent, IdentityProof.X509, token, match, parsed, RequestHeaders.NONE);
     }
 
-    /** As {@link #decideMcp(SpiffeId, CharSequence, RouteMatch, McpRequest)}, conditions seeing the headers. */
-    public McpDecisions decideMcp(SpiffeId agent, CharSequence token, RouteMatch match, McpRequest parsed,
-                                  RequestHeaders headers) {
+    /**
+     * As {@link #decideMcp(SpiffeId, CharSequence, RouteMatch, McpRequest)}, by a caller that proved by
+     * {@code proof}, conditions seeing the headers.
+     */
+    public McpDecisions decideMcp(SpiffeId agent, IdentityProof proof, CharSequence token, RouteMatch match,
+                                  McpRequest parsed, RequestHeaders headers) {
         requireNonNull(parsed, "parsed");
         List<Decision> decisions = new ArrayList<>(parsed.messages().size());
         Decision.Deny first = null;
         for (McpMessage m : parsed.messages()) {
             Decision d = decide(new Call(agent, token, match.route().name(), match.route().protocol(), "POST",
-                    match.routePath(), m, headers));
+                    match.routePath(), m, proof, headers));
             decisions.add(d);
             if (first == null && d instanceof Decision.Deny deny) {
                 first = deny;

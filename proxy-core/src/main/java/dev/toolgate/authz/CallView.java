@@ -32,6 +32,11 @@ final class CallView implements CallFacts {
     }
 
     @Override
+    public String agentProof() {
+        return call.proof().json();
+    }
+
+    @Override
     public String route() {
         return call.route();
     }

@@ -2,6 +2,7 @@ package dev.toolgate.call;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 
 /**
@@ -16,10 +17,11 @@ import dev.toolgate.identity.SpiffeId;
  * @param path      the normalized path relative to the route ({@link RouteMatch#routePath()})
  * @param mcp       on an MCP route, the JSON-RPC message of a POST (null for the GET event stream and the
  *                  DELETE that closes a session)
+ * @param proof     how the caller proved {@code agent}: a client certificate or a JWT-SVID
  * @param headers   the request's host and headers, read only when a policy condition asks
  */
 public record Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method,
-                   String path, McpMessage mcp, RequestHeaders headers) {
+                   String path, McpMessage mcp, IdentityProof proof, RequestHeaders headers) {
     /** Operations of the MCP transport itself, outside JSON-RPC: the server-sent event stream. */
     public static final String MCP_STREAM = "mcp:stream";
     /** ... and the DELETE that ends a session. */
@@ -31,21 +33,28 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
         requireNonNull(protocol, "protocol");
         requireNonNull(method, "method");
         requireNonNull(path, "path");
+        requireNonNull(proof, "proof");
         requireNonNull(headers, "headers");
         if (mcp != null && !protocol.equals("mcp")) {
             throw new IllegalArgumentException("an MCP message on a " + protocol + " route");
         }
     }
 
-    /** A call that is not an MCP message, without headers. */
+    /** A call that is not an MCP message, by a caller with a client certificate, without headers. */
     public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path) {
-        this(agent, taskToken, route, protocol, method, path, null, RequestHeaders.NONE);
+        this(agent, taskToken, route, protocol, method, path, null, IdentityProof.X509, RequestHeaders.NONE);
     }
 
-    /** A call without headers. */
+    /** A call whose caller proved its identity by {@code proof}, without headers. */
+    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path,
+                McpMessage mcp, IdentityProof proof) {
+        this(agent, taskToken, route, protocol, method, path, mcp, proof, RequestHeaders.NONE);
+    }
+
+    /** A call by a caller with a client certificate, without headers. */
     public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path,
                 McpMessage mcp) {
-        this(agent, taskToken, route, protocol, method, path, mcp, RequestHeaders.NONE);
+        this(agent, taskToken, route, protocol, method, path, mcp, IdentityProof.X509, RequestHeaders.NONE);
     }
 
     /**
@@ -76,6 +85,6 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
     @Override
     public String toString() {
         // The token is a secret: never part of any string form.
-        return "Call[agent=" + agent + ", route=" + route + ", operation=" + operation() + "]";
+        return "Call[agent=" + agent + " (" + proof.json() + "), route=" + route + ", operation=" + operation() + "]";
     }
 }

@@ -6,6 +6,7 @@ import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpireTlsMaterial;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Where the sidecar gets its own X.509-SVID and the trust bundle it verifies agents against.
@@ -27,13 +28,29 @@ import java.time.Duration;
  *                       unset: the {@code SPIFFE_ENDPOINT_SOCKET} environment variable, else
  *                       {@value SpireTlsMaterial#DEFAULT_ADDRESS})
  * @param startupTimeout how long the sidecar waits at start for its first SVID (source spire; default 30s)
+ * @param jwtBundles     JWKS files by trust domain: the keys JWT-SVIDs of that trust domain may be signed with
+ *                       (source files; read at start). Source spire streams the JWT bundles from the Workload API;
+ *                       source dev uses the dev CA's own JWT key.
  */
 public record IdentityConfig(
         String source, String trustDomain, String spiffeId, Path stateDir, Path certificate, Path key, Path bundle,
-        String socket, Duration startupTimeout) {
+        String socket, Duration startupTimeout, Map<String, Path> jwtBundles) {
 
     public IdentityConfig {
         source = requireNonNullElse(source, "dev");
+        jwtBundles = jwtBundles == null ? Map.of() : Map.copyOf(jwtBundles);
+        if (!source.equals("files") && !jwtBundles.isEmpty()) {
+            throw new IllegalArgumentException("jwtBundles: not used by source " + source + " (remove it; "
+                    + (source.equals("spire") ? "the Workload API streams the JWT bundles" : "the dev CA has its own JWT key")
+                    + ")");
+        }
+        for (String td : jwtBundles.keySet()) {
+            try {
+                SpiffeId.of(td, "");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("jwtBundles: " + e.getMessage());
+            }
+        }
         switch (source) {
             case "dev" -> {
                 notFor("dev", "socket", socket);
@@ -87,12 +104,12 @@ public record IdentityConfig(
     }
 
     public static IdentityConfig defaults() {
-        return new IdentityConfig(null, null, null, null, null, null, null, null, null);
+        return new IdentityConfig(null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The SPIRE source: Workload API at {@code socket} (null: environment, then default), optional own ID. */
     public static IdentityConfig spire(String socket, String spiffeId, Duration startupTimeout) {
-        return new IdentityConfig("spire", null, spiffeId, null, null, null, null, socket, startupTimeout);
+        return new IdentityConfig("spire", null, spiffeId, null, null, null, null, socket, startupTimeout, null);
     }
 
     private static void notFor(String source, String name, Object value) {
@@ -108,6 +125,12 @@ public record IdentityConfig(
                 certificate == null ? null : base.resolve(certificate),
                 key == null ? null : base.resolve(key),
                 bundle == null ? null : base.resolve(bundle),
-                socket, startupTimeout);
+                socket, startupTimeout, resolved(base));
+    }
+
+    private Map<String, Path> resolved(Path base) {
+        Map<String, Path> m = new java.util.TreeMap<>();
+        jwtBundles.forEach((td, p) -> m.put(td, base.resolve(p)));
+        return m;
     }
 }

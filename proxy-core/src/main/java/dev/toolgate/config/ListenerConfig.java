@@ -12,9 +12,10 @@ import java.util.List;
  *                nothing else on the network needs to reach the data plane (set another address deliberately)
  * @param port    the TCP port; {@code 0} picks a free one (tests)
  * @param allowedIds SPIFFE ID patterns an agent's ID must match ({@code spiffe://td/agents/*}, {@code .../**});
- *                empty: any ID that verifies against the trust bundles
+ *                empty: any ID that verifies against the trust bundles (applies to JWT-SVID subjects too)
+ * @param jwtSvid whether JWT-SVIDs are accepted as an alternative to client certificates (off by default)
  */
-public record ListenerConfig(String address, Integer port, List<String> allowedIds) {
+public record ListenerConfig(String address, Integer port, List<String> allowedIds, JwtSvidConfig jwtSvid) {
     public static final int DEFAULT_PORT = 15001;
 
     public ListenerConfig {
@@ -27,10 +28,20 @@ public record ListenerConfig(String address, Integer port, List<String> allowedI
         for (String p : allowedIds) {
             SpiffeIdPattern.parse(p);
         }
+        jwtSvid = requireNonNullElse(jwtSvid, JwtSvidConfig.disabled());
     }
 
     public ListenerConfig(String address, Integer port) {
-        this(address, port, null);
+        this(address, port, null, null);
+    }
+
+    public ListenerConfig(String address, Integer port, List<String> allowedIds) {
+        this(address, port, allowedIds, null);
+    }
+
+    /** The same listener with another JWT-SVID setting. */
+    public ListenerConfig withJwtSvid(JwtSvidConfig newJwtSvid) {
+        return new ListenerConfig(address, port, allowedIds, newJwtSvid);
     }
 
     /** The parsed {@link #allowedIds}. */
@@ -39,6 +50,6 @@ public record ListenerConfig(String address, Integer port, List<String> allowedI
     }
 
     public static ListenerConfig defaults() {
-        return new ListenerConfig(null, null, null);
+        return new ListenerConfig(null, null, null, null);
     }
 }

@@ -40,6 +40,11 @@ public record SidecarConfig(
         policies = policies == null ? List.of() : List.copyOf(policies);
         control = requireNonNullElse(control, ControlConfig.defaults());
         approvals = requireNonNullElse(approvals, ApprovalsConfig.defaults());
+        if (listener.jwtSvid().enabled() && identity.source().equals("files") && identity.jwtBundles().isEmpty()) {
+            throw new IllegalArgumentException("listener: jwtSvid: enabled, but identity source files has no"
+                    + " jwtBundles (expected: identity.jwtBundles, a JWKS file per trust domain whose JWT-SVIDs"
+                    + " are accepted)");
+        }
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {

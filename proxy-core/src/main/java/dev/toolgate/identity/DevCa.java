@@ -15,7 +15,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Collection;
+import java.util.Date;
 import java.util.List;
+import java.util.Map;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JOSEObjectType;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.text.ParseException;
 
 /**
  * A built-in development certificate authority that mints X.509-SVIDs for one trust domain. For
@@ -24,7 +38,10 @@ import java.util.List;
  *
  * <p>The CA is an ECDSA P-256 self-signed root (basicConstraints CA=true and keyUsage
  * keyCertSign+cRLSign, both critical; URI SAN {@code spiffe://<trust domain>}; valid one year)
- * kept as {@code ca.pem} and {@code ca.key} (owner-only) in a state directory.
+ * kept as {@code ca.pem} and {@code ca.key} (owner-only) in a state directory. It also keeps a JWT-SVID signing
+ * key ({@code jwt.jwk}, owner-only, EC P-256, {@code kid} = its RFC 7638 thumbprint; created on first use of a
+ * state directory that lacks it) whose public half is the trust domain's JWT bundle ({@link #jwtBundles()},
+ * {@link #jwks()}), so the demo and tests can mint JWT-SVIDs ({@link #mintJwtSvid}).
  *
  * <p>Immutable and thread-safe; {@link #openOrCreate} is not safe against another process
  * creating the same directory at the same time.
@@ -33,6 +50,7 @@ public final class DevCa {
 
     static final String CA_CERT = "ca.pem";
     static final String CA_KEY = "ca.key";
+    static final String JWT_KEY = "jwt.jwk";
     static final Duration CA_VALIDITY = Duration.ofDays(365);
     static final Duration BACKDATE = Duration.ofMinutes(1);
     static final Duration DEFAULT_TTL = Duration.ofHours(24);
@@ -42,12 +60,14 @@ public final class DevCa {
     private final X509Certificate certificate;
     private final PrivateKey key;
     private final TrustBundles bundles;
+    private final ECKey jwtKey;
 
-    private DevCa(String trustDomain, X509Certificate certificate, PrivateKey key) {
+    private DevCa(String trustDomain, X509Certificate certificate, PrivateKey key, ECKey jwtKey) {
         this.trustDomain = trustDomain;
         this.certificate = certificate;
         this.key = key;
         this.bundles = TrustBundles.single(trustDomain, List.of(certificate));
+        this.jwtKey = jwtKey;
     }
 
     /**
@@ -89,7 +109,31 @@ public final class DevCa {
             throw new CertificateExpiredException("dev CA " + certFile + " expired at " + cert.getNotAfter().toInstant()
                     + " (remove " + CA_CERT + " and " + CA_KEY + " to create a new CA)");
         }
-        return new DevCa(trustDomain, cert, key);
+        return new DevCa(trustDomain, cert, key, jwtKey(certFile.resolveSibling(JWT_KEY)));
+    }
+
+    /** The JWT-SVID signing key of the state directory, created if missing. */
+    private static ECKey jwtKey(Path file) throws IOException, GeneralSecurityException {
+        if (Files.exists(file)) {
+            try {
+                ECKey k = ECKey.parse(Files.readString(file));
+                if (!k.isPrivate() || !Curve.P_256.equals(k.getCurve())) {
+                    throw new GeneralSecurityException(file + " is not a private EC P-256 JWK");
+                }
+                return k;
+            } catch (ParseException e) {
+                throw new GeneralSecurityException(file + " is not a JWK: " + e.getMessage(), e);
+            }
+        }
+        ECKey k;
+        try {
+            k = new ECKeyGenerator(Curve.P_256).keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.ES256)
+                    .keyIDFromThumbprint(true).generate();
+        } catch (JOSEException e) {
+            throw new GeneralSecurityException("cannot generate the dev CA's JWT signing key", e);
+        }
+        Pem.write(file, k.toJSONString(), true);
+        return k;
     }
 
     private static SpiffeId caId(X509Certificate cert, Path certFile) throws CertificateException {
@@ -116,7 +160,7 @@ public final class DevCa {
         // Key first: a crash in between leaves "only ca.key", which openOrCreate reports.
         Pem.write(keyFile, Pem.encodePrivateKey(keys.getPrivate()), true);
         Pem.write(certFile, Pem.encodeCertificates(List.of(cert)), false);
-        return new DevCa(trustDomain, cert, keys.getPrivate());
+        return new DevCa(trustDomain, cert, keys.getPrivate(), jwtKey(certFile.resolveSibling(JWT_KEY)));
     }
 
     /** The trust domain whose SVIDs this CA issues. */
@@ -132,6 +176,54 @@ public final class DevCa {
     /** A bundle set holding only this CA for its trust domain. */
     public TrustBundles bundles() {
         return bundles;
+    }
+
+    /** The JWT bundle of this trust domain: the public half of the JWT signing key, by its {@code kid}. */
+    public JwtBundles jwtBundles() {
+        try {
+            return JwtBundles.of(Map.of(trustDomain, Map.of(jwtKey.getKeyID(), jwtKey.toECPublicKey())));
+        } catch (JOSEException e) {
+            throw new IllegalStateException("the dev CA's JWT key is unusable", e);
+        }
+    }
+
+    /** The JWT bundle as a JWKS document ({@code use: jwt-svid}), as a SPIFFE bundle endpoint would publish it. */
+    public String jwks() {
+        Map<String, Object> jwk = new java.util.LinkedHashMap<>(jwtKey.toPublicJWK().toJSONObject());
+        jwk.put("use", "jwt-svid");
+        return com.nimbusds.jose.util.JSONObjectUtils.toJSONString(Map.of("keys", List.of(jwk)));
+    }
+
+    /**
+     * Mints a JWT-SVID (ES256, {@code typ: JWT}, {@code kid} of the JWT key): {@code sub} = {@code id}, {@code aud}
+     * = {@code audience}, {@code iat} now, {@code exp} now + {@code ttl}.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code id} is not in this trust domain or has no path, or {@code ttl} is
+     *     not positive
+     */
+    public String mintJwtSvid(SpiffeId id, String audience, Duration ttl) {
+        requireNonNull(id, "id");
+        requireNonNull(audience, "audience");
+        requireNonNull(ttl, "ttl");
+        if (!id.trustDomain().equals(trustDomain) || id.path().isEmpty()) {
+            throw new IllegalArgumentException("SPIFFE ID " + id + " (expected: a workload ID in trust domain "
+                    + SpiffeId.quote(trustDomain) + ")");
+        }
+        if (ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("ttl: " + ttl + " (expected: > 0)");
+        }
+        Instant now = Instant.now();
+        JWTClaimsSet claims = new JWTClaimsSet.Builder().subject(id.uri()).audience(audience)
+                .issueTime(Date.from(now)).expirationTime(Date.from(now.plus(ttl))).build();
+        SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).type(JOSEObjectType.JWT)
+                .keyID(jwtKey.getKeyID()).build(), claims);
+        try {
+            jwt.sign(new ECDSASigner(jwtKey));
+        } catch (JOSEException e) {
+            throw new IllegalStateException("cannot sign a JWT-SVID with the dev CA's key", e);
+        }
+        return jwt.serialize();
     }
 
     /**

@@ -109,8 +109,8 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
     }
 
     @Override
-    public SslContext serverContext() {
-        return current.serverContext();
+    public SslContext serverContext(boolean clientCertificateRequired) {
+        return current.serverContext(clientCertificateRequired);
     }
 
     @Override

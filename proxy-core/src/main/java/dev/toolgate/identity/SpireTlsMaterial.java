@@ -6,7 +6,9 @@ import io.netty.handler.ssl.SslContext;
 import io.spiffe.bundle.BundleSource;
 import io.spiffe.bundle.jwtbundle.JwtBundle;
 import io.spiffe.bundle.jwtbundle.JwtBundleSet;
+import io.spiffe.exception.BundleNotFoundException;
 import io.spiffe.exception.SocketEndpointAddressException;
+import io.spiffe.spiffeid.TrustDomain;
 import io.spiffe.workloadapi.Address;
 import io.spiffe.workloadapi.DefaultWorkloadApiClient;
 import io.spiffe.workloadapi.Watcher;
@@ -237,8 +239,8 @@ public final class SpireTlsMaterial implements TlsMaterial, AutoCloseable {
     }
 
     @Override
-    public SslContext serverContext() {
-        return current.tls().serverContext();
+    public SslContext serverContext(boolean clientCertificateRequired) {
+        return current.tls().serverContext(clientCertificateRequired);
     }
 
     @Override
@@ -264,6 +266,21 @@ public final class SpireTlsMaterial implements TlsMaterial, AutoCloseable {
      */
     public BundleSource<JwtBundle> jwtBundles() {
         return trustDomain -> jwt.getBundleForTrustDomain(trustDomain);
+    }
+
+    /**
+     * The same JWT bundles as {@link JwtBundles} for {@link JwtSvidValidator}: each lookup reads the latest set the
+     * Workload API sent; a trust domain without a bundle (or any lookup before the first set) has none.
+     */
+    public JwtBundles jwtSvidBundles() {
+        return td -> {
+            JwtBundleSet set = jwt;
+            try {
+                return set.getBundleForTrustDomain(TrustDomain.parse(td)).getJwtAuthorities();
+            } catch (BundleNotFoundException | RuntimeException e) {
+                return null;
+            }
+        };
     }
 
     /** The Workload API address this material follows. */

@@ -45,10 +45,11 @@ final class SslContexts {
         return OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
     }
 
-    static SslContext server(Svid own, SvidVerifier verifier, SslProvider provider) throws SSLException {
+    static SslContext server(Svid own, SvidVerifier verifier, SslProvider provider, ClientAuth clientAuth)
+            throws SSLException {
         return SslContextBuilder.forServer(own.key(), own.chain())
                 .sslProvider(provider)
-                .clientAuth(ClientAuth.REQUIRE)
+                .clientAuth(clientAuth)
                 .trustManager(new SvidTrustManager(verifier))
                 .protocols(PROTOCOLS)
                 .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE)

@@ -2,6 +2,7 @@ package dev.toolgate.identity;
 
 import static java.util.Objects.requireNonNull;
 
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import java.time.Clock;
@@ -25,6 +26,7 @@ final class StaticTlsMaterial implements TlsMaterial {
     private final SslProvider provider;
     private final Clock clock;
     private final SslContext server;
+    private volatile SslContext serverOptional;
     private final ConcurrentMap<UpstreamKey, SslContext> upstream = new ConcurrentHashMap<>();
 
     private StaticTlsMaterial(Svid own, TrustBundles bundles, SslProvider provider, Clock clock, SslContext server) {
@@ -41,7 +43,8 @@ final class StaticTlsMaterial implements TlsMaterial {
         requireNonNull(provider, "provider");
         requireNonNull(clock, "clock");
         try {
-            SslContext server = SslContexts.server(own, new SvidVerifier(bundles, Optional.empty(), clock), provider);
+            SslContext server = SslContexts.server(own, new SvidVerifier(bundles, Optional.empty(), clock), provider,
+                    ClientAuth.REQUIRE);
             return new StaticTlsMaterial(own, bundles, provider, clock, server);
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the TLS server context for " + own.id() + ": " + e.getMessage(), e);
@@ -49,8 +52,27 @@ final class StaticTlsMaterial implements TlsMaterial {
     }
 
     @Override
-    public SslContext serverContext() {
-        return server;
+    public SslContext serverContext(boolean clientCertificateRequired) {
+        if (clientCertificateRequired) {
+            return server;
+        }
+        SslContext c = serverOptional;
+        if (c == null) {
+            synchronized (this) {
+                c = serverOptional;
+                if (c == null) {
+                    try {
+                        c = SslContexts.server(own, new SvidVerifier(bundles, Optional.empty(), clock), provider,
+                                ClientAuth.OPTIONAL);
+                    } catch (SSLException e) {
+                        throw new IllegalStateException("cannot build the TLS server context for " + own.id() + ": "
+                                + e.getMessage(), e);
+                    }
+                    serverOptional = c;
+                }
+            }
+        }
+        return c;
     }
 
     @Override

@@ -26,7 +26,16 @@ public interface TlsMaterial {
      * verifies as an X.509-SVID of any trusted trust domain. ALPN offers {@code h2}, then
      * {@code http/1.1}. Read the caller's ID afterwards with {@link PeerIdentity#of}.
      */
-    SslContext serverContext();
+    default SslContext serverContext() {
+        return serverContext(true);
+    }
+
+    /**
+     * The agent-facing listener context; with {@code clientCertificateRequired} false a client may also connect
+     * without a certificate (for a listener that accepts JWT-SVIDs, which then must identify every request), while
+     * a certificate that is presented is verified exactly as when it is required: a bad one fails the handshake.
+     */
+    SslContext serverContext(boolean clientCertificateRequired);
 
     /**
      * The upstream hop context: presents our SVID (mTLS) and accepts only a server whose SVID

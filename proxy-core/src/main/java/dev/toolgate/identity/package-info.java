@@ -12,6 +12,11 @@
  * ({@link dev.toolgate.identity.SpireTlsMaterial}), or {@link dev.toolgate.identity.DevCa}, which
  * mints SVIDs for the demo and tests only; the rotating sources swap contexts for new handshakes.
  *
+ * <p>Agents that cannot do mTLS may prove their ID with a JWT-SVID instead:
+ * {@link dev.toolgate.identity.JwtSvidValidator} checks it by the JWT-SVID rules against the
+ * {@link dev.toolgate.identity.JwtBundles} of the subject's own trust domain (streamed by SPIRE, read from JWKS
+ * files, or the dev CA's JWT key), and {@link dev.toolgate.identity.IdentityProof} records which proof was used.
+ *
  * <p>Everything here fails closed: a certificate that breaks any rule fails the handshake, and
  * no method returns a partially valid value.
  */

@@ -93,7 +93,8 @@ final class Activation implements CelVariableResolver {
 
     private Map<String, Object> agent() {
         SpiffeId id = facts.agent();
-        return Map.of("id", id.uri(), "trust_domain", id.trustDomain(), "path", id.path());
+        return Map.of("id", id.uri(), "trust_domain", id.trustDomain(), "path", id.path(), "proof",
+                facts.agentProof());
     }
 
     private static void put(Map<String, Object> m, String key, Object value) {

@@ -24,7 +24,8 @@ import java.util.Set;
  * <li>{@code grpc}: {@code service}, {@code method}; empty on a call that is not gRPC</li>
  * <li>{@code task}: {@code id}, {@code purpose}, {@code labels} (labels of the routes the task's forwarded calls
  *     touched before this one), {@code calls} (forwarded calls before this one)</li>
- * <li>{@code agent}: {@code id} (the SPIFFE ID), {@code trust_domain}, {@code path}</li>
+ * <li>{@code agent}: {@code id} (the SPIFFE ID), {@code trust_domain}, {@code path}, {@code proof} (how the ID was
+ *     proven: {@code x509} for a client certificate, {@code jwt} for a JWT-SVID)</li>
  * <li>{@code now}: a timestamp</li>
  * </ul>
  *
@@ -33,6 +34,11 @@ import java.util.Set;
 public interface CallFacts {
     /** The caller's verified identity. */
     SpiffeId agent();
+
+    /** How {@link #agent()} was proven: {@code x509} (client certificate) or {@code jwt} (JWT-SVID). */
+    default String agentProof() {
+        return "x509";
+    }
 
     /** The route name. */
     String route();

@@ -70,7 +70,7 @@ final class CelEnv {
     static final StructType TASK = struct("toolgate.Task", Map.of(
             "id", STRING, "purpose", STRING, "labels", ListType.create(STRING), "calls", SimpleType.INT));
     static final StructType AGENT = struct("toolgate.Agent", Map.of(
-            "id", STRING, "trust_domain", STRING, "path", STRING));
+            "id", STRING, "trust_domain", STRING, "path", STRING, "proof", STRING));
 
     private static final Cel CEL = CelFactory.standardCelBuilder()
             .setOptions(OPTIONS)

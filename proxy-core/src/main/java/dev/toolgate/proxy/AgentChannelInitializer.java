@@ -6,7 +6,10 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Assembles an agent connection's pipeline: connection limit, TLS (client certificate required), ALPN selection. */
+/**
+ * Assembles an agent connection's pipeline: connection limit, TLS (client certificate required, or optional when
+ * the listener accepts JWT-SVIDs), ALPN selection.
+ */
 final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final TlsMaterial tls;
     private final ProxyRuntime rt;
@@ -20,7 +23,9 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
         // Read per call, not once: a later issue rotates the material without restarting the listener.
-        SslHandler ssl = tls.serverContext().newHandler(ch.alloc());
+        // A listener that accepts JWT-SVIDs takes connections without a client certificate (each request then
+        // proves its identity); a certificate that is presented is verified all the same.
+        SslHandler ssl = tls.serverContext(rt.jwt() == null).newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(10_000);
         ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
                 new ProtocolSelector(rt));

@@ -73,6 +73,9 @@ final class ErrorResponses {
         if (close) {
             res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
+        if (error.challenge != null) {
+            res.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, error.challenge);
+        }
         return res;
     }
 
@@ -112,6 +115,7 @@ final class ErrorResponses {
     static int grpcStatus(ProxyError error) {
         return switch (error) {
             case DENIED, RATE_LIMITED -> 7; // PERMISSION_DENIED, as DESIGN.md fixes for every denial
+            case UNAUTHENTICATED, INVALID_TOKEN -> 16; // UNAUTHENTICATED
             case BAD_REQUEST, METHOD_NOT_ALLOWED, EXPECTATION_FAILED -> 3; // INVALID_ARGUMENT
             case NO_ROUTE -> 12; // UNIMPLEMENTED
             case URI_TOO_LONG, HEADERS_TOO_LARGE, BODY_TOO_LARGE -> 8; // RESOURCE_EXHAUSTED

@@ -20,6 +20,7 @@ import dev.toolgate.credential.CredentialException;
 import dev.toolgate.credential.TaskClaims;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.grant.Task;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.TraceParent;
@@ -121,6 +122,8 @@ final class Exchange implements UpstreamListener {
     /** On an MCP route: the session the request names, and the task the call was allowed under. */
     private String mcpSessionId;
     private String allowedTaskId;
+    /** How the caller of this request proved its identity. */
+    private IdentityProof proof;
 
     Exchange(FrontendHandler conn, ChannelHandlerContext ctx, ProxyRuntime rt, boolean http2) {
         this.conn = conn;
@@ -160,12 +163,16 @@ final class Exchange implements UpstreamListener {
                         "refused request target: " + e.getMessage()), false);
                 return;
             }
-            SpiffeId agent = audit.agentId();
-            if (agent == null) {
-                deny("DENY_NO_IDENTITY", new RequestChecks.Refusal(ProxyError.DENIED,
-                        "no verified workload identity on this connection"), true);
+            RequestIdentity.Caller caller;
+            try {
+                caller = RequestIdentity.identify(audit.peer(), req.headers(), rt.jwt(), rt);
+            } catch (RequestIdentity.Refused no) {
+                deny(no.code.name(), new RequestChecks.Refusal(no.error, no.getMessage()), no.close);
                 return;
             }
+            audit.identify(caller.id(), caller.proof());
+            SpiffeId agent = caller.id();
+            proof = caller.proof();
             List<String> tokens = req.headers().getAll(HopByHop.TOOLGATE_TASK);
             if (tokens.size() > 1) {
                 deny("DENY_MALFORMED", new RequestChecks.Refusal(ProxyError.BAD_REQUEST,
@@ -193,7 +200,7 @@ final class Exchange implements UpstreamListener {
                     return;
                 }
             }
-            Decision decision = checkSession(rt.decider().decide(agent, token, match, req.method().name(),
+            Decision decision = checkSession(rt.decider().decide(agent, proof, token, match, req.method().name(),
                     new NettyRequestHeaders(req.headers())));
             audit.task(decision);
             if (decision instanceof Decision.Deny d) {
@@ -329,8 +336,8 @@ final class Exchange implements UpstreamListener {
             denyMcp("DENY_MALFORMED", e.code(), 400, e.reason(), e.id());
             return;
         }
-        CallDecider.McpDecisions judged = rt.decider().decideMcp(mcpPost.agent(), mcpPost.token(), mcpPost.match(),
-                parsed, mcpPost.headers());
+        CallDecider.McpDecisions judged = rt.decider().decideMcp(mcpPost.agent(), proof, mcpPost.token(),
+                mcpPost.match(), parsed, mcpPost.headers());
         List<Decision> decisions = judged.decisions();
         Decision.Deny firstDenial = judged.firstDenial();
         audit.operation(judged.operation());

@@ -5,6 +5,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.grant.Task;
 import dev.toolgate.policy.Verdict;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
@@ -37,8 +38,12 @@ final class ExchangeAudit {
     private final long maxWaitNanos;
     final String decisionId;
     private final long startNanos = System.nanoTime();
-    private final SpiffeId agentId;
-    private final String agent;
+    /** The connection's client-certificate ID, or null. */
+    private final SpiffeId peer;
+    private SpiffeId agentId;
+    private String agent;
+    /** How the agent proved its ID ({@code x509}, {@code jwt}); null while there is no verified agent. */
+    private String identity;
     private String taskId;
     private String parentTaskId;
     private String purpose;
@@ -67,16 +72,30 @@ final class ExchangeAudit {
         this.decisionId = hex(r.nextLong()) + hex(r.nextLong());
         // The peer is recorded on the TLS connection; an HTTP/2 stream reads it from its parent connection.
         Channel connection = channel instanceof Http2StreamChannel ? channel.parent() : channel;
-        SpiffeId peer = connection.attr(ProtocolSelector.PEER).get();
-        this.agentId = peer;
-        this.agent = peer == null ? null : peer.uri();
+        this.peer = connection.attr(ProtocolSelector.PEER).get();
         span.setAttribute("toolgate.decision_id", decisionId);
-        if (agent != null) {
-            span.setAttribute("toolgate.agent", agent);
+        if (peer != null) {
+            // A certificate connection: every record of the request names its caller, even one refused before
+            // the identity step (a malformed head). A JWT caller is named once its token was verified.
+            identify(peer, IdentityProof.X509);
         }
     }
 
-    /** The caller's verified SPIFFE ID, or null when the connection has none. */
+    /** The SPIFFE ID of the connection's client certificate, or null when it has none. */
+    SpiffeId peer() {
+        return peer;
+    }
+
+    /** The request's verified caller: recorded on both records and the span. */
+    void identify(SpiffeId id, IdentityProof proof) {
+        this.agentId = id;
+        this.agent = id.uri();
+        this.identity = proof.json();
+        span.setAttribute("toolgate.agent", agent);
+        span.setAttribute("toolgate.identity", identity);
+    }
+
+    /** The request's verified caller, or null before {@link #identify} (or when nobody could be identified). */
     SpiffeId agentId() {
         return agentId;
     }
@@ -147,7 +166,7 @@ final class ExchangeAudit {
         AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, taskId,
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
-                shadow ? "shadow" : "enforce", decisionUs);
+                shadow ? "shadow" : "enforce", decisionUs, identity);
         if (elements != null) {
             rec = rec.withElements(elements);
         }
@@ -193,7 +212,7 @@ final class ExchangeAudit {
         }
         span.end();
         AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, route, operation,
-                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut);
+                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut, identity);
         if (tools != null) {
             rec = rec.withTools(tools);
         }

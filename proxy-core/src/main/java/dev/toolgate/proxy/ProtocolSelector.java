@@ -22,13 +22,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * After the mTLS handshake: records the agent's SPIFFE ID on the channel, then builds the HTTP/2 or HTTP/1.1
+ * After the TLS handshake: records the agent's SPIFFE ID (from its client certificate) on the channel, then builds the HTTP/2 or HTTP/1.1
  * pipeline that ALPN chose and removes itself. A client that offered no ALPN gets HTTP/1.1.
  */
 final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     private static final Logger log = LoggerFactory.getLogger(ProtocolSelector.class);
 
-    /** The verified SPIFFE ID of the agent on this connection (set on the connection, read by streams too). */
+    /**
+     * The verified SPIFFE ID of the agent's client certificate on this connection (set on the connection, read by
+     * streams too); absent on a JWT-SVID listener's connection without a certificate.
+     */
     static final AttributeKey<SpiffeId> PEER = AttributeKey.valueOf("toolgate.peer");
 
     private final ProxyRuntime rt;
@@ -41,16 +44,25 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     @Override
     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) throws SSLPeerUnverifiedException {
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
-        SpiffeId peer = PeerIdentity.of(tls.engine().getSession());
-        if (!rt.allowed(peer)) {
+        SpiffeId peer;
+        if (rt.jwt() == null) {
+            peer = PeerIdentity.of(tls.engine().getSession());
+        } else {
+            // Client certificate optional: without one, every request must carry its own JWT-SVID (RequestIdentity).
+            peer = peerOrNull(tls);
+        }
+        if (peer != null && !rt.allowed(peer)) {
             // A valid SVID, but not one this listener serves (listener.allowedIds).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");
             ctx.close();
             return;
         }
-        ctx.channel().attr(PEER).set(peer);
-        log.debug("[{}] agent {} connected over {}", ctx.channel().id(), peer, protocol);
+        if (peer != null) {
+            ctx.channel().attr(PEER).set(peer);
+        }
+        log.debug("[{}] agent {} connected over {}", ctx.channel().id(),
+                peer == null ? "(no client certificate; JWT-SVID per request)" : peer, protocol);
         ChannelPipeline p = ctx.pipeline();
         int maxHeader = rt.limits().maxHeaderBytes();
         if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
@@ -84,6 +96,21 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
         } else {
             throw new IllegalStateException("unexpected ALPN protocol: " + protocol);
         }
+    }
+
+    private static SpiffeId peerOrNull(SslHandler tls) throws SSLPeerUnverifiedException {
+        javax.net.ssl.SSLSession session = tls.engine().getSession();
+        java.security.cert.Certificate[] chain;
+        try {
+            chain = session.getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return null; // no certificate presented
+        }
+        if (chain == null || chain.length == 0) {
+            return null;
+        }
+        // A certificate was presented and verified in the handshake: its ID is the connection's identity.
+        return PeerIdentity.of(session);
     }
 
     @Override

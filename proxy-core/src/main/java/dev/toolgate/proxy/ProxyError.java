@@ -14,6 +14,11 @@ enum ProxyError {
     METHOD_NOT_ALLOWED(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
     EXPECTATION_FAILED(HttpResponseStatus.EXPECTATION_FAILED, "expectation_failed"),
     NO_ROUTE(HttpResponseStatus.NOT_FOUND, "no_route"),
+    /** No workload identity: no client certificate and no JWT-SVID ({@code DENY_NO_IDENTITY}). */
+    UNAUTHENTICATED(HttpResponseStatus.UNAUTHORIZED, "toolgate_denied", "Bearer realm=\"toolgate\""),
+    /** A JWT-SVID was presented and refused ({@code DENY_NO_IDENTITY}; RFC 6750 {@code invalid_token}). */
+    INVALID_TOKEN(HttpResponseStatus.UNAUTHORIZED, "toolgate_denied",
+            "Bearer realm=\"toolgate\", error=\"invalid_token\""),
     /** The authorizer denied the call (no task, no grant, ...); the decision code says which rule. */
     DENIED(HttpResponseStatus.FORBIDDEN, "toolgate_denied"),
     /** A rate limit refused the call ({@code DENY_BUDGET}); it passes again after the {@code Retry-After} wait. */
@@ -32,9 +37,16 @@ enum ProxyError {
 
     final HttpResponseStatus status;
     final String code;
+    /** The {@code WWW-Authenticate} challenge of a 401, else null. */
+    final String challenge;
 
     ProxyError(HttpResponseStatus status, String code) {
+        this(status, code, null);
+    }
+
+    ProxyError(HttpResponseStatus status, String code, String challenge) {
         this.status = status;
         this.code = code;
+        this.challenge = challenge;
     }
 }

@@ -6,6 +6,7 @@ import dev.toolgate.call.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.credential.Credentials;
+import dev.toolgate.identity.JwtSvidValidator;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
@@ -16,14 +17,15 @@ import java.util.concurrent.Executor;
 
 /**
  * What every exchange of one running proxy shares: the route table, each route's upstream, the limits, the
- * authorizer, the task endpoints (and the thread they run on) and the audit trail, metrics and spans.
+ * authorizer, the task endpoints (and the thread they run on), the audit trail, metrics and spans, and the
+ * JWT-SVID validator ({@code jwt}; null when the listener accepts client certificates only).
  * Immutable and thread-safe (the upstreams' pools are confined per event loop).
  */
 record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
                     List<SpiffeIdPattern> allowedIds, CallDecider decider, TaskApi taskApi,
                     Executor taskExecutor, Credentials credentials, McpParser mcpParser,
-                    McpSessions mcpSessions, McpToolDigests toolDigests) {
+                    McpSessions mcpSessions, McpToolDigests toolDigests, JwtSvidValidator jwt) {
     ProxyRuntime {
         upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);

@@ -15,6 +15,9 @@ import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.credential.Credentials;
+import dev.toolgate.config.JwtSvidConfig;
+import dev.toolgate.identity.JwtBundles;
+import dev.toolgate.identity.JwtSvidValidator;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.telemetry.CallSpans;
@@ -45,7 +48,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The agent-facing data plane: an mTLS listener (client certificate required, ALPN h2 and http/1.1) that routes
+ * The agent-facing data plane: an mTLS listener (client certificate required unless JWT-SVIDs are enabled, ALPN h2
+ * and http/1.1) that routes
  * each request, asks the {@link Authorizer} whether the caller's task allows it, and forwards it to the route's
  * upstream or answers the denial. It also serves the task endpoints ({@code /_toolgate/v1/tasks}).
  *
@@ -96,7 +100,20 @@ public final class ProxyServer implements AutoCloseable {
                                     Credentials credentials, ProxyMetrics metrics, CallSpans spans,
                                     int workerThreads)
             throws SSLException, InterruptedException {
+        return start(config, tls, JwtBundles.none(), audit, tasks, credentials, metrics, spans, workerThreads);
+    }
+
+    /**
+     * As {@link #start(SidecarConfig, TlsMaterial, AuditTrail, TaskRegistry, Credentials, ProxyMetrics, CallSpans,
+     * int)}, with the JWT bundles that JWT-SVIDs are verified against when {@code listener.jwtSvid.enabled} (unused
+     * otherwise; {@link JwtBundles#none()} refuses every token).
+     */
+    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, JwtBundles jwtBundles, AuditTrail audit,
+                                    TaskRegistry tasks, Credentials credentials, ProxyMetrics metrics,
+                                    CallSpans spans, int workerThreads)
+            throws SSLException, InterruptedException {
         requireNonNull(config, "config");
+        requireNonNull(jwtBundles, "jwtBundles");
         requireNonNull(tls, "tls");
         requireNonNull(audit, "audit");
         requireNonNull(tasks, "tasks");
@@ -123,8 +140,8 @@ public final class ProxyServer implements AutoCloseable {
             ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
                     config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
-                    taskExecutor, credentials, new McpParser(), new McpSessions(),
-                    new McpToolDigests());
+                    taskExecutor, credentials, new McpParser(), new McpSessions(), new McpToolDigests(),
+                    jwtValidator(config, jwtBundles));
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
@@ -147,6 +164,16 @@ public final class ProxyServer implements AutoCloseable {
             resolver.close();
             throw e;
         }
+    }
+
+    private static JwtSvidValidator jwtValidator(SidecarConfig config, JwtBundles bundles) {
+        JwtSvidConfig c = config.listener().jwtSvid();
+        if (!c.enabled()) {
+            return null;
+        }
+        log.info("data plane accepts JWT-SVIDs for audience {} (leeway {}) besides client certificates",
+                c.audience(), c.leeway());
+        return JwtSvidValidator.of(bundles, c.audience(), c.leeway(), Clock.systemUTC());
     }
 
     /**

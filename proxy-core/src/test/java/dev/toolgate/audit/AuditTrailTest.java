@@ -52,6 +52,33 @@ class AuditTrailTest {
     }
 
     @Test
+    void theIdentityProofIsRecordedAfterTheAgentAndCoveredByTheChain() throws Exception {
+        Path file = dir.resolve("identity.jsonl");
+        AuditTrail trail = AuditTrail.start(FileAuditSink.open(file), null, 16);
+        for (int i = 0; i < 4; i++) {
+            AuditRecord rec = decision(i).withIdentity(i % 2 == 0 ? "jwt" : "x509");
+            while (!trail.offer(rec)) {
+                Thread.onSpinWait();
+            }
+        }
+        trail.close();
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        assertThat(lines.get(0)).contains("\"agent\":\"spiffe://toolgate.test/agents/a\",\"identity\":\"jwt\",");
+        assertThat(JSON.readTree(lines.get(1)).get("identity").asText()).isEqualTo("x509");
+        AuditVerifier.Result ok = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(ok.ok()).as(ok.toString()).isTrue();
+        assertThat(ok.records()).isEqualTo(4);
+
+        // Claiming a certificate where a JWT-SVID was shown is tampering like any other.
+        lines.set(2, lines.get(2).replace("\"identity\":\"jwt\"", "\"identity\":\"x509\""));
+        Files.write(file, lines);
+        AuditVerifier.Result altered = AuditVerifier.verifyFromGenesis(List.of(file));
+        assertThat(altered.ok()).isFalse();
+        assertThat(altered.line()).isEqualTo(3);
+        assertThat(altered.problem()).contains("altered");
+    }
+
+    @Test
     void theChainVerifiesAcrossARestart() throws Exception {
         Path file = dir.resolve("audit.jsonl");
         writeRecords(file, 0, 5);

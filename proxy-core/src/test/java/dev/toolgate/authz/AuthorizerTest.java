@@ -9,6 +9,7 @@ import dev.toolgate.grant.MemoryGrantStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskAudit;
 import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.testing.ManualClock;
 import java.time.Duration;
@@ -61,6 +62,19 @@ class AuthorizerTest {
         for (Decision d : List.of(allowed, call(AGENT, token, "weather", "GET", "/x"))) {
             assertThat(d.reason()).doesNotContain(token);
         }
+    }
+
+    @Test
+    void conditionsSeeHowTheIdentityWasProven() throws Exception {
+        String token = tasks.start(AGENT, new StartRequest(null, "p", Duration.ofMinutes(10),
+                List.of(new GrantRequest("weather", List.of("GET /**"), "agent.proof == 'x509'", null, null))))
+                .token();
+        assertThat(authz.decide(new Call(AGENT, token, "weather", "http", "GET", "/x", null,
+                IdentityProof.X509)).code()).isEqualTo(DecisionCode.ALLOW);
+        Decision byJwt = authz.decide(new Call(AGENT, token, "weather", "http", "GET", "/x", null,
+                IdentityProof.JWT));
+        assertThat(byJwt.code()).isEqualTo(DecisionCode.DENY_CONDITION);
+        assertThat(byJwt.reason()).contains("agent.proof == 'x509'");
     }
 
     @Test

@@ -62,6 +62,47 @@ class IdentityConfigTest {
     }
 
     @Test
+    void filesTakeJwtBundlesByTrustDomainRelativeToTheFile() throws Exception {
+        IdentityConfig id = load("""
+                identity:
+                  source: files
+                  certificate: svid.pem
+                  key: svid.key
+                  bundle: bundle.pem
+                  jwtBundles: {example.org: jwks/example.json, partner.org: /etc/partner.json}
+                """).identity();
+        assertThat(id.jwtBundles()).containsEntry("example.org", dir.resolve("jwks/example.json"))
+                .containsEntry("partner.org", Path.of("/etc/partner.json")).hasSize(2);
+        assertThat(load("identity: {source: spire}\n").identity().jwtBundles()).isEmpty();
+        assertThatThrownBy(() -> load("identity: {source: spire, jwtBundles: {example.org: j.json}}\n"))
+                .hasMessageContaining("identity: jwtBundles: not used by source spire (remove it; the Workload API"
+                        + " streams the JWT bundles)");
+        assertThatThrownBy(() -> load("identity: {source: dev, jwtBundles: {example.org: j.json}}\n"))
+                .hasMessageContaining("identity: jwtBundles: not used by source dev");
+        assertThatThrownBy(() -> load("identity: {source: files, certificate: c, key: k, bundle: b,"
+                + " jwtBundles: {Example.ORG: j.json}}\n"))
+                .hasMessageContaining("identity: jwtBundles: ");
+    }
+
+    @Test
+    void theListenerAcceptsJwtSvidsOnlyWhenEnabledAndWithAnAudience() throws Exception {
+        JwtSvidConfig off = load("listener: {port: 0}\n").listener().jwtSvid();
+        assertThat(off.enabled()).as("off by default").isFalse();
+        JwtSvidConfig on = load("listener: {jwtSvid: {enabled: true, audience: toolgate, leeway: 30s}}\n")
+                .listener().jwtSvid();
+        assertThat(on).isEqualTo(new JwtSvidConfig(true, "toolgate", Duration.ofSeconds(30)));
+        assertThat(load("listener: {jwtSvid: {enabled: true, audience: toolgate}}\n").listener().jwtSvid().leeway())
+                .isEqualTo(JwtSvidConfig.DEFAULT_LEEWAY);
+        assertThatThrownBy(() -> load("listener: {jwtSvid: {enabled: true}}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("listener.jwtSvid: audience: required when enabled");
+        assertThatThrownBy(() -> load("listener: {jwtSvid: {enabled: true, audience: a, leeway: 10m}}\n"))
+                .hasMessageContaining("listener.jwtSvid: leeway: PT10M (expected: 0s..5m)");
+        assertThatThrownBy(() -> load("listener: {jwtSvid: {enabled: yes-please, audience: a}}\n"))
+                .hasMessageContaining("listener.jwtSvid.enabled");
+    }
+
+    @Test
     void settingsOfAnotherSourceAreMistakesNotSilentlyIgnored() {
         assertThatThrownBy(() -> load("identity: {source: spire, bundle: bundle.pem}\n"))
                 .isInstanceOf(ConfigException.class)

@@ -19,6 +19,7 @@ import dev.toolgate.grant.MemoryGrantStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
 import dev.toolgate.grant.TaskRegistry;
+import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.SpiffeId;
 import java.net.URI;
 import java.time.Clock;
@@ -65,6 +66,13 @@ public final class Sidecar {
     private static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
                                      ProxyMetrics metrics, CallSpans spans) throws Exception {
         return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, credentials(config), metrics, spans, 2);
+    }
+
+    /** With JWT-SVIDs verified against {@code jwtBundles} (when the config's listener enables them). */
+    public static ProxyServer start(TestPki pki, SidecarConfig config, JwtBundles jwtBundles, AuditTrail audit)
+            throws Exception {
+        return ProxyServer.start(config, pki.sidecarTls(), jwtBundles, audit, tasks(config, audit, Clock.systemUTC()),
+                credentials(config), ProxyMetrics.create(), CallSpans.noop(), 2);
     }
 
     /** The credentials of the config's routes, signed with fresh keys. */

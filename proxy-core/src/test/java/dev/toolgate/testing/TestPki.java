@@ -49,6 +49,19 @@ public final class TestPki {
         return ca.issueTo(id, dir.resolve("files").resolve(id.path().substring(1).replace('/', '_')));
     }
 
+    /** A JDK client context that presents no certificate and trusts the dev CA (a JWT-SVID caller). */
+    public SSLContext jdkClientWithoutCertificate() throws Exception {
+        java.security.KeyStore anchors = java.security.KeyStore.getInstance("PKCS12");
+        anchors.load(null, null);
+        anchors.setCertificateEntry("ca", ca.certificate());
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(anchors);
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
     /** A JDK client context presenting {@code id}'s SVID and trusting the dev CA. */
     public SSLContext jdkClient(SpiffeId id) throws Exception {
         return JdkSslContexts.client(ca.issue(id), ca.bundles());

@@ -1,5 +1,6 @@
 package dev.toolgate.cli;
 
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -11,7 +12,19 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        bridgeJulToSlf4j();
         System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * Sends java.util.logging records (java-spiffe's Workload API client logs through it, as parts of grpc-java do)
+     * to SLF4J, so they reach Logback's diagnostics on stderr in the same format as everything else. Idempotent.
+     */
+    static void bridgeJulToSlf4j() {
+        if (!SLF4JBridgeHandler.isInstalled()) {
+            SLF4JBridgeHandler.removeHandlersForRootLogger();
+            SLF4JBridgeHandler.install();
+        }
     }
 
     /** The configured command line (tests call {@code execute} on it). */

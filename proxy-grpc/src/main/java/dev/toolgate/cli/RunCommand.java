@@ -49,14 +49,15 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: " + config + ": " + e.getMessage());
             return 2;
         }
-        TlsMaterial tls;
+        Identities.Loaded identity;
         try {
-            tls = Identities.load(cfg.identity());
+            identity = Identities.load(cfg.identity());
         } catch (java.io.IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
             System.err.println("toolgate: cannot load the sidecar's identity (" + cfg.identity().source() + "): "
                     + e.getMessage());
             return 2;
         }
+        TlsMaterial tls = identity.tls();
         Path auditFile = cfg.audit().file();
         // The chain continues from the last record of the existing file (a torn last line stops the start-up).
         AuditTrail audit;
@@ -64,6 +65,7 @@ final class RunCommand implements Callable<Integer> {
             audit = AuditTrail.open(cfg.audit());
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot open the audit trail: " + e.getMessage());
+            identity.close();
             return 2;
         }
         PolicyWatcher policies;
@@ -72,6 +74,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (PolicyException e) {
             System.err.println("toolgate: the policy does not load: " + e.getMessage());
             audit.close();
+            identity.close();
             return 2;
         }
         TaskRegistry tasks;
@@ -80,6 +83,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot open the task store: " + e.getMessage());
             audit.close();
+            identity.close();
             return 2;
         }
         ProxyMetrics metrics = ProxyMetrics.create();
@@ -87,7 +91,7 @@ final class RunCommand implements Callable<Integer> {
             metrics.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
                     policies, p -> (double) p.failures());
         }
-        ProxyServer server = ProxyServer.start(cfg, tls, audit, tasks, credentials, metrics,
+        ProxyServer server = ProxyServer.start(cfg, tls, identity.jwtBundles(), audit, tasks, credentials, metrics,
                 Tracing.fromEnvironment(), workers);
         Readiness ready = new Readiness(server, audit, tls, tasks, policies, java.time.Clock.systemUTC());
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics, ready,
@@ -102,6 +106,7 @@ final class RunCommand implements Callable<Integer> {
             server.close();
             tasks.close();
             audit.close();
+            identity.close();
             return 2;
         }
         System.err.printf("toolgate: serving agents on %s as %s; control API on %s; admin on %s; audit trail in %s%n",
@@ -120,6 +125,8 @@ final class RunCommand implements Callable<Integer> {
                 System.err.println("toolgate: closing the task store: " + e.getMessage());
             }
             audit.close();
+            // Last: the listeners are closed, so nothing needs the SVID any more (ends SPIRE streams, file polling).
+            identity.close();
             stopped.countDown();
         }, "toolgate-shutdown"));
         stopped.await();

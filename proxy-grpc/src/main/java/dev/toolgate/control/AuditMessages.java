@@ -20,6 +20,7 @@ final class AuditMessages {
         set(r.traceId(), b::setTraceId);
         set(r.spanId(), b::setSpanId);
         set(r.agent(), b::setAgent);
+        set(r.identity(), b::setIdentity);
         set(r.taskId(), b::setTaskId);
         set(r.parentTaskId(), b::setParentTaskId);
         set(r.purpose(), b::setPurpose);

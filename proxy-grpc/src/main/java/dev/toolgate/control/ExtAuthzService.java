@@ -17,6 +17,7 @@ import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.grant.Task;
+import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -156,7 +157,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (protocol.equals("mcp") && method.equals("POST")) {
                 return decideMcp(id, token, match, http, headers);
             }
-            return answer(decider.decide(id, token, match, method, headers));
+            return answer(decider.decide(id, IdentityProof.X509, token, match, method, headers));
         }
 
         private CheckResponse decideMcp(SpiffeId id, String token, RouteMatch match, AttributeContext.HttpRequest http,
@@ -185,7 +186,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             } catch (McpParseException e) {
                 return deny(400, "bad_request", "DENY_MALFORMED", e.reason());
             }
-            CallDecider.McpDecisions judged = decider.decideMcp(id, token, match, parsed, headers);
+            CallDecider.McpDecisions judged = decider.decideMcp(id, IdentityProof.X509, token, match, parsed,
+                    headers);
             describe(judged.operation());
             return answer(judged.verdict());
         }
@@ -249,7 +251,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             long decisionUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
             AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, null, null, agent, taskId,
                     parentTaskId, purpose, route, protocol, operation, outcome, code, reason, grantId, policy, mode,
-                    decisionUs);
+                    decisionUs)
+                    // Envoy terminated the agent's mTLS: the principal was proven by its client certificate.
+                    .withIdentity(agent == null ? null : "x509");
             if (decision != null && decision.approvalId() != null) {
                 rec = rec.withApprovalId(decision.approvalId());
             }

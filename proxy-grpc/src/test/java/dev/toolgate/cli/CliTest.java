@@ -2,7 +2,13 @@ package dev.toolgate.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.JwtSvidValidator;
 import dev.toolgate.identity.SpiffeId;
+import java.time.Clock;
+import java.time.Duration;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TrustBundles;
 import java.io.PrintWriter;
@@ -29,6 +35,51 @@ class CliTest {
         svid.leaf().verify(bundle.get(0).getPublicKey());
         assertThat(svid.leaf().getNotAfter().getTime() - svid.leaf().getNotBefore().getTime())
                 .isLessThanOrEqualTo(61 * 60 * 1000L);
+    }
+
+    @Test
+    void devCaJwtMintsAJwtSvidTheDevCasJwtBundleVerifies() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out));
+        Path state = dir.resolve("state");
+        int exit = cli.execute("dev-ca", "jwt", "spiffe://toolgate.dev/agents/a1", "--audience", "toolgate",
+                "--state-dir", state.toString(), "--ttl", "2m");
+        assertThat(exit).isZero();
+        String token = out.toString().trim();
+        JwtSvidValidator v = JwtSvidValidator.of(DevCa.openOrCreate(state, "toolgate.dev").jwtBundles(), "toolgate",
+                Duration.ZERO, Clock.systemUTC());
+        assertThat(v.validate(token)).isEqualTo(SpiffeId.parse("spiffe://toolgate.dev/agents/a1"));
+        assertThatThrownBy(() -> JwtSvidValidator.of(DevCa.openOrCreate(state, "toolgate.dev").jwtBundles(),
+                "someone-else", Duration.ZERO, Clock.systemUTC()).validate(token))
+                .hasMessageContaining("does not contain \"someone-else\"");
+
+        cli.setErr(new PrintWriter(new StringWriter()));
+        assertThat(cli.execute("dev-ca", "jwt", "spiffe://toolgate.dev", "--audience", "toolgate",
+                "--state-dir", state.toString())).isEqualTo(2);
+    }
+
+    @Test
+    void javaUtilLoggingGoesThroughLogback() {
+        Main.bridgeJulToSlf4j();
+        Main.bridgeJulToSlf4j(); // idempotent: one handler, not two
+        ch.qos.logback.classic.Logger spiffe = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                "io.spiffe.workloadapi.test");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        spiffe.addAppender(seen);
+        try {
+            java.util.logging.Logger.getLogger("io.spiffe.workloadapi.test").warning("watcher stopped: test");
+        } finally {
+            spiffe.detachAppender(seen);
+        }
+        assertThat(seen.list).singleElement().satisfies(e -> {
+            assertThat(e.getFormattedMessage()).isEqualTo("watcher stopped: test");
+            assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+        });
+        assertThat(java.util.logging.LogManager.getLogManager().getLogger("").getHandlers())
+                .singleElement().isInstanceOf(org.slf4j.bridge.SLF4JBridgeHandler.class);
     }
 
     @Test

@@ -48,11 +48,28 @@ class RunWithSpireTest {
         Svid issued = pki.issue(TestPki.SIDECAR);
         try (TestSpireAgent spire = TestSpireAgent.start(dir.resolve("agent.sock"))) {
             spire.issue(issued, pki.ca().certificate());
-            TlsMaterial tls = Identities.load(IdentityConfig.spire(spire.address(), TestPki.SIDECAR.toString(),
-                    Duration.ofSeconds(30)));
-            try (SpireTlsMaterial spireTls = (SpireTlsMaterial) tls) {
-                assertThat(spireTls.address()).isEqualTo(spire.address());
-                assertThat(tls.svid().leaf()).isEqualTo(issued.leaf());
+            Identities.Loaded loaded = Identities.load(IdentityConfig.spire(spire.address(),
+                    TestPki.SIDECAR.toString(), Duration.ofSeconds(30)));
+            TlsMaterial tls = loaded.tls();
+            SpireTlsMaterial spireTls = (SpireTlsMaterial) tls;
+            assertThat(spireTls.address()).isEqualTo(spire.address());
+            assertThat(tls.svid().leaf()).isEqualTo(issued.leaf());
+            // The JWT bundles come from the same Workload API connection.
+            assertThat(loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN)).isNull();
+            spire.issueJwtBundles(java.util.Map.of(TestPki.TRUST_DOMAIN, pki.ca().jwks()));
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN) == null) {
+                assertThat(System.nanoTime()).as("JWT bundle").isLessThan(deadline);
+                Thread.sleep(20);
+            }
+            assertThat(loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN))
+                    .isEqualTo(pki.ca().jwtBundles().keys(TestPki.TRUST_DOMAIN));
+            // What RunCommand does at shutdown: closing the identity ends the Workload API streams.
+            assertThat(spire.openX509Streams()).isEqualTo(1);
+            loaded.close();
+            while (spire.openX509Streams() != 0) {
+                assertThat(System.nanoTime()).as("streams closed").isLessThan(deadline);
+                Thread.sleep(20);
             }
         }
     }
@@ -93,7 +110,7 @@ class RunWithSpireTest {
                         upstream: {url: %s}
                     """.formatted(upstream.url()));
             Path cfg = Files.writeString(dir.resolve("sidecar.yaml"), """
-                    listener: {port: 0}
+                    listener: {port: 0, jwtSvid: {enabled: true, audience: toolgate}}
                     admin: {port: 0}
                     identity: {source: spire, socket: '%s', spiffeId: '%s'}
                     audit: {file: audit/audit.jsonl}
@@ -119,6 +136,21 @@ class RunWithSpireTest {
                         .timeout(Duration.ofSeconds(10)).header("toolgate-task", token).build();
                 assertThat(agent.send(call, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
 
+                // Without a certificate, with a JWT-SVID verified against the JWT bundle SPIRE streams.
+                String jwtCall = "GET /api/weather/jwt HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer "
+                        + pki.ca().mintJwtSvid(TestPki.AGENT, "toolgate", Duration.ofMinutes(5))
+                        + "\r\ntoolgate-task: " + token + "\r\n\r\n";
+                SSLContext noCert = pki.jdkClientWithoutCertificate();
+                assertThat(status(noCert, port, jwtCall)).as("no JWT bundle yet").isEqualTo(401);
+                spire.issueJwtBundles(java.util.Map.of(TestPki.TRUST_DOMAIN, pki.ca().jwks()));
+                long jwtDeadline = System.nanoTime() + 20_000_000_000L;
+                while (status(noCert, port, jwtCall) != 200) {
+                    assertThat(System.nanoTime()).as("JWT-SVID accepted").isLessThan(jwtDeadline);
+                    Thread.sleep(50);
+                }
+                assertThat(upstream.requests).extracting(TestUpstream.Seen::uri).containsExactly("/x", "/jwt");
+                assertThat(upstream.requests.get(1).headers().contains("authorization")).isFalse();
+
                 Svid second = pki.issue(TestPki.SIDECAR);
                 spire.issue(second, pki.ca().certificate());
                 long deadline = System.nanoTime() + 20_000_000_000L;
@@ -131,6 +163,12 @@ class RunWithSpireTest {
                 sidecar.destroy();
                 assertThat(sidecar.waitFor(30, TimeUnit.SECONDS)).isTrue();
             }
+        }
+    }
+
+    private static int status(SSLContext tls, int port, String request) throws IOException {
+        try (RawHttpClient c = new RawHttpClient(tls, port)) {
+            return c.exchange(request).status();
         }
     }
 

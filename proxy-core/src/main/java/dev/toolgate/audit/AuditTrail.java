@@ -102,8 +102,8 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * Receives every written record with its line, on the writer thread, after the sink took it (the live tail,
-     * see {@link AuditTail}). Keep it fast: it runs inside the writer.
+     * Receives every written record with its line, on the writer thread, after the sink took it (the live tail
+     * of the control API). Keep it fast: it runs inside the writer.
      */
     public void subscribeRecords(BiConsumer<AuditRecord, String> subscriber) {
         subscribers.add(requireNonNull(subscriber, "subscriber"));

@@ -3,13 +3,22 @@ package dev.toolgate.audit;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One audit record, as in DESIGN.md: a {@code decision} record (intent + decision, written before anything is
  * forwarded) or an {@code outcome} record (what happened, written when the exchange ends); both carry the same
  * {@code decisionId}; or a {@code task} record (a task lifecycle event: {@code event} is {@code start},
- * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}). Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
- * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
+ * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}); or a {@code gap}
+ * record (written by the trail itself: {@code count} records it could not take within {@code audit.maxWait}
+ * between {@code firstTs} and {@code lastTs}, so their loss shows in the chain). Fields that do not apply are
+ * {@code null} and left out of the JSON line. The hash chain fields ({@code prev_hash}, {@code hash}) are added by
+ * the {@link AuditTrail} when the record is written.
+ *
+ * <p>{@code argsDigest} is the SHA-256 of the call's canonical arguments and {@code args} the argument values a
+ * route opted to capture, already redacted ({@link ArgumentCapture}); {@code args} is kept sorted by name.
  *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
  */
@@ -18,11 +27,11 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor) {
+        String event, String actor, Map<String, String> args, Long count, Instant firstTs, Instant lastTs) {
 
-    /** Which of the two records of a call this is. */
+    /** What kind of record this is. */
     public enum Phase {
-        DECISION("decision"), OUTCOME("outcome"), TASK("task");
+        DECISION("decision"), OUTCOME("outcome"), TASK("task"), GAP("gap");
 
         final String json;
 
@@ -35,6 +44,32 @@ public record AuditRecord(
         requireNonNull(phase, "phase");
         requireNonNull(ts, "ts");
         requireNonNull(decisionId, "decisionId");
+        args = args == null || args.isEmpty() ? null : Collections.unmodifiableSortedMap(new TreeMap<>(args));
+    }
+
+    /** The JSON name of the phase ({@code decision}, {@code outcome}, {@code task}, {@code gap}). */
+    public String phaseName() {
+        return phase.json;
+    }
+
+    /**
+     * This record with the call's argument digest and captured (redacted) argument values; either may be null.
+     */
+    public AuditRecord withArgs(String argsDigest, Map<String, String> args) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, args, count, firstTs, lastTs);
+    }
+
+    /**
+     * A gap record: {@code count} records the trail could not take in time (their calls were denied
+     * {@code ERROR_FAIL_CLOSED}), the first and the last of them at {@code firstTs} and {@code lastTs}.
+     */
+    public static AuditRecord gap(Instant ts, String id, long count, Instant firstTs, Instant lastTs,
+                                  String reason) {
+        return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
+                "ERROR_FAIL_CLOSED", reason, null, null, null, null, "audit_unavailable", null, null, null, null,
+                null, null, null, count, requireNonNull(firstTs, "firstTs"), requireNonNull(lastTs, "lastTs"));
     }
 
     /**
@@ -56,7 +91,7 @@ public record AuditRecord(
                                        long decisionUs) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
                 purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -68,7 +103,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
                 null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor);
+                event, actor, null, null, null, null);
     }
 
     /**
@@ -89,6 +124,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null);
+                bytesIn, bytesOut, null, null, null, null, null, null);
     }
 }

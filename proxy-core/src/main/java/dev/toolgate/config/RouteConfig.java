@@ -20,10 +20,12 @@ import java.util.regex.Pattern;
  * @param labels   data classes / trust zones (e.g. {@code pii}, {@code external}) used by flow rules
  * @param timeouts route overrides of the sidecar's upstream timeouts
  * @param credential the credential the sidecar injects toward the upstream, or {@code null} for none
+ * @param audit    which call arguments the audit trail captures (MCP routes only), or {@code null} for the
+ *                 default: only their digest
  */
 public record RouteConfig(
         String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
-        TimeoutsConfig timeouts, CredentialConfig credential) {
+        TimeoutsConfig timeouts, CredentialConfig credential, RouteAuditConfig audit) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
@@ -63,18 +65,29 @@ public record RouteConfig(
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
+        if (audit != null && !protocol.equals("mcp")) {
+            throw new IllegalArgumentException("route " + name + ": audit.captureArgs: only MCP calls have arguments"
+                    + " (expected: protocol mcp, got " + protocol + ")");
+        }
+    }
+
+    /** A route without argument capture. */
+    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null);
     }
 
     /** A route without a credential. */
     public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts) {
-        this(name, prefix, grpc, protocol, upstream, labels, timeouts, null);
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, null, null);
     }
 
     /** The same route with relative paths resolved against {@code base} (the route file's directory). */
     RouteConfig resolve(Path base) {
         return credential == null ? this
-                : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base));
+                : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base),
+                        audit);
     }
 
     private static String quote(String s) {

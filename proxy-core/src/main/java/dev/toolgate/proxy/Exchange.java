@@ -318,6 +318,7 @@ final class Exchange implements UpstreamListener {
         List<Decision> decisions = judged.decisions();
         Decision.Deny firstDenial = judged.firstDenial();
         audit.operation(judged.operation());
+        audit.arguments(parsed, rt.capture(routeName));
         audit.task(judged.verdict());
         if (firstDenial != null) {
             releaseCollected();

@@ -1,6 +1,9 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
+import dev.toolgate.call.McpMessage;
+import dev.toolgate.call.McpRequest;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.grant.Task;
@@ -8,12 +11,18 @@ import dev.toolgate.policy.Verdict;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.netty.channel.Channel;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -47,6 +56,8 @@ final class ExchangeAudit {
     private String operation;
     private String traceId;
     private String spanId;
+    private String argsDigest;
+    private Map<String, String> args;
     private long forwardNanos;
     private final Span span;
 
@@ -104,6 +115,36 @@ final class ExchangeAudit {
         span.setAttribute("toolgate.operation", this.operation);
     }
 
+    /**
+     * The arguments of an MCP POST's messages ({@code tools/call}, {@code prompts/get}), for the decision record:
+     * their digest, and the values the route captures (redacted). A single message: the digest of its arguments
+     * and the captured names as they are. A batch: the digest of the JSON array of every message's arguments
+     * ({@code null} where a message has none) and captured names prefixed with the message's index
+     * ({@code 0.repo}). Nothing when no message has arguments.
+     */
+    void arguments(McpRequest request, ArgumentCapture capture) {
+        List<McpMessage> messages = request.messages();
+        if (!request.batch()) {
+            JsonNode a = messages.get(0).arguments();
+            argsDigest = ArgumentCapture.digest(a);
+            args = capture.capture(a);
+            return;
+        }
+        ArrayNode all = JsonNodeFactory.instance.arrayNode(messages.size());
+        Map<String, String> captured = new TreeMap<>();
+        boolean any = false;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode a = messages.get(i).arguments();
+            all.add(a == null ? JsonNodeFactory.instance.nullNode() : a);
+            any |= a != null;
+            for (Map.Entry<String, String> e : capture.capture(a).entrySet()) {
+                captured.put(i + "." + e.getKey(), e.getValue());
+            }
+        }
+        argsDigest = any ? ArgumentCapture.digest(all) : null;
+        args = captured;
+    }
+
     void describe(String route, String method, String path, TraceParent trace) {
         this.route = route;
         String op = method + " " + path;
@@ -132,6 +173,9 @@ final class ExchangeAudit {
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
                 shadow ? "shadow" : "enforce", decisionUs);
+        if (argsDigest != null) {
+            rec = rec.withArgs(argsDigest, args);
+        }
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
@@ -149,8 +193,12 @@ final class ExchangeAudit {
         if (trail.offer(rec)) {
             accepted.run();
         } else if (System.nanoTime() - deadline > 0) {
-            log.error("audit trail did not accept decision {} in time; failing closed", decisionId);
-            metrics.auditFailClosed();
+            log.error("audit trail did not accept record {} of {} in time; failing closed", rec.phaseName(),
+                    decisionId);
+            trail.refused(rec);
+            if (rec.phase() == AuditRecord.Phase.DECISION) {
+                metrics.auditFailClosed();
+            }
             refused.run();
         } else {
             loop.schedule(() -> offer(rec, deadline, accepted, refused), 1, TimeUnit.MILLISECONDS);

@@ -257,9 +257,9 @@ public final class AuditTrail implements AutoCloseable {
         }
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
         String id = HexFormat.of().toHexDigits(rnd.nextLong()) + HexFormat.of().toHexDigits(rnd.nextLong());
-        String reason = g.count() + " records could not be written within audit.maxWait: " + g.decisions
-                + " calls denied ERROR_FAIL_CLOSED without a decision record, " + g.tasks
-                + " task requests refused, " + g.outcomes + " outcomes of forwarded calls not recorded";
+        String reason = g.count() + " audit records could not be written within audit.maxWait: " + g.decisions
+                + " calls denied ERROR_FAIL_CLOSED (no decision record), " + g.tasks + " task requests refused, "
+                + g.outcomes + " forwarded calls without an outcome record";
         write(codec, AuditRecord.gap(clock.instant(), id, g.count(), g.first, g.last, reason));
         log.warn("audit gap: {}", reason);
     }

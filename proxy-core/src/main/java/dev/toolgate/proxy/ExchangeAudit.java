@@ -190,9 +190,18 @@ final class ExchangeAudit {
     }
 
     private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused) {
+        offer(rec, deadline, accepted, refused, true);
+    }
+
+    private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused, boolean first) {
         if (trail.offer(rec)) {
             accepted.run();
-        } else if (System.nanoTime() - deadline > 0) {
+            return;
+        }
+        if (first) {
+            metrics.auditWait();
+        }
+        if (System.nanoTime() - deadline > 0) {
             log.error("audit trail did not accept record {} of {} in time; failing closed", rec.phaseName(),
                     decisionId);
             trail.refused(rec);
@@ -201,7 +210,7 @@ final class ExchangeAudit {
             }
             refused.run();
         } else {
-            loop.schedule(() -> offer(rec, deadline, accepted, refused), 1, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> offer(rec, deadline, accepted, refused, false), 1, TimeUnit.MILLISECONDS);
         }
     }
 

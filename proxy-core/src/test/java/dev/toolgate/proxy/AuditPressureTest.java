@@ -10,7 +10,6 @@ import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.GatedAuditSink;
-import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
@@ -34,9 +33,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The audit trail under pressure, through the real sidecar: a slow sink slows calls down and loses nothing; a sink
- * that stalls past {@code audit.maxWait} makes calls fail closed, and once it moves again one gap record in the chain
- * says how many records were refused and when.
+ * The audit trail under pressure, through the real sidecar: a sink slower than the calls holds them back and loses
+ * nothing; a sink that stalls past {@code audit.maxWait} makes calls fail closed, and once it moves again one gap
+ * record in the chain says how many records were refused and when.
  */
 class AuditPressureTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -64,7 +63,9 @@ class AuditPressureTest {
 
     @Test
     void aSlowSinkSlowsCallsDownAndEveryRecordIsWritten() throws Exception {
-        MemoryAuditSink slow = new MemoryAuditSink(2); // 2 ms per line, a queue of 4: calls must wait for room
+        // The sink holds its first write until the test lets it go (a disk slower than the calls): the queue of 4
+        // fills, and later calls must wait for room instead of being forwarded or losing their records.
+        GatedAuditSink slow = new GatedAuditSink();
         AuditTrail trail = AuditTrail.start(slow, null, 4);
         ProxyMetrics metrics = ProxyMetrics.create();
         int calls = 60;
@@ -78,10 +79,21 @@ class AuditPressureTest {
                         .timeout(Duration.ofSeconds(30)).header("toolgate-task", token).build(),
                         HttpResponse.BodyHandlers.ofString()));
             }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (metrics.auditWaits() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(metrics.auditWaits()).as("records waited for room: the calls were held back").isPositive();
+            Thread.sleep(200);
+            // Only calls whose decision record found room were forwarded; the others wait.
+            assertThat(sent.stream().filter(CompletableFuture::isDone).count()).isLessThanOrEqualTo(4);
+            slow.open();
             for (CompletableFuture<HttpResponse<String>> f : sent) {
                 assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             }
-            assertThat(metrics.auditWaits()).as("records waited for room: the calls were held back").isPositive();
+            // An outcome record is offered when its exchange ends, just after the answer went out: it may still be
+            // waiting for room here. Give them time to be taken (they are, within audit.maxWait).
+            awaitAccepted(trail, 1 + 2L * calls);
             assertThat(metrics.scrape()).contains("toolgate_audit_backpressure_waits_total");
         } finally {
             trail.close();
@@ -162,6 +174,7 @@ class AuditPressureTest {
                     .timeout(Duration.ofSeconds(10)).header("toolgate-task", token).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(after.statusCode()).isEqualTo(200);
+            awaitAccepted(trail, 4); // start, decision of the first call, the last call's decision and outcome
         } finally {
             trail.close();
         }
@@ -170,6 +183,14 @@ class AuditPressureTest {
         assertThat(chain.ok()).as(chain.toString()).isTrue();
         // Task start, the first call's decision, the gap, and the last call's decision and outcome.
         assertThat(chain.records()).isEqualTo(5);
+    }
+
+    static void awaitAccepted(AuditTrail trail, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (trail.accepted() < expected && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(trail.accepted()).isEqualTo(expected);
     }
 
     static List<JsonNode> gaps(GatedAuditSink sink) throws Exception {

@@ -59,7 +59,7 @@ final class AuditCodec {
         buf.reset();
         try (JsonGenerator g = JSON.createGenerator(buf, JsonEncoding.UTF8)) {
             g.writeStartObject();
-            g.writeStringField("phase", r.phase().json);
+            g.writeStringField("phase", r.phaseName());
             g.writeStringField("ts", TS.format(r.ts()));
             g.writeStringField("decision_id", r.decisionId());
             str(g, "event", r.event());
@@ -75,6 +75,13 @@ final class AuditCodec {
             str(g, "protocol", r.protocol());
             str(g, "operation", r.operation());
             str(g, "args_digest", r.argsDigest());
+            if (r.args() != null) {
+                g.writeObjectFieldStart("args");
+                for (java.util.Map.Entry<String, String> e : r.args().entrySet()) {
+                    g.writeStringField(e.getKey(), e.getValue());
+                }
+                g.writeEndObject();
+            }
             str(g, "decision", r.decision());
             str(g, "code", r.code());
             str(g, "reason", r.reason());
@@ -88,6 +95,13 @@ final class AuditCodec {
             num(g, "upstream_ms", r.upstreamMs());
             num(g, "bytes_in", r.bytesIn());
             num(g, "bytes_out", r.bytesOut());
+            num(g, "count", r.count());
+            if (r.firstTs() != null) {
+                g.writeStringField("first_ts", TS.format(r.firstTs()));
+            }
+            if (r.lastTs() != null) {
+                g.writeStringField("last_ts", TS.format(r.lastTs()));
+            }
             if (r.tools() != null) {
                 g.writeObjectFieldStart("tools");
                 for (Map.Entry<String, String> t : r.tools().entrySet()) {
@@ -134,6 +148,7 @@ final class AuditCodec {
      * bytes were altered in any way gives a different hash.
      */
     static String rehash(JsonNode line) throws IOException {
+        // The writer emits args as one flat object of strings, which Jackson's tree writes back byte for byte.
         ObjectNode copy = ((ObjectNode) line).deepCopy();
         copy.remove("hash");
         MessageDigest sha;

@@ -14,15 +14,17 @@ import java.util.TreeMap;
  * {@code decisionId}; or a {@code task} record (a task lifecycle event: {@code event} is {@code start},
  * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}; or an approval step,
  * {@code approval_requested}, {@code approval_granted}, {@code approval_denied} or {@code approval_expired}, with
- * its {@code approvalId}). A decision record of a call that waits for, used or was refused by an approval carries
- * its {@code approvalId} too. Fields that do not apply are {@code null} and left out of the JSON line. The hash chain
- * fields ({@code prev_hash}, {@code hash}) are added by the {@link AuditTrail} when the record is written.
+ * its {@code approvalId}); or a {@code gap} record ({@code count} records the trail could not take in time, between
+ * {@code firstTs} and {@code lastTs}: their calls were denied {@code ERROR_FAIL_CLOSED}). A decision record of a call
+ * that waits for, used or was refused by an approval carries its {@code approvalId} too. Fields that do not apply
+ * are {@code null} and left out of the JSON line. The hash chain fields ({@code prev_hash}, {@code hash}) are added
+ * by the {@link AuditTrail} when the record is written.
  *
  * <p>{@code identity} says how {@code agent} proved its SPIFFE ID: {@code x509} (client certificate) or {@code jwt}
  * (JWT-SVID); null when there is no verified agent (and on task records, whose {@code actor} came through the
- * control API or a task endpoint). {@code tools} (outcome of an MCP {@code tools/list}: tool name to definition
- * digest) and {@code elements} (decision of a JSON-RPC batch: how each message was decided) are set with
- * {@link #withTools} and {@link #withElements}.
+ * control API or a task endpoint). {@code args} holds captured (redacted) argument values where a route opts in;
+ * {@code tools} (outcome of an MCP {@code tools/list}: tool name to definition digest) and {@code elements}
+ * (decision of a JSON-RPC batch: how each message was decided) are set with the {@code with...} methods.
  *
  * <p>Never put a token, credential or {@code Authorization} value in any field.
  */
@@ -31,12 +33,12 @@ public record AuditRecord(
         String parentTaskId, String purpose, String route, String protocol, String operation, String argsDigest,
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
-        String event, String actor, String identity, String approvalId, Map<String, String> tools,
-        List<Element> elements) {
+        String event, String actor, String identity, String approvalId, Map<String, String> args, Long count,
+        Instant firstTs, Instant lastTs, Map<String, String> tools, List<Element> elements) {
 
-    /** Which of the two records of a call this is. */
+    /** What kind of record this is. */
     public enum Phase {
-        DECISION("decision"), OUTCOME("outcome"), TASK("task");
+        DECISION("decision"), OUTCOME("outcome"), TASK("task"), GAP("gap");
 
         final String json;
 
@@ -60,47 +62,74 @@ public record AuditRecord(
         requireNonNull(phase, "phase");
         requireNonNull(ts, "ts");
         requireNonNull(decisionId, "decisionId");
-        tools = tools == null ? null : Collections.unmodifiableMap(new TreeMap<>(tools));
+        args = args == null || args.isEmpty() ? null : Collections.unmodifiableSortedMap(new TreeMap<>(args));
+        tools = tools == null ? null : Collections.unmodifiableSortedMap(new TreeMap<>(tools));
         elements = elements == null ? null : List.copyOf(elements);
+    }
+
+    /** The JSON name of the phase ({@code decision}, {@code outcome}, {@code task}, {@code gap}). */
+    public String phaseName() {
+        return phase.json;
     }
 
     /** The same record with {@code identity} set ({@code x509} or {@code jwt}; null for none). */
     public AuditRecord withIdentity(String newIdentity) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, newIdentity, approvalId, tools,
-                elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, newIdentity, approvalId, args,
+                count, firstTs, lastTs, tools, elements);
     }
 
     /** The same record with {@code approval_id} set (a decision about a call that needs approval). */
     public AuditRecord withApprovalId(String id) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, id, tools, elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, id, args, count,
+                firstTs, lastTs, tools, elements);
     }
 
     /** The same record with {@code args_digest} set. */
     public AuditRecord withArgsDigest(String digest) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, digest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, tools,
-                elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
+                count, firstTs, lastTs, tools, elements);
     }
 
     /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
     public AuditRecord withTools(Map<String, String> newTools) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, newTools,
-                elements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
+                count, firstTs, lastTs, newTools, elements);
     }
 
     /** This record with the decisions of each element of a JSON-RPC batch. */
     public AuditRecord withElements(List<Element> newElements) {
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
-                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, tools,
-                newElements);
+                outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
+                count, firstTs, lastTs, tools, newElements);
+    }
+
+    /** This record with the call's argument digest and captured (redacted) argument values; either may be null. */
+    public AuditRecord withArgs(String newArgsDigest, Map<String, String> newArgs) {
+        return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
+                protocol, operation, newArgsDigest, decision, code, reason, grantId, policy, mode,
+                upstreamStatus, outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity,
+                approvalId, newArgs, count, firstTs, lastTs, tools, elements);
+    }
+
+    /**
+     * A gap record: {@code count} records the trail could not take in time (their calls were denied
+     * {@code ERROR_FAIL_CLOSED}), the first and the last of them at {@code firstTs} and {@code lastTs}.
+     */
+    public static AuditRecord gap(Instant ts, String id, long count, Instant firstTs, Instant lastTs,
+                                  String reason) {
+        return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
+                "ERROR_FAIL_CLOSED", reason, null, null, null, null, "audit_unavailable", null, null, null, null,
+                null, null, null, null, null, count, requireNonNull(firstTs, "firstTs"),
+                requireNonNull(lastTs, "lastTs"), null, null);
     }
 
     /**
@@ -130,9 +159,9 @@ public record AuditRecord(
                                        String protocol, String operation, String decision, String code,
                                        String reason, String grantId, String policy, String mode,
                                        long decisionUs, String identity) {
-        return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId,
-                purpose, route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, identity, null, null, null);
+        return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose,
+                route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
+                decisionUs, null, null, null, null, null, identity, null, null, null, null, null, null, null);
     }
 
     /**
@@ -142,9 +171,9 @@ public record AuditRecord(
     public static AuditRecord task(Instant ts, String eventId, String event, String actor, String agent,
                                    String taskId, String parentTaskId, String purpose, String grantId,
                                    String reason) {
-        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null,
-                null, null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null,
-                event, actor, null, null, null, null);
+        return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null, null,
+                null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null, event,
+                actor, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -156,8 +185,8 @@ public record AuditRecord(
                                        String taskId, String purpose, String route, String operation,
                                        String argsDigest, String policy, String approvalId, String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, null, purpose, route, null,
-                operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null, null,
-                event, actor, null, approvalId, null, null);
+                operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null,
+                null, event, actor, null, approvalId, null, null, null, null, null, null);
     }
 
     /**
@@ -186,6 +215,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut, String identity) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, identity, null, null, null);
+                bytesIn, bytesOut, null, null, identity, null, null, null, null, null, null, null);
     }
 }

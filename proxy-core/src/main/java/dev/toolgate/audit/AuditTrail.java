@@ -6,11 +6,14 @@ import dev.toolgate.config.AuditConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -26,11 +29,18 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #offer} never blocks (the data plane calls it on event loops): {@code false} means the queue is full
  * or the trail closed, and the caller must not forward the call (it retries for a bounded time, then denies).
  * Records are never dropped once accepted: a failing sink is retried with back-off while the queue fills up.
+ *
+ * <p>A caller that gave up on a record (its call was denied {@code ERROR_FAIL_CLOSED}) reports it with
+ * {@link #refused}; the trail counts such records and, as soon as its writer has caught up, writes one {@code gap}
+ * record with their count and the times of the first and the last, so that the loss is in the chain itself.
  * Thread-safe.
  */
 public final class AuditTrail implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
-    private static final AuditRecord STOP = AuditRecord.outcome(java.time.Instant.EPOCH, "stop", null, null, null,
+    private static final AuditRecord STOP = AuditRecord.outcome(Instant.EPOCH, "stop", null, null, null,
+            null, null, null, null, null, 0, 0);
+    /** Not a record: makes the writer look for a gap to write. */
+    private static final AuditRecord WAKE = AuditRecord.outcome(Instant.EPOCH, "wake", null, null, null,
             null, null, null, null, null, 0, 0);
 
     /** How long the writer lets records gather after the first one of a batch. */
@@ -43,10 +53,29 @@ public final class AuditTrail implements AutoCloseable {
     private final List<BiConsumer<AuditRecord, String>> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
+    private final Clock clock;
+    private final Object gapLock = new Object();
+    /** Refused records not yet summed up in a gap record. Guarded by gapLock. */
+    private Gap gap;
+    private final AtomicLong refusedTotal = new AtomicLong();
     private volatile boolean closed;
     private volatile String head;
 
-    private AuditTrail(AuditSink sink, String head, int capacity) {
+    /** What was refused since the last gap record: how many of each phase, and when. */
+    private static final class Gap {
+        long decisions;
+        long outcomes;
+        long tasks;
+        Instant first;
+        Instant last;
+
+        long count() {
+            return decisions + outcomes + tasks;
+        }
+    }
+
+    private AuditTrail(AuditSink sink, String head, int capacity, Clock clock) {
+        this.clock = clock;
         this.sink = sink;
         this.head = head;
         this.queue = new ArrayBlockingQueue<>(capacity);
@@ -60,11 +89,17 @@ public final class AuditTrail implements AutoCloseable {
      * @param capacity records that may wait for the writer before {@link #offer} refuses (back-pressure)
      */
     public static AuditTrail start(AuditSink sink, String lastHash, int capacity) {
+        return start(sink, lastHash, capacity, Clock.systemUTC());
+    }
+
+    /** As {@link #start(AuditSink, String, int)}, with the clock that dates the trail's own (gap) records. */
+    public static AuditTrail start(AuditSink sink, String lastHash, int capacity, Clock clock) {
         requireNonNull(sink, "sink");
+        requireNonNull(clock, "clock");
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity: " + capacity + " (expected: > 0)");
         }
-        AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity);
+        AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity, clock);
         t.writer.start();
         return t;
     }
@@ -95,6 +130,41 @@ public final class AuditTrail implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Reports a record the caller gave up on after {@link #offer} kept refusing it (its call was denied
+     * {@code ERROR_FAIL_CLOSED}, or for an outcome record: the call's outcome is not recorded). Counted into the
+     * next {@code gap} record, which the writer writes once it has caught up. Never blocks.
+     */
+    public void refused(AuditRecord record) {
+        requireNonNull(record, "record");
+        refusedTotal.incrementAndGet();
+        synchronized (gapLock) {
+            if (gap == null) {
+                gap = new Gap();
+                gap.first = record.ts();
+            }
+            switch (record.phase()) {
+                case DECISION, GAP -> gap.decisions++;
+                case OUTCOME -> gap.outcomes++;
+                case TASK -> gap.tasks++;
+            }
+            if (record.ts().isBefore(gap.first)) {
+                gap.first = record.ts();
+            }
+            if (gap.last == null || record.ts().isAfter(gap.last)) {
+                gap.last = record.ts();
+            }
+        }
+        // Wakes a writer that is waiting on an empty queue; if the queue is full, the writer is busy anyway and
+        // looks at the gap after the batch it is on.
+        queue.offer(WAKE);
+    }
+
+    /** How many records callers reported as refused ({@link #refused}) since the trail started. */
+    public long refusedCount() {
+        return refusedTotal.get();
+    }
+
     /** Receives every written line, on the writer thread, after the sink took it. Keep it fast. */
     public void subscribe(Consumer<String> subscriber) {
         requireNonNull(subscriber, "subscriber");
@@ -102,8 +172,8 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * Receives every written record with its line, on the writer thread, after the sink took it (the live tail,
-     * see {@link AuditTail}). Keep it fast: it runs inside the writer.
+     * Receives every written record with its line, on the writer thread, after the sink took it (the live tail
+     * of the control API). Keep it fast: it runs inside the writer.
      */
     public void subscribeRecords(BiConsumer<AuditRecord, String> subscriber) {
         subscribers.add(requireNonNull(subscriber, "subscriber"));
@@ -146,24 +216,52 @@ public final class AuditTrail implements AutoCloseable {
                 LockSupport.parkNanos(GATHER_NANOS);
                 queue.drainTo(batch, MAX_BATCH - 1);
                 for (AuditRecord r : batch) {
+                    if (r == WAKE) {
+                        continue;
+                    }
                     if (r == STOP) {
+                        writeGap(codec);
                         flushQuietly();
                         return;
                     }
-                    String line = codec.encode(r, head);
-                    writeUntilAccepted(line);
-                    head = codec.lastHash();
+                    write(codec, r);
                     written.incrementAndGet();
-                    for (BiConsumer<AuditRecord, String> s : subscribers) {
-                        s.accept(r, line);
-                    }
                 }
                 batch.clear();
+                writeGap(codec);
                 flushQuietly();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private void write(AuditCodec codec, AuditRecord r) throws InterruptedException {
+        String line = codec.encode(r, head);
+        writeUntilAccepted(line);
+        head = codec.lastHash();
+        for (BiConsumer<AuditRecord, String> s : subscribers) {
+            s.accept(r, line);
+        }
+    }
+
+    /** Writes the gap record of what was refused since the last one, if anything was (writer thread only). */
+    private void writeGap(AuditCodec codec) throws InterruptedException {
+        Gap g;
+        synchronized (gapLock) {
+            g = gap;
+            gap = null;
+        }
+        if (g == null) {
+            return;
+        }
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        String id = HexFormat.of().toHexDigits(rnd.nextLong()) + HexFormat.of().toHexDigits(rnd.nextLong());
+        String reason = g.count() + " audit records could not be written within audit.maxWait: " + g.decisions
+                + " calls denied ERROR_FAIL_CLOSED (no decision record), " + g.tasks + " task requests refused, "
+                + g.outcomes + " forwarded calls without an outcome record";
+        write(codec, AuditRecord.gap(clock.instant(), id, g.count(), g.first, g.last, reason));
+        log.warn("audit gap: {}", reason);
     }
 
     private void writeUntilAccepted(String line) throws InterruptedException {

@@ -29,7 +29,11 @@ public final class TaskLifecycleAudit implements TaskAudit {
         AuditRecord rec = toRecord(event, task);
         long deadline = System.nanoTime() + maxWaitNanos;
         while (!trail.offer(rec)) {
-            if (trail.isClosed() || System.nanoTime() - deadline > 0) {
+            if (trail.isClosed()) {
+                return false;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                trail.refused(rec); // the refused request shows in the chain as a gap
                 return false;
             }
             LockSupport.parkNanos(1_000_000);

@@ -12,11 +12,14 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * A JSON value in one canonical form, so equal values have equal digests however they were written: object keys
  * sorted (by UTF-16 code units, as RFC 8785 does), no whitespace, strings escaped the way Jackson writes them,
- * numbers as parsed. Used for digests that must not change when a server only reorders or reformats its JSON.
+ * numbers in the parsed value's own textual form ({@code 1} and {@code 1.0} stay different: an upstream may read
+ * them apart). The one canonical form of the project: the {@code args_digest} of audit and approval records and the
+ * tool-definition digests of {@code tools/list} answers all come from here.
  *
  * <p>Thread-safe: no state.
  */
@@ -29,11 +32,30 @@ public final class CanonicalJson {
     public static byte[] bytes(JsonNode value) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.createGenerator(out)) {
-            write(g, value);
+            write(g, value, k -> false, null);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a byte array stream does not fail
         }
         return out.toByteArray();
+    }
+
+    /** The canonical form of {@code value} as a string. */
+    public static String string(JsonNode value) {
+        return new String(bytes(value), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The canonical form of {@code value} with the value of every object key that {@code hidden} accepts replaced by
+     * the string {@code mask} (redaction of secret-named keys before a value is shown).
+     */
+    public static String string(JsonNode value, Predicate<String> hidden, String mask) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            write(g, value, hidden, mask);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new String(out.toByteArray(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Hex SHA-256 of the canonical bytes of {@code value}. */
@@ -45,7 +67,8 @@ public final class CanonicalJson {
         }
     }
 
-    private static void write(JsonGenerator g, JsonNode v) throws IOException {
+    private static void write(JsonGenerator g, JsonNode v, Predicate<String> hidden, String mask)
+            throws IOException {
         if (v.isObject()) {
             List<String> names = new ArrayList<>(v.size());
             for (Iterator<String> it = v.fieldNames(); it.hasNext(); ) {
@@ -55,27 +78,25 @@ public final class CanonicalJson {
             g.writeStartObject();
             for (String n : names) {
                 g.writeFieldName(n);
-                write(g, v.get(n));
+                if (hidden.test(n)) {
+                    g.writeString(mask);
+                } else {
+                    write(g, v.get(n), hidden, mask);
+                }
             }
             g.writeEndObject();
         } else if (v.isArray()) {
             g.writeStartArray();
             for (JsonNode e : v) {
-                write(g, e);
+                write(g, e, hidden, mask);
             }
             g.writeEndArray();
         } else if (v.isTextual()) {
             g.writeString(v.textValue());
         } else if (v.isBoolean()) {
             g.writeBoolean(v.booleanValue());
-        } else if (v.isBigDecimal()) {
-            g.writeNumber(v.decimalValue());
-        } else if (v.isBigInteger()) {
-            g.writeNumber(v.bigIntegerValue());
-        } else if (v.isIntegralNumber()) {
-            g.writeNumber(v.longValue());
         } else if (v.isNumber()) {
-            g.writeNumber(v.doubleValue());
+            g.writeNumber(v.asText()); // as parsed
         } else {
             g.writeNull(); // null, and nothing else a parsed document holds
         }

@@ -21,10 +21,12 @@ import java.util.regex.Pattern;
  * @param timeouts route overrides of the sidecar's upstream timeouts
  * @param credential the credential the sidecar injects toward the upstream, or {@code null} for none
  * @param mcp      MCP settings ({@code filterToolsList}); only on an {@code mcp} route
+ * @param audit    which call arguments the audit trail captures (MCP routes only), or {@code null} for the
+ *                 default: only their digest
  */
 public record RouteConfig(
         String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
-        TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp) {
+        TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp, RouteAuditConfig audit) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
@@ -69,25 +71,43 @@ public record RouteConfig(
                     + " route (expected: protocol: mcp)");
         }
         mcp = requireNonNullElse(mcp, McpRouteConfig.DEFAULTS);
+        if (audit != null && !protocol.equals("mcp")) {
+            throw new IllegalArgumentException("route " + name + ": audit.captureArgs: only MCP calls have arguments"
+                    + " (expected: protocol mcp, got " + protocol + ")");
+        }
     }
 
-    /** A route with a credential and default MCP settings. */
+    /** A route with default MCP settings. */
+    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential,
+                       McpRouteConfig mcp) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, mcp, null);
+    }
+
+    /** A route without argument capture. */
+    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential,
+                       RouteAuditConfig audit) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null, audit);
+    }
+
+    /** A route with a credential, default MCP settings and no argument capture. */
     public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential) {
-        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null);
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null, null);
     }
 
     /** A route without a credential. */
     public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts) {
-        this(name, prefix, grpc, protocol, upstream, labels, timeouts, null);
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, null, null, null);
     }
 
     /** The same route with relative paths resolved against {@code base} (the route file's directory). */
     RouteConfig resolve(Path base) {
         return credential == null ? this
                 : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base),
-                        mcp);
+                        mcp, audit);
     }
 
     private static String quote(String s) {

@@ -341,6 +341,7 @@ final class Exchange implements UpstreamListener {
         List<Decision> decisions = judged.decisions();
         Decision.Deny firstDenial = judged.firstDenial();
         audit.operation(judged.operation());
+        audit.arguments(parsed, rt.capture(routeName));
         audit.task(judged.verdict());
         if (parsed.batch()) {
             List<AuditRecord.Element> elements = new ArrayList<>(decisions.size());

@@ -1,6 +1,9 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
+import dev.toolgate.call.McpMessage;
+import dev.toolgate.call.McpRequest;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.grant.Task;
@@ -9,6 +12,9 @@ import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.netty.channel.Channel;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
@@ -17,6 +23,7 @@ import io.netty.util.concurrent.EventExecutor;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -55,6 +62,8 @@ final class ExchangeAudit {
     private String operation;
     private String traceId;
     private String spanId;
+    private String argsDigest;
+    private Map<String, String> args;
     private long forwardNanos;
     private Map<String, String> tools;
     private List<AuditRecord.Element> elements;
@@ -139,6 +148,36 @@ final class ExchangeAudit {
         span.setAttribute("toolgate.operation", this.operation);
     }
 
+    /**
+     * The arguments of an MCP POST's messages ({@code tools/call}, {@code prompts/get}), for the decision record:
+     * their digest, and the values the route captures (redacted). A single message: the digest of its arguments
+     * and the captured names as they are. A batch: the digest of the JSON array of every message's arguments
+     * ({@code null} where a message has none) and captured names prefixed with the message's index
+     * ({@code 0.repo}). Nothing when no message has arguments.
+     */
+    void arguments(McpRequest request, ArgumentCapture capture) {
+        List<McpMessage> messages = request.messages();
+        if (!request.batch()) {
+            JsonNode a = messages.get(0).arguments();
+            argsDigest = ArgumentCapture.digest(a);
+            args = capture.capture(a);
+            return;
+        }
+        ArrayNode all = JsonNodeFactory.instance.arrayNode(messages.size());
+        Map<String, String> captured = new TreeMap<>();
+        boolean any = false;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode a = messages.get(i).arguments();
+            all.add(a == null ? JsonNodeFactory.instance.nullNode() : a);
+            any |= a != null;
+            for (Map.Entry<String, String> e : capture.capture(a).entrySet()) {
+                captured.put(i + "." + e.getKey(), e.getValue());
+            }
+        }
+        argsDigest = any ? ArgumentCapture.digest(all) : null;
+        args = captured;
+    }
+
     void describe(String route, String method, String path, TraceParent trace) {
         this.route = route;
         String op = method + " " + path;
@@ -167,6 +206,9 @@ final class ExchangeAudit {
                 parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
                 shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
                 shadow ? "shadow" : "enforce", decisionUs, identity);
+        if (argsDigest != null) {
+            rec = rec.withArgs(argsDigest, args);
+        }
         if (elements != null) {
             rec = rec.withElements(elements);
         }
@@ -187,14 +229,27 @@ final class ExchangeAudit {
     }
 
     private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused) {
+        offer(rec, deadline, accepted, refused, true);
+    }
+
+    private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused, boolean first) {
         if (trail.offer(rec)) {
             accepted.run();
-        } else if (System.nanoTime() - deadline > 0) {
-            log.error("audit trail did not accept decision {} in time; failing closed", decisionId);
-            metrics.auditFailClosed();
+            return;
+        }
+        if (first) {
+            metrics.auditWait();
+        }
+        if (System.nanoTime() - deadline > 0) {
+            log.error("audit trail did not accept record {} of {} in time; failing closed", rec.phaseName(),
+                    decisionId);
+            trail.refused(rec);
+            if (rec.phase() == AuditRecord.Phase.DECISION) {
+                metrics.auditFailClosed();
+            }
             refused.run();
         } else {
-            loop.schedule(() -> offer(rec, deadline, accepted, refused), 1, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> offer(rec, deadline, accepted, refused, false), 1, TimeUnit.MILLISECONDS);
         }
     }
 

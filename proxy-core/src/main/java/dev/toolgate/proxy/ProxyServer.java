@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.toolgate.approval.ApprovalAudit;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ApprovalLifecycleAudit;
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.CallDecider;
@@ -131,7 +132,9 @@ public final class ProxyServer implements AutoCloseable {
                 new DnsNameResolverBuilder().datagramChannelType(Transports.datagramChannel()));
         try {
             Map<String, Upstream> upstreams = new HashMap<>();
+            Map<String, ArgumentCapture> captures = new HashMap<>();
             for (RouteConfig r : config.routes()) {
+                captures.put(r.name(), ArgumentCapture.of(r.audit()));
                 upstreams.put(r.name(), new Upstream(r, r.timeouts().orElse(config.timeouts()),
                         upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
                         resolver));
@@ -141,7 +144,7 @@ public final class ProxyServer implements AutoCloseable {
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
                     config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
                     taskExecutor, credentials, new McpParser(), new McpSessions(), new McpToolDigests(),
-                    jwtValidator(config, jwtBundles));
+                    jwtValidator(config, jwtBundles), captures);
             tasks.onEnded(t -> credentials.taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());

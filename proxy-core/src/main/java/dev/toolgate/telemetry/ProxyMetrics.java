@@ -21,7 +21,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_calls_total{route,decision,code}}: every decision;
  *   <li>{@code toolgate_decision_seconds}: time from request head to decision (histogram);
  *   <li>{@code toolgate_upstream_seconds{route,outcome}}: decision to end of response, allowed calls (histogram);
- *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_fail_closed_total}: the audit path;
+ *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_backpressure_waits_total} (records that had to
+ *       wait for room in the audit queue), {@code toolgate_audit_fail_closed_total}: the audit path;
  *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes;
  *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit.
  * </ul>
@@ -33,6 +34,7 @@ public final class ProxyMetrics {
     private final Map<String, Counter> handshakeFailures = new ConcurrentHashMap<>();
     private final Timer decisionTimer;
     private final Counter auditFailClosed;
+    private final Counter auditWaits;
     private final Counter connectionsRefused;
 
     private ProxyMetrics(PrometheusMeterRegistry registry) {
@@ -45,6 +47,9 @@ public final class ProxyMetrics {
                 .register(registry);
         this.connectionsRefused = Counter.builder("toolgate.connections.refused")
                 .description("Agent connections closed at accept because the connection limit was reached")
+                .register(registry);
+        this.auditWaits = Counter.builder("toolgate.audit.backpressure.waits")
+                .description("Audit records that waited for room in the audit queue (the call waited with them)")
                 .register(registry);
         this.auditFailClosed = Counter.builder("toolgate.audit.fail.closed")
                 .description("Calls denied because their decision record was not accepted in time")
@@ -92,6 +97,16 @@ public final class ProxyMetrics {
 
     public void connectionRefused() {
         connectionsRefused.increment();
+    }
+
+    /** A record found the audit queue full and waits (back-pressure). */
+    public void auditWait() {
+        auditWaits.increment();
+    }
+
+    /** How many records have waited for room in the audit queue. */
+    public long auditWaits() {
+        return (long) auditWaits.count();
     }
 
     public void auditFailClosed() {

@@ -260,4 +260,52 @@ class AuditTrailTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> FileAuditSink.lastHash(file))
                 .isInstanceOf(java.io.IOException.class).hasMessageContaining("audit verify");
     }
+
+    @Test
+    void refusedRecordsAreSummedUpInOneGapRecordOnceTheWriterCatchesUp() throws Exception {
+        dev.toolgate.testing.GatedAuditSink stalled = new dev.toolgate.testing.GatedAuditSink();
+        java.time.Clock fixed = java.time.Clock.fixed(Instant.parse("2026-11-28T11:00:00Z"), java.time.ZoneOffset.UTC);
+        AuditTrail trail = AuditTrail.start(stalled, null, 1, fixed);
+        assertThat(trail.offer(decision(0))).isTrue();
+        assertThat(stalled.held.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(trail.offer(decision(1))).isTrue(); // fills the queue of 1
+        assertThat(trail.offer(decision(2))).isFalse();
+        // The callers give up on three records (as the data plane does after audit.maxWait).
+        trail.refused(decision(2));
+        trail.refused(decision(4));
+        trail.refused(AuditRecord.outcome(Instant.parse("2026-11-28T10:00:03.5Z"), "d3", null, null, "weather",
+                "GET /x", null, "completed", null, 1L, 0, 0));
+        assertThat(trail.refusedCount()).isEqualTo(3);
+        stalled.open();
+        trail.close();
+        List<String> phases = new ArrayList<>();
+        for (String line : stalled.lines) {
+            phases.add(JSON.readTree(line).get("phase").asText());
+        }
+        assertThat(phases).containsExactly("decision", "gap", "decision");
+        JsonNode gap = JSON.readTree(stalled.lines.get(1));
+        assertThat(gap.get("ts").asText()).isEqualTo("2026-11-28T11:00:00.000000Z");
+        assertThat(gap.get("count").asLong()).isEqualTo(3);
+        assertThat(gap.get("first_ts").asText()).isEqualTo("2026-11-28T10:00:02.123456Z");
+        assertThat(gap.get("last_ts").asText()).isEqualTo("2026-11-28T10:00:04.123456Z");
+        assertThat(gap.get("reason").asText()).contains("2 calls denied").contains("1 forwarded calls without an outcome record");
+        Path file = dir.resolve("gap.jsonl");
+        Files.write(file, stalled.lines);
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(file)).ok()).isTrue();
+    }
+
+    @Test
+    void aRefusalOnAnIdleTrailIsWrittenAsAGapWithoutWaitingForTheNextRecord() throws Exception {
+        MemoryAuditSink sink = new MemoryAuditSink();
+        AuditTrail trail = AuditTrail.start(sink, null, 8);
+        trail.refused(decision(7));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (sink.lines.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(sink.lines).hasSize(1);
+        assertThat(JSON.readTree(sink.lines.get(0)).get("phase").asText()).isEqualTo("gap");
+        trail.close();
+        assertThat(sink.lines).hasSize(1);
+    }
 }

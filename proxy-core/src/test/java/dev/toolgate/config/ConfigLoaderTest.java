@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -276,5 +277,61 @@ class ConfigLoaderTest {
                     .hasMessageContaining("bad.yaml: routes[0].credential")
                     .hasMessageContaining(c[1]);
         }
+    }
+
+    @Test
+    void anMcpRouteMayCaptureNamedArgumentsWithItsOwnRedactionPatterns() throws Exception {
+        SidecarConfig shipped = ConfigLoader.load(Path.of("../config/toolgate.yaml"));
+        assertThat(shipped.routes().get(0).audit().captureArgs()).containsExactly("repo", "query");
+        Path file = write("routes/mcp.yaml", """
+                routes:
+                  - name: tools
+                    prefix: /mcp/tools
+                    protocol: mcp
+                    upstream: {url: http://127.0.0.1:1}
+                    audit: {captureArgs: [repo, query], redact: ['ACME-[0-9]{6}']}
+                  - name: plain
+                    prefix: /mcp/plain
+                    protocol: mcp
+                    upstream: {url: http://127.0.0.1:2}
+                """);
+        List<RouteConfig> routes = ConfigLoader.loadRoutes(file);
+        assertThat(routes.get(0).audit()).isEqualTo(new RouteAuditConfig(List.of("repo", "query"),
+                List.of("ACME-[0-9]{6}")));
+        assertThat(routes.get(0).audit().redactPatterns()).hasSize(1);
+        assertThat(routes.get(1).audit()).isNull();
+    }
+
+    @Test
+    void badArgumentCaptureSettingsAreNamedWithFileRouteAndWhatWasExpected() throws Exception {
+        String route = "routes:\n  - {name: a, prefix: /a, protocol: %s, upstream: {url: http://h}, audit: %s}\n";
+        String[][] cases = {
+                {"mcp", "{redact: [x]}", "routes[0].audit: captureArgs: missing"},
+                {"mcp", "{captureArgs: []}", "captureArgs: missing"},
+                {"mcp", "{captureArgs: [repo, repo]}", "captureArgs[1]: \"repo\" is listed twice"},
+                {"mcp", "{captureArgs: [\"\"]}", "captureArgs[0]: \"\" (expected: an argument name"},
+                {"mcp", "{captureArgs: [\"a\\tb\"]}", "no control characters"},
+                {"mcp", "{captureArgs: [repo], redact: ['(unclosed']}",
+                        "redact[0]: \"(unclosed\" (expected: a Java regular expression: Unclosed group"},
+                {"mcp", "{captureArgs: [repo], redact: ['x*']}", "redact[0]: \"x*\" matches the empty string"},
+                {"mcp", "{captureArgs: [repo], redact: ['']}", "redact[0]: \"\" (expected: a regular expression"},
+                {"mcp", "{captureArgs: [repo], mask: [x]}", "routes[0].audit.mask"},
+                {"http", "{captureArgs: [repo]}", "route a: audit.captureArgs: only MCP calls have arguments"
+                        + " (expected: protocol mcp, got http)"},
+        };
+        for (String[] c : cases) {
+            Path file = write("bad.yaml", route.formatted(c[0], c[1]));
+            assertThatThrownBy(() -> ConfigLoader.loadRoutes(file))
+                    .as(c[1])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("bad.yaml: routes[0]")
+                    .hasMessageContaining(c[2]);
+        }
+        List<String> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 33; i++) {
+            many.add("a" + i);
+        }
+        assertThatThrownBy(() -> new RouteAuditConfig(many, null))
+                .hasMessage("captureArgs: 33 names (expected: at most 32)");
     }
 }

@@ -55,7 +55,7 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--code", description = "Only this decision code, e.g. DENY_TASK_ENDED.")
     String code;
 
-    @Option(names = "--phase", description = "Only this phase: decision, outcome or task.")
+    @Option(names = "--phase", description = "Only this phase: decision, outcome, task or gap.")
     String phase;
 
     @Option(names = "--json", description = "Print each record as the JSON line of the audit file (an overflow"
@@ -141,6 +141,10 @@ final class TailCommand implements Callable<Integer> {
                 result = r.getEvent();
                 detail = "by " + r.getActor() + (r.getGrantId().isEmpty() ? "" : ", grant " + r.getGrantId())
                         + (r.getReason().isEmpty() ? "" : ": " + r.getReason());
+            }
+            case "gap" -> {
+                result = r.getCode();
+                detail = r.getReason();
             }
             case "outcome" -> {
                 result = (r.hasUpstreamStatus() ? String.valueOf(r.getUpstreamStatus()) : "-") + " " + r.getOutcome();

@@ -53,6 +53,18 @@ final class AuditMessages {
         if (r.bytesOut() != null) {
             b.setBytesOut(r.bytesOut());
         }
+        if (r.args() != null) {
+            b.putAllArgs(r.args());
+        }
+        if (r.count() != null) {
+            b.setCount(r.count());
+        }
+        if (r.firstTs() != null) {
+            b.setFirstTs(TaskMessages.timestamp(r.firstTs().truncatedTo(ChronoUnit.MICROS)));
+        }
+        if (r.lastTs() != null) {
+            b.setLastTs(TaskMessages.timestamp(r.lastTs().truncatedTo(ChronoUnit.MICROS)));
+        }
         // The chain fields are added by the writer, so they are only in the line: its canonical form ends with
         // "prev_hash":"…","hash":"…"} (an unescaped quote cannot occur inside a JSON string value).
         int h = line.lastIndexOf(HASH);

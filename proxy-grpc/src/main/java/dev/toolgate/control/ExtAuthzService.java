@@ -262,6 +262,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                 if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {
                     log.error("audit trail did not accept ext_authz decision {} in time; failing closed",
                             decisionId);
+                    audit.refused(rec);
                     return false;
                 }
                 LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));

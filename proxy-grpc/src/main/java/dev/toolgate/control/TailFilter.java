@@ -2,7 +2,6 @@ package dev.toolgate.control;
 
 import dev.toolgate.api.v1.TailRequest;
 import dev.toolgate.audit.AuditRecord;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -10,7 +9,7 @@ import java.util.Set;
  * writer's thread, so it only compares strings. Immutable.
  */
 record TailFilter(String agent, String taskId, String route, String decision, String code, String phase) {
-    private static final Set<String> PHASES = Set.of("decision", "outcome", "task");
+    private static final Set<String> PHASES = Set.of("decision", "outcome", "task", "gap");
 
     /**
      * @throws IllegalArgumentException naming the field when {@code phase} is not one the trail writes
@@ -18,7 +17,7 @@ record TailFilter(String agent, String taskId, String route, String decision, St
     static TailFilter of(TailRequest req) {
         String phase = blankToNull(req.getPhase());
         if (phase != null && !PHASES.contains(phase)) {
-            throw new IllegalArgumentException("phase: \"" + phase + "\" (expected: decision, outcome or task)");
+            throw new IllegalArgumentException("phase: \"" + phase + "\" (expected: decision, outcome, task or gap)");
         }
         return new TailFilter(blankToNull(req.getAgent()), blankToNull(req.getTaskId()), blankToNull(req.getRoute()),
                 blankToNull(req.getDecision()), blankToNull(req.getCode()), phase);
@@ -34,7 +33,7 @@ record TailFilter(String agent, String taskId, String route, String decision, St
     }
 
     static String phaseOf(AuditRecord r) {
-        return r.phase().name().toLowerCase(Locale.ROOT);
+        return r.phaseName();
     }
 
     private static String blankToNull(String s) {

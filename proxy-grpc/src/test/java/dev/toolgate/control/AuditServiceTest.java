@@ -81,7 +81,7 @@ class AuditServiceTest {
     void anUnknownPhaseIsInvalid() throws Exception {
         Status s = TailClient.open(f.tail(ADMIN), TailRequest.newBuilder().setPhase("decisions").build()).status();
         assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-        assertThat(s.getDescription()).isEqualTo("phase: \"decisions\" (expected: decision, outcome or task)");
+        assertThat(s.getDescription()).isEqualTo("phase: \"decisions\" (expected: decision, outcome, task or gap)");
     }
 
     @Test
@@ -216,6 +216,47 @@ class AuditServiceTest {
         } finally {
             small.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void capturedArgumentsAndGapRecordsReachTheTailWithTheirFields() throws Exception {
+        int before = f.control.tailSubscribers();
+        String agent = "spiffe://toolgate.test/agents/args";
+        TailClient args = TailClient.open(f.tail(ADMIN), TailRequest.newBuilder().setAgent(agent).build());
+        TailClient gaps = TailClient.open(f.tail(AUDITOR), TailRequest.newBuilder().setPhase("gap").build());
+        await(() -> f.control.tailSubscribers(), before + 2);
+        Instant t0 = Instant.parse("2026-11-28T12:00:00.123456Z");
+        dev.toolgate.audit.AuditRecord rec = dev.toolgate.audit.AuditRecord.decision(t0, "args-1", null, null, agent,
+                "tools-mcp", "mcp", "mcp:tools/call:search", "allow", "ALLOW", "granted", "enforce", 1);
+        assertThat(f.audit.offer(rec.withArgs("ab".repeat(32), java.util.Map.of("repo", "acme/api",
+                "query", "[REDACTED:email]")))).isTrue();
+        AuditRecord seen = args.records(1).get(0);
+        assertThat(seen.getArgsDigest()).isEqualTo("ab".repeat(32));
+        assertThat(seen.getArgsMap()).containsExactly(java.util.Map.entry("query", "[REDACTED:email]"),
+                java.util.Map.entry("repo", "acme/api"));
+        assertThat(JSON.readTree(seen.getJson()).path("args").path("repo").asText()).isEqualTo("acme/api");
+
+        // A record a caller gave up on shows up as a gap record, with its count and times.
+        f.audit.refused(rec);
+        f.audit.refused(dev.toolgate.audit.AuditRecord.decision(t0.plusSeconds(2), "args-2", null, null, agent,
+                "tools-mcp", "mcp", "mcp:tools/call:search", "deny", "DENY_NO_GRANT", "no", "enforce", 1));
+        AuditRecord gap = gaps.records(1).get(0);
+        assertThat(gap.getPhase()).isEqualTo("gap");
+        assertThat(gap.getCode()).isEqualTo("ERROR_FAIL_CLOSED");
+        assertThat(gap.getOutcome()).isEqualTo("audit_unavailable");
+        long count = gap.getCount();
+        assertThat(count).isBetween(1L, 2L); // the writer may have written the first refusal before the second
+        assertThat(Instant.ofEpochSecond(gap.getFirstTs().getSeconds(), gap.getFirstTs().getNanos())).isEqualTo(t0);
+        assertThat(f.auditLines()).contains(gap.getJson());
+        if (count == 1) {
+            assertThat(gaps.records(1).get(0).getCount()).isEqualTo(1);
+        } else {
+            assertThat(Instant.ofEpochSecond(gap.getLastTs().getSeconds(), gap.getLastTs().getNanos()))
+                    .isEqualTo(t0.plusSeconds(2));
+        }
+        args.cancel();
+        gaps.cancel();
+        await(() -> f.control.tailSubscribers(), before);
     }
 
     private static void offer(int i) {

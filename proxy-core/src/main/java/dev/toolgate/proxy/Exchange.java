@@ -89,6 +89,8 @@ final class Exchange implements UpstreamListener {
     private LastHttpContent pendingBody;
     private ExchangeMessages.Framing framing;
     private boolean expectContinue;
+    /** The agent asked {@code Expect: 100-continue} and was not told to go on: it sends no body. */
+    private boolean bodyWithheld;
     private boolean requestDone;
     private boolean responseStarted;
     private boolean responseDone;
@@ -147,6 +149,9 @@ final class Exchange implements UpstreamListener {
                 !http2 && !http10 && HttpUtil.isKeepAlive(req));
         boolean full = req instanceof FullHttpRequest;
         requestDone = full;
+        // An agent that asked 100-continue sends no body until it gets one: a final answer before it needs no
+        // lingering close (RFC 9110 10.1.1).
+        bodyWithheld = !http2 && HttpUtil.is100ContinueExpected(req);
         String contentType = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
         grpcClient = http2 && contentType != null && contentType.startsWith("application/grpc");
         try {
@@ -292,6 +297,7 @@ final class Exchange implements UpstreamListener {
             return;
         }
         if (!http2 && HttpUtil.is100ContinueExpected(req)) {
+            bodyWithheld = false;
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
                     ctx.voidPromise());
         }
@@ -552,6 +558,7 @@ final class Exchange implements UpstreamListener {
         upstreamCh.pipeline().get(BackendHandler.class).attach(this);
         state = State.FORWARDING;
         if (expectContinue) {
+            bodyWithheld = false;
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
                     ctx.voidPromise());
         }
@@ -820,7 +827,7 @@ final class Exchange implements UpstreamListener {
         cancelResponseTimer();
         recordOutcome("completed", null);
         state = State.DONE;
-        conn.exchangeDone(this, close || !http2 && !framing.keepAlive(), lastWrite);
+        conn.exchangeDone(this, close || !http2 && !framing.keepAlive(), lastWrite, !requestDone && !bodyWithheld);
     }
 
     // ---- failures ----------------------------------------------------------------------------------------

@@ -4,11 +4,14 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +24,8 @@ import org.slf4j.LoggerFactory;
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
+    /** Longest time a refused agent's remaining body is read and dropped before the connection closes. */
+    static final long LINGER_MILLIS = 2_000;
 
     private final ProxyRuntime rt;
     private final boolean http2;
@@ -28,6 +33,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean started;
     private boolean readOutstanding;
     private boolean closed;
+    /** Reading and dropping what a refused agent still sends, before the close (see {@link #linger}). */
+    private boolean lingering;
     private Exchange exchange;
     /** A pipelined HTTP/1.1 request that arrived before the previous response finished. */
     private HttpRequest parked;
@@ -68,7 +75,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (readOutstanding && !closed) {
+        if (lingering) {
+            ctx.read();
+        } else if (readOutstanding && !closed) {
             ctx.read();
         }
         ctx.fireChannelReadComplete();
@@ -77,6 +86,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         readOutstanding = false;
+        if (lingering) {
+            ReferenceCountUtil.release(msg); // the rest of a refused request, read only so the answer is not lost
+            return;
+        }
         if (msg instanceof HttpRequest req) {
             if (exchange == null && !closed) {
                 exchange = new Exchange(this, ctx, rt, http2);
@@ -95,8 +108,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Called by {@code ex} when it is over; {@code close} ends this connection or stream after the last write. */
-    void exchangeDone(Exchange ex, boolean close, ChannelFuture lastWrite) {
+    /**
+     * Called by {@code ex} when it is over; {@code close} ends this connection or stream after the last write;
+     * {@code unread} when the agent may still be sending the request's body (an early answer).
+     */
+    void exchangeDone(Exchange ex, boolean close, ChannelFuture lastWrite, boolean unread) {
         if (ex != exchange) {
             return;
         }
@@ -111,6 +127,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 // clients (the JDK's) treat as losing the response while they wait to send the rest of the body.
                 lastWrite.addListener(f -> ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR))
                         .addListener(ChannelFutureListener.CLOSE));
+            } else if (unread) {
+                lastWrite.addListener(f -> linger());
             } else {
                 lastWrite.addListener(ChannelFutureListener.CLOSE);
             }
@@ -126,6 +144,33 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else {
             readAgent();
         }
+    }
+
+    /**
+     * Closes an HTTP/1.1 connection whose agent may still be sending a body the sidecar refused early (a 413 on a
+     * declared length, a 415, a denial before the body): closing at once would make the agent's client fail on its
+     * next write (or the kernel answer it with a reset), and the agent would lose the answer it has not read yet.
+     * So the answer goes first, then TLS close_notify and a TCP half-close tell the agent nothing more comes, and
+     * whatever it still sends is read and dropped until it closes or {@link #LINGER_MILLIS} pass (nginx's
+     * lingering close).
+     */
+    private void linger() {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        lingering = true;
+        ctx.executor().schedule(() -> {
+            ctx.close();
+        }, LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        // The agent learns at once that nothing more comes (TLS close_notify, then FIN), and may stop sending.
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        ChannelFuture notified = tls != null ? tls.closeOutbound() : ctx.newSucceededFuture();
+        notified.addListener(f -> {
+            if (ctx.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
+                duplex.shutdownOutput();
+            }
+        });
+        ctx.read();
     }
 
     /** Called by {@code ex} when it cannot end cleanly: the connection (HTTP/1.1) or stream (HTTP/2) closes now. */

@@ -233,6 +233,20 @@ class McpRouteTest {
         assertThat(upstream.requests).isEmpty();
     }
 
+    /**
+     * The 415 comes on the request head while the agent is still sending a large body: the sidecar must read and
+     * drop the rest before it closes, or the agent's client fails on its write (or on a reset) and never reads the
+     * answer.
+     */
+    @Test
+    void aLargeBodyThatIsNotJsonStillGetsIts415() throws Exception {
+        String body = "a=" + "b".repeat(8 << 20);
+        HttpResponse<String> res = post(h1, body, "text/plain", token);
+        assertThat(res.statusCode()).isEqualTo(415);
+        assertThat(JSON.readTree(res.body()).at("/error/data/code").asText()).isEqualTo("DENY_MALFORMED");
+        assertThat(upstream.requests).isEmpty();
+    }
+
     @Test
     void aChunkedBodyIsForwardedWithItsLength() throws Exception {
         String body = call(5, "search_issues", "{\"repo\":\"acme/api\"}");

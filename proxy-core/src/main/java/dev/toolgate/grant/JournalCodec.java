@@ -291,7 +291,17 @@ final class JournalCodec {
         }
         return new Task(text(t, "id"), SpiffeId.parse(text(t, "subject")), SpiffeId.parse(text(t, "started_by")),
                 text(t, "purpose"), optionalText(t, "parent_id"), depth.intValue(), grants,
-                instant(t, "created_at"), instant(t, "expires_at"), text(t, "token_hash"));
+                instant(t, "created_at"), instant(t, "expires_at"), tokenHash(t));
+    }
+
+    /** The token's SHA-256 as {@link TaskToken#hash} writes it: the registry keys its lookups by these bytes. */
+    private static String tokenHash(JsonNode t) {
+        String hash = text(t, "token_hash");
+        if (hash.length() != 64 || !hash.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+            throw new IllegalArgumentException("task.token_hash: \"" + (hash.length() > 80 ? hash.substring(0, 80)
+                    + "..." : hash) + "\" (expected: 64 lowercase hex digits, the SHA-256 of the task token)");
+        }
+        return hash;
     }
 
     private static Grant grant(JsonNode g) {

@@ -59,8 +59,8 @@ public final class TaskRegistry implements AutoCloseable {
     private final Clock clock;
     private final TaskAudit audit;
     private final ConcurrentHashMap<String, LiveTask> byId = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, LiveTask> byHash = new ConcurrentHashMap<>();
-    private final Cache<String, LiveTask> cache;
+    private final ConcurrentHashMap<TokenKey, LiveTask> byHash = new ConcurrentHashMap<>();
+    private final Cache<TokenKey, LiveTask> cache;
     private final List<Consumer<Task>> endListeners = new CopyOnWriteArrayList<>();
     private final Object changes = new Object();
     private final Supplier<PolicySet> policy;
@@ -132,7 +132,7 @@ public final class TaskRegistry implements AutoCloseable {
      * The task a token belongs to, in any state, or null for a malformed or unknown token. Never blocks.
      */
     public LiveTask find(CharSequence token) {
-        String hash = TaskToken.hash(token);
+        TokenKey hash = TaskToken.key(token);
         if (hash == null) {
             return null;
         }
@@ -393,7 +393,7 @@ public final class TaskRegistry implements AutoCloseable {
         if (event instanceof TaskEvent.Started s) {
             LiveTask live = new LiveTask(s.task());
             byId.put(s.task().id(), live);
-            byHash.put(s.task().tokenHash(), live);
+            byHash.put(TokenKey.ofHex(s.task().tokenHash()), live);
             if (s.task().parentId() != null) {
                 LiveTask parent = byId.get(s.task().parentId());
                 if (parent != null) {
@@ -425,7 +425,7 @@ public final class TaskRegistry implements AutoCloseable {
 
     private void finishTree(LiveTask t, TaskState state) {
         if (t.finish(state)) {
-            cache.invalidate(t.task().tokenHash());
+            cache.invalidate(TokenKey.ofHex(t.task().tokenHash()));
             for (Consumer<Task> l : endListeners) {
                 l.accept(t.task());
             }
@@ -462,8 +462,9 @@ public final class TaskRegistry implements AutoCloseable {
         Instant before = now.minus(RETAIN);
         byId.values().removeIf(t -> {
             if (t.task().expiresAt().isBefore(before)) {
-                byHash.remove(t.task().tokenHash());
-                cache.invalidate(t.task().tokenHash());
+                TokenKey key = TokenKey.ofHex(t.task().tokenHash());
+                byHash.remove(key);
+                cache.invalidate(key);
                 if (t.storedState() == TaskState.ACTIVE) {
                     for (Consumer<Task> l : endListeners) {
                         l.accept(t.task());
@@ -598,7 +599,7 @@ public final class TaskRegistry implements AutoCloseable {
     }
 
     /** Cache entries live until their task's expiry (an ended task is invalidated at once). */
-    private static final class UntilTaskExpiry implements Expiry<String, LiveTask> {
+    private static final class UntilTaskExpiry implements Expiry<TokenKey, LiveTask> {
         private final Clock clock;
 
         UntilTaskExpiry(Clock clock) {
@@ -606,18 +607,18 @@ public final class TaskRegistry implements AutoCloseable {
         }
 
         @Override
-        public long expireAfterCreate(String key, LiveTask value, long currentTime) {
+        public long expireAfterCreate(TokenKey key, LiveTask value, long currentTime) {
             long ms = value.task().expiresAt().toEpochMilli() - clock.millis();
             return TimeUnit.MILLISECONDS.toNanos(Math.max(0, ms));
         }
 
         @Override
-        public long expireAfterUpdate(String key, LiveTask value, long currentTime, long currentDuration) {
+        public long expireAfterUpdate(TokenKey key, LiveTask value, long currentTime, long currentDuration) {
             return expireAfterCreate(key, value, currentTime);
         }
 
         @Override
-        public long expireAfterRead(String key, LiveTask value, long currentTime, long currentDuration) {
+        public long expireAfterRead(TokenKey key, LiveTask value, long currentTime, long currentDuration) {
             return currentDuration;
         }
     }

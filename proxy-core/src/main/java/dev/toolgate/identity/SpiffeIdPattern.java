@@ -13,12 +13,23 @@ import java.util.List;
 public final class SpiffeIdPattern {
     private final String pattern;
     private final String trustDomain;
-    private final List<String> segments;
+    /** The path segments, split once at parse time; {@link #STAR} and {@link #DOUBLE_STAR} are matched by kind. */
+    private final String[] segments;
+    private final boolean[] star;
+    private final boolean tail;
+
+    private static final String STAR = "*";
+    private static final String DOUBLE_STAR = "**";
 
     private SpiffeIdPattern(String pattern, String trustDomain, List<String> segments) {
         this.pattern = pattern;
         this.trustDomain = trustDomain;
-        this.segments = segments;
+        this.segments = segments.toArray(new String[0]);
+        this.star = new boolean[this.segments.length];
+        for (int i = 0; i < this.segments.length; i++) {
+            star[i] = this.segments[i].equals(STAR);
+        }
+        this.tail = this.segments[this.segments.length - 1].equals(DOUBLE_STAR);
     }
 
     /**
@@ -39,32 +50,51 @@ public final class SpiffeIdPattern {
         List<String> segs = List.of(rest.substring(slash + 1).split("/", -1));
         for (int i = 0; i < segs.size(); i++) {
             String s = segs.get(i);
-            if (s.isEmpty() || s.equals("**") && i != segs.size() - 1) {
+            if (s.isEmpty() || s.equals(DOUBLE_STAR) && i != segs.size() - 1) {
                 throw new IllegalArgumentException("\"" + pattern
                         + "\" (expected: non-empty segments, ** only as the last one)");
             }
-            if (!s.equals("*") && !s.equals("**")) {
+            if (!s.equals(STAR) && !s.equals(DOUBLE_STAR)) {
                 SpiffeId.of(td, "/" + s); // validates the trust domain and the segment's characters
             }
         }
         return new SpiffeIdPattern(pattern, td, segs);
     }
 
+    /**
+     * Whether {@code id} matches. Walks the ID's path in place (no splitting, no allocation): it runs for every
+     * policy document on a decision that is not cached. An ID without a path (a trust domain's own ID) matches no
+     * pattern, as every pattern has at least one segment.
+     */
     public boolean matches(SpiffeId id) {
         if (!id.trustDomain().equals(trustDomain)) {
             return false;
         }
-        String[] path = id.path().substring(1).split("/");
-        for (int i = 0; i < segments.size(); i++) {
-            String s = segments.get(i);
-            if (s.equals("**")) {
-                return path.length > i;
+        String path = id.path();
+        int n = path.length();
+        // A valid SpiffeId path is empty or "/seg(/seg)*" with non-empty segments and no trailing slash.
+        int pos = 1;
+        int last = segments.length - 1;
+        for (int i = 0; i <= last; i++) {
+            if (pos > n) {
+                return false; // the ID has fewer segments than the pattern
             }
-            if (i >= path.length || !s.equals("*") && !s.equals(path[i])) {
-                return false;
+            if (i == last && tail) {
+                return true; // ** matches the one or more segments left
             }
+            int end = path.indexOf('/', pos);
+            if (end < 0) {
+                end = n;
+            }
+            if (!star[i]) {
+                String s = segments[i];
+                if (end - pos != s.length() || !path.regionMatches(pos, s, 0, s.length())) {
+                    return false;
+                }
+            }
+            pos = end + 1;
         }
-        return path.length == segments.size();
+        return pos > n; // and no segment left over
     }
 
     @Override

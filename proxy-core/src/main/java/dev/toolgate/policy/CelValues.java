@@ -4,15 +4,26 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cel.common.values.NullValue;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.util.AbstractList;
+import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.RandomAccess;
+import java.util.Set;
 
 /**
  * Turns JSON values (a Jackson tree or plain Java values) into what CEL reads: maps with string keys, lists,
  * strings, {@code int} (Long), {@code double}, {@code bool} and {@code null}. Bounded in depth, so a hostile
  * document cannot exhaust the stack here (the MCP parser bounds it earlier too).
+ *
+ * <p>A Jackson object or array is not copied: CEL gets a read-only {@link Map} or {@link List} view of it whose
+ * values are converted when read, so a condition that reads one argument of a large call converts that argument,
+ * not the whole tree, on each evaluation. Reading deeper than {@link #MAX_DEPTH} through a view throws, as a copy
+ * would have. Plain Java maps and lists are copied.
  */
 final class CelValues {
     static final int MAX_DEPTH = 64;
@@ -71,20 +82,10 @@ final class CelValues {
 
     private static Object json(JsonNode n, int depth) {
         switch (n.getNodeType()) {
-            case OBJECT: {
-                Map<String, Object> out = new HashMap<>(Math.max(4, n.size() * 2));
-                for (Map.Entry<String, JsonNode> e : n.properties()) {
-                    out.put(e.getKey(), convert(e.getValue(), depth + 1));
-                }
-                return out;
-            }
-            case ARRAY: {
-                List<Object> out = new ArrayList<>(n.size());
-                for (JsonNode e : n) {
-                    out.add(convert(e, depth + 1));
-                }
-                return out;
-            }
+            case OBJECT:
+                return new ObjectView(n, depth);
+            case ARRAY:
+                return new ArrayView(n, depth);
             case STRING:
                 return n.textValue();
             case BOOLEAN:
@@ -99,6 +100,85 @@ final class CelValues {
                 return NullValue.NULL_VALUE;
             default:
                 throw new IllegalArgumentException("argument of JSON type " + n.getNodeType() + " is not JSON");
+        }
+    }
+
+    /** A Jackson object as a read-only map; each value converted when read. */
+    private static final class ObjectView extends AbstractMap<String, Object> {
+        private final JsonNode node;
+        private final int depth;
+
+        ObjectView(JsonNode node, int depth) {
+            this.node = node;
+            this.depth = depth;
+        }
+
+        @Override
+        public Object get(Object key) {
+            JsonNode v = key instanceof String k ? node.get(k) : null;
+            return v == null ? null : convert(v, depth + 1);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return key instanceof String k && node.has(k);
+        }
+
+        @Override
+        public int size() {
+            return node.size();
+        }
+
+        @Override
+        public Set<Map.Entry<String, Object>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public Iterator<Map.Entry<String, Object>> iterator() {
+                    Iterator<Map.Entry<String, JsonNode>> it = node.properties().iterator();
+                    return new Iterator<>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public Map.Entry<String, Object> next() {
+                            Map.Entry<String, JsonNode> e = it.next();
+                            return new AbstractMap.SimpleImmutableEntry<>(e.getKey(), convert(e.getValue(), depth + 1));
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return node.size();
+                }
+            };
+        }
+    }
+
+    /** A Jackson array as a read-only list; each element converted when read. */
+    private static final class ArrayView extends AbstractList<Object> implements RandomAccess {
+        private final JsonNode node;
+        private final int depth;
+
+        ArrayView(JsonNode node, int depth) {
+            this.node = node;
+            this.depth = depth;
+        }
+
+        @Override
+        public Object get(int index) {
+            JsonNode v = node.get(index);
+            if (v == null) {
+                throw new IndexOutOfBoundsException("index " + index + " of an array of " + node.size());
+            }
+            return convert(v, depth + 1);
+        }
+
+        @Override
+        public int size() {
+            return node.size();
         }
     }
 }

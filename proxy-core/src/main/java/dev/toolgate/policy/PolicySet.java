@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The security team's policy in force: a set of compiled policy documents, and the two questions asked of it —
@@ -30,7 +31,10 @@ import java.util.Set;
  *     approval and rate settings do not apply.</li>
  * </ul>
  *
- * <p>Immutable and thread-safe; pure (no I/O, no clock: time comes with the {@link CallFacts}).
+ * <p>Immutable and thread-safe; pure (no I/O, no clock: time comes with the {@link CallFacts}). A call is decided
+ * over the rules of the documents that cover its agent, indexed by route ({@code SubjectRules}), which the set works
+ * out on the agent's first call and keeps (for up to {@value #MAX_SUBJECTS} agents): a decision reads the rules of
+ * its route, not every rule of every document.
  */
 public final class PolicySet {
     private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyCompiler.version(List.of()), false);
@@ -39,6 +43,7 @@ public final class PolicySet {
     private final Rules.Doc[] docs;
     private final String version;
     private final boolean unrestricted;
+    private final ConcurrentHashMap<SpiffeId, SubjectRules> subjects = new ConcurrentHashMap<>();
 
     private PolicySet(List<Rules.Doc> docs, String version, boolean unrestricted) {
         this.docs = docs.toArray(new Rules.Doc[0]);
@@ -238,17 +243,17 @@ public final class PolicySet {
         if (unrestricted) {
             return Verdict.UNRESTRICTED;
         }
-        boolean[] covered = new boolean[docs.length];
-        int coverage = coverage(facts.agent(), covered);
+        SubjectRules subject = rulesFor(facts.agent());
+        int coverage = subject.modes();
         Activation activation = new Activation(facts);
-        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, covered, false) : null;
+        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, subject.view(false)) : null;
         if (enforced != null && !enforced.allow()) {
             return enforced;
         }
         if ((coverage & SHADOWED) != 0) {
             Verdict would;
             try {
-                would = callVerdict(activation, covered, true);
+                would = callVerdict(activation, subject.view(true));
             } catch (ConditionException e) {
                 would = Verdict.denied(Verdict.ERROR_FAIL_CLOSED, e.getMessage(), null);
             }
@@ -262,49 +267,50 @@ public final class PolicySet {
         return enforced != null ? enforced : uncovered(facts.agent());
     }
 
-    private Verdict callVerdict(Activation a, boolean[] covered, boolean withShadow) throws ConditionException {
+    /**
+     * The rules that apply to {@code agent}, indexed by route: worked out on the agent's first call and kept for the
+     * next ones (a sidecar serves few agents; past {@link #MAX_SUBJECTS} distinct ones, the rest are worked out on
+     * every call, which is slower but decides the same).
+     */
+    private SubjectRules rulesFor(SpiffeId agent) {
+        SubjectRules r = subjects.get(agent);
+        if (r == null) {
+            r = SubjectRules.of(docs, agent);
+            if (subjects.size() < MAX_SUBJECTS) {
+                subjects.putIfAbsent(agent, r);
+            }
+        }
+        return r;
+    }
+
+    private Verdict callVerdict(Activation a, SubjectRules.View rules) throws ConditionException {
         CallFacts f = a.facts;
         String route = f.route();
         String op = f.operation();
-        for (int i = 0; i < docs.length; i++) {
-            if (!covered[i] || docs[i].shadow() && !withShadow) {
-                continue;
-            }
-            for (Rules.Deny d : docs[i].deny()) {
-                if (d.appliesTo(route) && d.matches(op) && (d.when() == null || d.when().evaluate(a, d.id()))) {
-                    return Verdict.denied(Verdict.DENY_POLICY, d.reason(), d.id());
-                }
+        for (Rules.Deny d : rules.denies(route)) {
+            if (d.matches(op) && (d.when() == null || d.when().evaluate(a, d.id()))) {
+                return Verdict.denied(Verdict.DENY_POLICY, d.reason(), d.id());
             }
         }
         Set<String> history = f.taskLabels();
         Set<String> here = f.routeLabels();
         if (history != null && !history.isEmpty() && here != null && !here.isEmpty()) {
-            for (int i = 0; i < docs.length; i++) {
-                if (!covered[i] || docs[i].shadow() && !withShadow) {
-                    continue;
-                }
-                for (Rules.Flow fl : docs[i].flows()) {
-                    if (intersects(fl.after(), history) && intersects(fl.deny(), here)) {
-                        return Verdict.denied(Verdict.DENY_FLOW, fl.reason(), fl.id());
-                    }
+            for (Rules.Flow fl : rules.flows()) {
+                if (intersects(fl.after(), history) && intersects(fl.deny(), here)) {
+                    return Verdict.denied(Verdict.DENY_FLOW, fl.reason(), fl.id());
                 }
             }
         }
         Rules.Allow unmet = null;
-        for (int i = 0; i < docs.length; i++) {
-            if (!covered[i] || docs[i].shadow() && !withShadow) {
+        for (Rules.Allow r : rules.allows(route)) {
+            if (!r.matches(op)) {
                 continue;
             }
-            for (Rules.Allow r : docs[i].allow()) {
-                if (!r.route().equals(route) || !r.matches(op)) {
-                    continue;
-                }
-                if (r.when() == null || r.when().evaluate(a, r.id())) {
-                    return Verdict.allowed(r.id(), r.approval(), r.rate());
-                }
-                if (unmet == null) {
-                    unmet = r;
-                }
+            if (r.when() == null || r.when().evaluate(a, r.id())) {
+                return Verdict.allowed(r.id(), r.approval(), r.rate());
+            }
+            if (unmet == null) {
+                unmet = r;
             }
         }
         if (unmet != null) {
@@ -315,8 +321,10 @@ public final class PolicySet {
                 + shorten(op) + " on route " + route, null);
     }
 
-    private static final int ENFORCED = 1;
-    private static final int SHADOWED = 2;
+    private static final int ENFORCED = SubjectRules.ENFORCED;
+    private static final int SHADOWED = SubjectRules.SHADOWED;
+    /** Agents whose rules a set keeps worked out ({@link #rulesFor}). */
+    static final int MAX_SUBJECTS = 4096;
 
     /** Marks the documents that apply to {@code id}; returns which modes among them ({@link #ENFORCED} etc.). */
     private int coverage(SpiffeId id, boolean[] covered) {

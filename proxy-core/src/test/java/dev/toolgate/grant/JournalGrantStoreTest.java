@@ -16,6 +16,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toolgate.grant.JournalGrantStore.FsyncPolicy;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -286,6 +287,22 @@ class JournalGrantStoreTest {
         assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 3: not a record this version understands: record: unknown field"
                         + " \"scope\"");
+    }
+
+    @Test
+    void intactStartWhoseTokenHashIsNotSha256HexFailsOpen() throws IOException {
+        for (String bad : List.of("abc", "A".repeat(64), "g".repeat(64), "0".repeat(65))) {
+            write(1);
+            ObjectNode started =
+                    (ObjectNode) JSON.readTree(lines(journal()).get(0));
+            started.remove("crc");
+            ((ObjectNode) started.get("task")).put("token_hash", bad);
+            writeLines(journal(), List.of(withCrc(JSON.writeValueAsString(started))));
+            assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+                    .as(bad)
+                    .hasMessageContaining("line 1: not a record this version understands: task.token_hash: \""
+                            + bad + "\" (expected: 64 lowercase hex digits");
+        }
     }
 
     @Test

@@ -1,8 +1,12 @@
 package dev.toolgate.grant;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,6 +34,39 @@ class TaskTokenTest {
             "tg1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB", " tg1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
     void malformedTokensAreNeverLookedUp(String token) {
         assertThat(TaskToken.hash(token)).isNull();
+    }
+
+    @Test
+    void hashIsTheSha256OfTheTokensAsciiAndTheLookupKeyHoldsTheSameBytes() throws Exception {
+        for (int i = 0; i < 100; i++) {
+            String t = TaskToken.mint();
+            String expected = HexFormat.of().formatHex(
+                    MessageDigest.getInstance("SHA-256").digest(t.getBytes(StandardCharsets.US_ASCII)));
+            assertThat(TaskToken.hash(t)).isEqualTo(expected);
+            TokenKey key = TaskToken.key(new StringBuilder(t));
+            assertThat(key).isEqualTo(TokenKey.ofHex(expected)).isEqualTo(TaskToken.key(t));
+            assertThat(key.hashCode()).isEqualTo(TokenKey.ofHex(expected).hashCode());
+            assertThat(key.hex()).isEqualTo(expected);
+            assertThat(key.toString()).doesNotContain(t.substring(4));
+        }
+        assertThat(TaskToken.key(TaskToken.mint())).isNotEqualTo(TaskToken.key(TaskToken.mint()));
+    }
+
+    @Test
+    void aTokenRefusedHalfwayLeavesNothingBehindForTheNextOne() {
+        String t = TaskToken.mint();
+        String expected = TaskToken.hash(t);
+        // the same prefix and length, a character outside base64url in the middle: refused after part of it was read
+        String bad = t.substring(0, 20) + "+" + t.substring(21);
+        assertThat(TaskToken.key(bad)).isNull();
+        assertThat(TaskToken.hash(t)).isEqualTo(expected);
+    }
+
+    @Test
+    void aKeyIsReadOnlyFrom64HexDigits() {
+        assertThatThrownBy(() -> TokenKey.ofHex("abc")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("3 characters (expected: 64 hex digits)");
+        assertThatThrownBy(() -> TokenKey.ofHex("x".repeat(64))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -30,6 +30,53 @@ class ConditionTest {
     }
 
     @Test
+    void aJacksonTreeReadsAsTheSameValuesAsPlainJava() throws Exception {
+        // The tree is read through lazy views, plain Java values are copied: every way CEL reads a map or a list
+        // must give the same answer for both.
+        String json = "{\"repo\":\"acme/widgets\",\"limit\":25,\"ratio\":0.5,\"draft\":false,\"none\":null,"
+                + "\"filters\":{\"state\":\"open\",\"labels\":[\"bug\",\"triage\"]},\"ids\":[1,2,3]}";
+        Object tree = new ObjectMapper().readTree(json);
+        Object plain = new ObjectMapper().readValue(json, Map.class);
+        List<String> holding = List.of(
+                "mcp.arguments.filters == {'state': 'open', 'labels': ['bug', 'triage']}",
+                "mcp.arguments.filters.labels == ['bug', 'triage']",
+                "mcp.arguments.filters.labels[1] == 'triage'",
+                "'repo' in mcp.arguments && !('nope' in mcp.arguments)",
+                "'bug' in mcp.arguments.filters.labels",
+                "size(mcp.arguments) == 7 && mcp.arguments.size() == 7 && size(mcp.arguments.ids) == 3",
+                "mcp.arguments.exists(k, k == 'limit') && mcp.arguments.all(k, k != 'token')",
+                "mcp.arguments.filters.exists_one(k, k == 'state')",
+                "mcp.arguments.ids.all(i, i > 0) && mcp.arguments.ids.map(i, i * 2) == [2, 4, 6]",
+                "mcp.arguments.ids.filter(i, i > 1).size() == 2",
+                "mcp.arguments.limit + 1 == 26 && mcp.arguments.ratio < 1.0 && !mcp.arguments.draft",
+                "mcp.arguments.none == null && has(mcp.arguments.filters.state) && !has(mcp.arguments.filters.x)",
+                "mcp.arguments.filters != {'state': 'closed', 'labels': ['bug', 'triage']}",
+                "mcp.arguments.ids != [1, 2]");
+        for (String e : holding) {
+            Condition c = Condition.compile(e);
+            assertThat(c.evaluate(toolCall("search_issues", tree))).as(e + " on the tree").isTrue();
+            assertThat(c.evaluate(toolCall("search_issues", plain))).as(e + " on plain values").isTrue();
+        }
+        for (String e : List.of("mcp.arguments.ids[3] == 1", "mcp.arguments.filters.nope == 1")) {
+            Condition c = Condition.compile(e);
+            assertThatThrownBy(() -> c.evaluate(toolCall("search_issues", tree))).as(e)
+                    .isInstanceOf(ConditionException.class);
+            assertThatThrownBy(() -> c.evaluate(toolCall("search_issues", plain))).as(e)
+                    .isInstanceOf(ConditionException.class);
+        }
+    }
+
+    @Test
+    void aJacksonTreeNestingTooDeepIsAnErrorWhereItIsRead() throws Exception {
+        String deep = "[".repeat(CelValues.MAX_DEPTH + 5) + "1" + "]".repeat(CelValues.MAX_DEPTH + 5);
+        Object tree = new ObjectMapper().readTree("{\"repo\":\"acme/x\",\"deep\":" + deep + "}");
+        assertThat(ACME.evaluate(toolCall("search_issues", tree))).isTrue();
+        Condition c = Condition.compile("mcp.arguments.deep == mcp.arguments.deep");
+        assertThatThrownBy(() -> c.evaluate(toolCall("search_issues", tree)))
+                .isInstanceOf(ConditionException.class).hasMessageContaining("deeper");
+    }
+
+    @Test
     void aMissingKeyIsAnErrorNotFalse() {
         Condition c = Condition.compile("mcp.arguments.nope.size() > 0");
         assertThatThrownBy(() -> c.evaluate(toolCall("search_issues", Map.of("repo", "acme/x"))))

@@ -100,14 +100,14 @@ public final class Authorizer {
                     : DecisionCode.DENY_TASK_ENDED, "task " + task.task().id() + " is " + state.json(), task);
         }
         LiveGrant[] grants = task.grantsFor(call.route());
-        if (housekeeping(call)) {
+        String operation = call.operation(); // built once: grants, policy and housekeeping all read this string
+        if (housekeeping(call, operation)) {
             for (LiveGrant g : grants) {
                 if (!g.revoked() && !g.expired(now)) {
                     return new Decision.Allow(task, g.grant(), true);
                 }
             }
         }
-        String operation = call.operation(); // built once: matching against each grant allocates nothing more
         boolean matched = false;
         for (LiveGrant g : grants) {
             if (!g.revoked() && !g.expired(now) && g.grant().matches(operation)) {
@@ -121,7 +121,7 @@ public final class Authorizer {
         }
         PolicySet rules = tasks.policy();
         Set<String> labels = routeLabels.getOrDefault(call.route(), Set.of());
-        CallView facts = new CallView(call, labels, task, now);
+        CallView facts = new CallView(call, operation, labels, task, now);
         Verdict verdict;
         try {
             verdict = rules.evaluate(facts);
@@ -222,11 +222,11 @@ public final class Authorizer {
      * event stream and closing the session. Allowed without a grant of its own on an MCP route where the task
      * holds a live grant; audited like any call.
      */
-    private static boolean housekeeping(Call call) {
+    private static boolean housekeeping(Call call, String operation) {
         if (!call.protocol().equals("mcp")) {
             return false;
         }
-        return switch (call.operation()) {
+        return switch (operation) {
             case "mcp:initialize", "mcp:notifications/initialized", "mcp:ping", "mcp:notifications/cancelled",
                     Call.MCP_STREAM, Call.MCP_SESSION_CLOSE -> true;
             default -> false;

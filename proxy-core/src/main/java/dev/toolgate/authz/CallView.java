@@ -15,12 +15,14 @@ import java.util.Set;
  */
 final class CallView implements CallFacts {
     private final Call call;
+    private final String operation;
     private final Set<String> routeLabels;
     private final LiveTask task;
     private final long nowMillis;
 
-    CallView(Call call, Set<String> routeLabels, LiveTask task, long nowMillis) {
+    CallView(Call call, String operation, Set<String> routeLabels, LiveTask task, long nowMillis) {
         this.call = call;
+        this.operation = operation;
         this.routeLabels = routeLabels;
         this.task = task;
         this.nowMillis = nowMillis;
@@ -48,7 +50,7 @@ final class CallView implements CallFacts {
 
     @Override
     public String operation() {
-        return call.operation();
+        return operation;
     }
 
     @Override

@@ -74,6 +74,25 @@ public final class Authorizer {
         tasks.onEnded(t -> approvals.taskEnded(t.id()));
     }
 
+    /**
+     * Gives back what an allowed call took when it is not forwarded after all (another message of its JSON-RPC
+     * batch was denied, its MCP session belongs to someone else, its credential or decision record failed): one call
+     * of its grant's budget and the use of its approval. The labels it would have touched stay touched (flow rules
+     * only become stricter by it).
+     */
+    public void release(Decision.Allow allow) {
+        requireNonNull(allow, "allow");
+        if (!allow.housekeeping()) {
+            LiveGrant g = allow.task().grant(allow.grant().id());
+            if (g != null) {
+                g.refund();
+            }
+        }
+        if (allow.approvalId() != null) {
+            approvals.refund(allow.approvalId());
+        }
+    }
+
     /** The approvals calls of this authorizer ask (ApprovalService lists and decides them). */
     public Approvals approvals() {
         return approvals;

@@ -75,6 +75,14 @@ public final class CallDecider {
                 first = deny;
             }
         }
+        if (first != null) {
+            // Nothing of the batch is forwarded: what its allowed messages took is given back.
+            for (Decision d : decisions) {
+                if (d instanceof Decision.Allow a) {
+                    authorizer.release(a);
+                }
+            }
+        }
         return new McpDecisions(parsed, decisions, first);
     }
 

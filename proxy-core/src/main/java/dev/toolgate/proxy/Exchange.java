@@ -243,6 +243,7 @@ final class Exchange implements UpstreamListener {
         if (owner == null || owner.agent().equals(agent) && owner.taskId().equals(task)) {
             return d;
         }
+        rt.decider().authorizer().release(a); // not forwarded: its budget and approval are given back
         return new Decision.Deny(DecisionCode.DENY_IDENTITY_MISMATCH, "the MCP session was opened by another "
                 + (owner.agent().equals(agent) ? "task" : "identity") + "; a session is not shared (session hijacking)",
                 a.task());
@@ -365,6 +366,11 @@ final class Exchange implements UpstreamListener {
         }
         Decision session = checkSession(decisions.get(0));
         if (session instanceof Decision.Deny hijack) {
+            for (Decision d : decisions.subList(1, decisions.size())) {
+                if (d instanceof Decision.Allow a) {
+                    rt.decider().authorizer().release(a);
+                }
+            }
             releaseCollected();
             audit.task(hijack);
             List<Decision> refused = new ArrayList<>(Collections.nCopies(decisions.size(), session));
@@ -442,6 +448,7 @@ final class Exchange implements UpstreamListener {
             rt.credentials().apply(routeName, claims(allow), outbound.headers()::set);
         } catch (CredentialException e) {
             log.warn("[{}] route {}: no upstream credential: {}", ctx.channel().id(), routeName, e.getMessage());
+            rt.decider().authorizer().release(allow);
             deny("ERROR_FAIL_CLOSED", new RequestChecks.Refusal(ProxyError.DECISION_FAILED,
                     "the upstream credential for route " + routeName + " could not be produced; denied"), false);
             return;
@@ -457,7 +464,10 @@ final class Exchange implements UpstreamListener {
                     }
                     upstream.acquire(ctx.channel().eventLoop()).addListener(this::onAcquired);
                 },
-                this::failClosed);
+                () -> {
+                    rt.decider().authorizer().release(allow);
+                    failClosed();
+                });
     }
 
     private static TaskClaims claims(Decision.Allow allow) {

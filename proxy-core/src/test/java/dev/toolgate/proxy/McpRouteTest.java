@@ -164,6 +164,20 @@ class McpRouteTest {
     }
 
     @Test
+    void aRefusedBatchSpendsNoBudget() throws Exception {
+        String oneCall = proxy.tasks().start(TestPki.AGENT, new StartRequest(null, "one search", null, List.of(
+                new GrantRequest("github-mcp", List.of("mcp:tools/call:search_issues"), null, 1L, null)))).token();
+        String batch = "[" + call(1, "search_issues", "{}") + "," + call(2, "delete_repo", "{}") + "]";
+        JsonNode refused = JSON.readTree(post(h1, batch, "application/json", oneCall).body());
+        assertThat(refused.get(1).at("/error/data/code").asText()).isEqualTo("DENY_NO_GRANT");
+        // The allowed element was not forwarded, so its grant still has its one call.
+        assertThat(post(h1, call(3, "search_issues", "{}"), "application/json", oneCall).statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(post(h1, call(4, "search_issues", "{}"), "application/json", oneCall).body())
+                .at("/error/data/code").asText()).isEqualTo("DENY_BUDGET");
+        assertThat(upstream.requests).hasSize(1);
+    }
+
+    @Test
     void housekeepingPassesWithoutAGrantOfItsOwn() throws Exception {
         String init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
                 + "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";

@@ -13,20 +13,46 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
- * What every exchange of one running proxy shares: the route table, each route's upstream, the limits, the
- * authorizer, the task endpoints (and the thread they run on) and the audit trail, metrics and spans.
- * Immutable and thread-safe (the upstreams' pools are confined per event loop).
+ * What every exchange of one running proxy shares: the route set (route table, each route's upstream, the
+ * authorizer, the credentials), the limits, the task endpoints (and the thread they run on) and the audit trail,
+ * metrics and spans.
+ *
+ * <p>{@code snapshot} is the route set this runtime answers with; {@code live} gives the one in force now. An
+ * exchange is handed {@link #pinned()} when it starts, so it keeps one route set to its end however often the
+ * routes are reloaded meanwhile. Immutable and thread-safe (the upstreams' pools are confined per event loop).
  */
-record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
+record ProxyRuntime(RouteSnapshot snapshot, Supplier<RouteSnapshot> live, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
-                    List<SpiffeIdPattern> allowedIds, CallDecider decider, TaskApi taskApi,
-                    Executor taskExecutor, Credentials credentials, McpParser mcpParser,
+                    List<SpiffeIdPattern> allowedIds, TaskApi taskApi, Executor taskExecutor, McpParser mcpParser,
                     McpSessions mcpSessions) {
     ProxyRuntime {
-        upstreams = Map.copyOf(upstreams);
         allowedIds = List.copyOf(allowedIds);
+    }
+
+    /** This runtime with the route set in force now: what one exchange uses from its start to its end. */
+    ProxyRuntime pinned() {
+        RouteSnapshot now = live.get();
+        return now == snapshot ? this : new ProxyRuntime(now, live, limits, audit, auditMaxWaitNanos, clock, metrics,
+                spans, allowedIds, taskApi, taskExecutor, mcpParser, mcpSessions);
+    }
+
+    RouteTable routes() {
+        return snapshot.table();
+    }
+
+    Map<String, Upstream> upstreams() {
+        return snapshot.upstreams();
+    }
+
+    CallDecider decider() {
+        return snapshot.decider();
+    }
+
+    Credentials credentials() {
+        return snapshot.credentials();
     }
 
     /** Whether an agent with this (verified) ID may use the listener. */

@@ -77,7 +77,8 @@ class ConfigLoaderTest {
                   - {name: b, prefix: /x, upstream: {url: http://h}}
                 """);
         assertThatThrownBy(() -> ConfigLoader.load(write("s.yaml", "routes: [r.yaml]\n")))
-                .hasMessageContaining("/x is matched by another route");
+                .hasMessageContaining("r.yaml:3: routes[1]: /x is also matched by the route at ")
+                .hasMessageContaining("r.yaml:2 (expected: one route per prefix or gRPC service)");
         write("r2.yaml", "routes:\n  - {name: a, prefix: /x/../y, upstream: {url: http://h}}\n");
         assertThatThrownBy(() -> ConfigLoader.load(write("s2.yaml", "routes: [r2.yaml]\n")))
                 .hasMessageContaining("prefix");
@@ -132,11 +133,11 @@ class ConfigLoaderTest {
         assertThat(defaults.allowedIds()).isEmpty();
         assertThat(defaults.tailBuffer()).isEqualTo(1024);
         assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "control: {tailBuffer: 0}\n")))
-                .hasMessageContaining("b.yaml: control: tailBuffer: 0 (expected: 1..1000000)");
+                .hasMessageContaining("b.yaml:1: control: tailBuffer: 0 (expected: 1..1000000)");
         assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml", "control: {auditors: [\"ops\"]}\n")))
-                .hasMessageContaining("c.yaml: control").hasMessageContaining("\"ops\" (expected: spiffe://");
+                .hasMessageContaining("c.yaml:1: control").hasMessageContaining("\"ops\" (expected: spiffe://");
         assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml", "control: {admins: []}\n")))
-                .hasMessageContaining("e.yaml: control.admins");
+                .hasMessageContaining("e.yaml:1: control.admins");
     }
 
     @Test
@@ -221,7 +222,7 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> ConfigLoader.loadRoutes(file))
                     .as(c[0])
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining("bad.yaml: routes[0].credential")
+                    .hasMessageContaining("bad.yaml:2: routes[0].credential")
                     .hasMessageContaining(c[1]);
         }
     }

@@ -3,17 +3,14 @@ package dev.toolgate.control;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.authz.Authorizer;
-import dev.toolgate.authz.CallDecider;
 import dev.toolgate.call.McpParser;
-import dev.toolgate.call.RouteTable;
-import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.ControlConfig;
+import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.identity.TlsMaterial;
-import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.proxy.RouteSnapshot;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -29,7 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,20 +76,23 @@ public final class ControlServer implements AutoCloseable {
                                      BooleanSupplier ready) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(tasks, "tasks");
-        return start(config, tls, tasks, audit, ready, ProxyServer.authorizer(config, tasks));
+        RouteSnapshot fixed = RouteSnapshot.forDecisions(LoadedRoutes.versionOf(config.routes()), config.routes(),
+                tasks);
+        return start(config, tls, tasks, audit, ready, () -> fixed);
     }
 
     /**
-     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with {@code
-     * authorizer}: pass the data plane's ({@link ProxyServer#authorizer()}) so both decide alike.
+     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with the route set
+     * {@code routes} gives: pass the data plane's ({@code dataPlane::routeSet}) so both decide alike, with the same
+     * routes even after a route reload.
      *
-     * @param authorizer the authorizer of the data plane, over {@code tasks}
+     * @param routes the route set in force, read once per check
      * @throws IOException if the address cannot be bound
      */
     public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
-                                     BooleanSupplier ready, Authorizer authorizer) throws IOException {
+                                     BooleanSupplier ready, Supplier<RouteSnapshot> routes) throws IOException {
         requireNonNull(config, "config");
-        requireNonNull(authorizer, "authorizer");
+        requireNonNull(routes, "routes");
         requireNonNull(tls, "tls");
         requireNonNull(tasks, "tasks");
         requireNonNull(audit, "audit");
@@ -105,11 +105,8 @@ public final class ControlServer implements AutoCloseable {
         CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
         // ext_authz callers (Envoy) are authorized by control.extAuthzClients alone, inside the service.
         CallerInterceptor envoy = new CallerInterceptor(List.of());
-        ExtAuthzService extAuthz = new ExtAuthzService(RouteTable.of(config.routes()),
-                config.routes().stream().filter(r -> r.credential() != null).map(RouteConfig::name)
-                        .collect(Collectors.toSet()),
-                new CallDecider(authorizer), new McpParser(), audit, config.audit().maxWait().toNanos(),
-                Clock.systemUTC(), control.extAuthzClientPatterns());
+        ExtAuthzService extAuthz = new ExtAuthzService(routes, new McpParser(), audit,
+                config.audit().maxWait().toNanos(), Clock.systemUTC(), control.extAuthzClientPatterns());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
                 .sslContext(new RotatingSslContext(tls))
                 .handshakeTimeout(10, TimeUnit.SECONDS)

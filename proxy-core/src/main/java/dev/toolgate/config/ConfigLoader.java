@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -50,6 +52,8 @@ public final class ConfigLoader {
 
     /** Larger configuration files are refused (a route set of thousands of routes is far smaller). */
     private static final long MAX_FILE_BYTES = 4L * 1024 * 1024;
+
+    private static final Pattern SCANNER_LINE = Pattern.compile("in '[^']*', line (\\d{1,9}), column");
 
     private ConfigLoader() {}
 
@@ -219,6 +223,10 @@ public final class ConfigLoader {
             }
             return value;
         } catch (JsonMappingException e) {
+            JsonProcessingException syntax = syntaxError(e);
+            if (syntax != null) {
+                throw notYaml(file, syntax);
+            }
             String path = pathOf(e);
             int line = lines.line(path.equals("(top level)") ? "" : path);
             if (line <= 0 && e.getLocation() != null) {
@@ -226,12 +234,37 @@ public final class ConfigLoader {
             }
             throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
-            int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
-            throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": not valid YAML: "
-                    + e.getOriginalMessage(), e);
+            throw notYaml(file, e);
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /** A parse error of the YAML itself that surfaced while binding (Jackson wraps it), or null. */
+    private static JsonProcessingException syntaxError(JsonMappingException e) {
+        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof JsonProcessingException p && !(t instanceof JsonMappingException)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** {@code file:line: not valid YAML: what the scanner said} (without its location and snippet lines). */
+    private static ConfigException notYaml(Path file, JsonProcessingException e) {
+        // The scanner's own mark ("in 'reader', line 3, column 1") is where the problem is; Jackson's location is
+        // where its last token started, often the line before.
+        Matcher mark = SCANNER_LINE.matcher(String.valueOf(e.getOriginalMessage()));
+        int line = mark.find() ? Integer.parseInt(mark.group(1))
+                : e.getLocation() == null ? -1 : e.getLocation().getLineNr();
+        StringBuilder what = new StringBuilder();
+        for (String part : String.valueOf(e.getOriginalMessage()).split("\n")) {
+            if (part.startsWith(" in '") || part.isBlank()) {
+                break;
+            }
+            what.append(what.isEmpty() ? "" : ": ").append(part.strip());
+        }
+        return new ConfigException(file + (line > 0 ? ":" + line : "") + ": not valid YAML: " + what, e);
     }
 
     /**

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * those in flight finish on the set they started with. Any error keeps the set in force, logs file, line and
  * reason at ERROR, and raises {@link #failures()} (metric {@code toolgate_routes_reload_failures}); the next change
  * is tried again. The version in force is logged on every reload and exported as {@code
- * toolgate_routes_info{version}}. Listener, identity, limits and the default timeouts are not reloaded.
+ * toolgate_routes_version{version}}. Listener, identity, limits and the default timeouts are not reloaded.
  *
  * <p>Thread-safe: reloads run one at a time (on the polling thread, or on the caller of {@link #checkNow}).
  */

@@ -24,7 +24,7 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_fail_closed_total}: the audit path;
  *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes;
  *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit;
- *   <li>{@code toolgate_routes_info{version}} (always 1) and {@code toolgate_routes}: the route set in force, its
+ *   <li>{@code toolgate_routes_version{version}} (always 1) and {@code toolgate_routes}: the route set in force, its
  *       version and how many routes it has (one series, replaced on every route reload).
  * </ul>
  */
@@ -105,7 +105,7 @@ public final class ProxyMetrics {
             registry.remove(routesInfo);
         }
         routeCount = routes;
-        routesInfo = Gauge.builder("toolgate.routes.info", () -> 1)
+        routesInfo = Gauge.builder("toolgate.routes.version", () -> 1)
                 .description("The route set in force (its version is the label)")
                 .tag("version", version)
                 .register(registry);

@@ -168,19 +168,6 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * The authorizer of a sidecar with {@code config}'s routes (and their labels) over {@code tasks}: what the data
-     * plane decides with, for a component that decides without a running data plane (tests, a control server
-     * alone).
-     */
-    public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks) {
-        Map<String, java.util.Set<String>> labels = new HashMap<>();
-        for (RouteConfig r : config.routes()) {
-            labels.put(r.name(), java.util.Set.copyOf(r.labels()));
-        }
-        return new Authorizer(tasks, labels);
-    }
-
-    /**
      * Builds everything {@code next} needs without putting it in force: static secrets are read, upstream TLS
      * contexts built; an upstream whose settings did not change is carried over with its pooled connections.
      * Called by one reloader at a time.

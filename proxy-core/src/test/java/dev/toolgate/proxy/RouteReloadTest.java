@@ -278,10 +278,11 @@ class RouteReloadTest {
         String[][] cases = {
                 {"routes:\n  - name: weather\n\tprefix: /api/weather\n", "routes.yaml:3: not valid YAML",
                         "\\t"},
-                {"routes:\n" + route("weather", "/api/weather", b, "lables: [pii]"), "routes.yaml:2: routes[0].lables",
-                        "Unrecognized field"},
-                {"routes:\n" + route("weather", "/api/weather", a, "") + "  - {name: ftp, prefix: /ftp, upstream: {url: "
-                        + "\"ftp://x\"}}\n", "routes.yaml:3: routes[1].upstream", "(expected: http:// or https://)"},
+                {"routes:\n" + route("weather", "/api/weather", b, "lables: [pii]"),
+                        "routes.yaml:2: routes[0].lables", "Unrecognized field"},
+                {"routes:\n" + route("weather", "/api/weather", a, "")
+                        + "  - {name: ftp, prefix: /ftp, upstream: {url: \"ftp://x\"}}\n",
+                        "routes.yaml:3: routes[1].upstream", "(expected: http:// or https://)"},
                 {"routes:\n" + route("weather", "/api/weather", b, "credential: {type: static, file: missing.key}"),
                         "routes.yaml:2: route weather: credential.file: ", "missing.key: cannot read"},
                 {"routes:\n" + route("weather", "/api/weather", b, "") + route("dup", "/api/weather", b, ""),

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -83,8 +84,8 @@ final class Upstream {
 
     /**
      * Takes this upstream out of service after a route reload: idle connections on every loop close now, an
-     * HTTP/2 connection stops taking streams (GOAWAY) and closes once its last stream ended, and every connection
-     * still in use closes when its exchange gives it back. Exchanges that started before may still borrow (they
+     * HTTP/2 connection takes no new exchange and closes once its last stream was given back, and every HTTP/1.1
+     * connection still in use closes when its exchange gives it back. Exchanges that started before may still borrow (they
      * keep the route set they started with); what they open is closed after them.
      */
     void retire(Iterable<? extends io.netty.util.concurrent.EventExecutor> loops) {
@@ -114,9 +115,11 @@ final class Upstream {
             backend.detach();
         }
         if (retired) {
+            Channel parent = config.http2() ? ch.parent() : null;
             ch.close();
-            if (config.http2() && ch.parent() != null) {
-                ch.parent().close(); // graceful: waits for the connection's other streams
+            if (parent != null) {
+                // Later on the loop: a stream given back while its last frame is being read still counts as open.
+                parent.eventLoop().execute(() -> closeWhenIdle(parent));
             }
             drainHere();
         } else if (config.http2() || !reusable || !ch.isActive() || !pools.get().idle.offerReusable(ch)) {
@@ -124,6 +127,17 @@ final class Upstream {
         } else {
             // Keep a read pending while idle so an upstream close (or stray bytes) is noticed before reuse.
             ch.read();
+        }
+    }
+
+    /** Closes an HTTP/2 connection that carries no open stream; one that does is closed by its last release. */
+    private static void closeWhenIdle(Channel parent) {
+        if (parent == null || !parent.isActive()) {
+            return;
+        }
+        Http2FrameCodec codec = parent.pipeline().get(Http2FrameCodec.class);
+        if (codec == null || codec.connection().numActiveStreams() == 0) {
+            parent.close();
         }
     }
 
@@ -191,16 +205,17 @@ final class Upstream {
             return stream;
         }
 
-        /** Closes the idle connections; an HTTP/2 connection closes gracefully (its open streams finish first). */
+        /**
+         * Closes the idle connections and forgets the HTTP/2 one: closed now if it carries no stream, else when the
+         * last of its streams is given back (its exchanges started before the reload and finish on it).
+         */
         void drain() {
             Channel ch;
             while ((ch = idle.pollActive()) != null) {
                 ch.close();
             }
-            if (h2Parent != null) {
-                h2Parent.close();
-                h2Parent = null;
-            }
+            closeWhenIdle(h2Parent);
+            h2Parent = null;
         }
 
         private Future<Channel> openStream(EventLoop loop, Channel parent) {

@@ -12,6 +12,7 @@ import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
+import io.grpc.Attributes;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -20,6 +21,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerTransportFilter;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
@@ -47,7 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A gRPC route (HTTP/2 upstream, one multiplexed connection per event loop) moved to another server by a route
  * reload: the next call goes to the new server, while a bidi stream opened before the reload keeps talking to the
- * old one until it ends (the old connection is drained gracefully, not reused and not cut).
+ * old one until it ends; then the old connection is closed (drained, not reused, not cut, not left open).
  */
 class GrpcRouteReloadTest {
     @TempDir
@@ -57,8 +59,9 @@ class GrpcRouteReloadTest {
     void aMovedGrpcRouteTakesTheNextCallWhileAnOpenStreamFinishesOnTheOldServer() throws Exception {
         AtomicInteger callsA = new AtomicInteger();
         AtomicInteger callsB = new AtomicInteger();
-        Server a = server(callsA);
-        Server b = server(callsB);
+        CountDownLatch closedA = new CountDownLatch(1);
+        Server a = server(callsA, closedA);
+        Server b = server(callsB, new CountDownLatch(1));
         TestPki pki = TestPki.create(dir);
         Path routes = Files.writeString(dir.resolve("routes.yaml"), route(a));
         SidecarConfig config = Sidecar.config(ConfigLoader.loadRoutes(routes)).withRouteSources(List.of(routes));
@@ -105,6 +108,7 @@ class GrpcRouteReloadTest {
             open.onNext(request("before"));
             assertThat(answers.poll(10, TimeUnit.SECONDS)).isEqualTo("echo:before");
             assertThat(callsA.get()).isEqualTo(1);
+            assertThat(closedA.getCount()).isEqualTo(1);
 
             FileTime before = Files.getLastModifiedTime(routes);
             Files.writeString(routes, route(b));
@@ -122,6 +126,8 @@ class GrpcRouteReloadTest {
             open.onCompleted();
             assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(answers.poll()).isEqualTo("completed");
+            assertThat(closedA.await(10, TimeUnit.SECONDS)).as("the drained connection to the old server is closed")
+                    .isTrue();
         } finally {
             managed.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             reloader.close();
@@ -141,8 +147,8 @@ class GrpcRouteReloadTest {
         return SimpleRequest.newBuilder().setRequestMessage(message).build();
     }
 
-    /** A SimpleService server on port 0 that counts the calls it receives. */
-    private static Server server(AtomicInteger calls) throws Exception {
+    /** A SimpleService server on port 0 that counts the calls it receives and tells when a connection ends. */
+    private static Server server(AtomicInteger calls, CountDownLatch connectionClosed) throws Exception {
         ServerInterceptor counting = new ServerInterceptor() {
             @Override
             public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
@@ -153,6 +159,12 @@ class GrpcRouteReloadTest {
         };
         return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(ServerInterceptors.intercept(new ScriptedSimpleService(), counting))
+                .addTransportFilter(new ServerTransportFilter() {
+                    @Override
+                    public void transportTerminated(Attributes transportAttrs) {
+                        connectionClosed.countDown();
+                    }
+                })
                 .build()
                 .start();
     }

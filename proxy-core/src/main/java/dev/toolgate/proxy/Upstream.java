@@ -85,8 +85,8 @@ final class Upstream {
     /**
      * Takes this upstream out of service after a route reload: idle connections on every loop close now, an
      * HTTP/2 connection takes no new exchange and closes once its last stream was given back, and every HTTP/1.1
-     * connection still in use closes when its exchange gives it back. Exchanges that started before may still borrow (they
-     * keep the route set they started with); what they open is closed after them.
+     * connection still in use closes when its exchange gives it back. Exchanges that started before may still
+     * borrow (they keep the route set they started with); what they open is closed after them.
      */
     void retire(Iterable<? extends io.netty.util.concurrent.EventExecutor> loops) {
         retired = true;

@@ -105,6 +105,23 @@ class HelmChartTest {
     }
 
     @Test
+    void aRouteChangeReloadsInPlaceWhileAConfigChangeRollsThePods(@TempDir Path scratch) throws IOException {
+        Path one = Files.writeString(scratch.resolve("one.yaml"),
+                "routes:\n  - {name: crm, prefix: /api/crm, upstream: {url: \"https://crm.example\"}}\n");
+        Path two = Files.writeString(scratch.resolve("two.yaml"),
+                "routes:\n  - {name: crm, prefix: /api/crm, upstream: {url: \"https://crm2.example\"}}\n");
+        String first = checksum(render(Map.of(), one));
+        assertThat(checksum(render(Map.of(), two))).as("routes reload in place: the pods stay").isEqualTo(first);
+        assertThat(checksum(render(Map.of("audit.maxWait", "5s"), one))).as("the sidecar config rolls the pods")
+                .isNotEqualTo(first);
+    }
+
+    private static String checksum(Manifests m) {
+        return m.all(Deployment.class).get(0).getSpec().getTemplate().getMetadata().getAnnotations()
+                .get("checksum/toolgate-config");
+    }
+
+    @Test
     void rendersRoutesSecretIdentityDnsAndNetworkPolicy(@TempDir Path scratch) throws IOException {
         Path values = scratch.resolve("values.yaml");
         Files.writeString(values, """

@@ -55,6 +55,9 @@ public final class Approvals {
     private final List<Approval> unauditedExpiries = new ArrayList<>();
     /** Guarded by {@link #lock}. */
     private int pending;
+    /** Registries whose task ends this registry follows (see {@link #follow}). */
+    private final java.util.Set<dev.toolgate.grant.TaskRegistry> followed =
+            java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     private Approvals(ApprovalsConfig config, Clock clock, ApprovalAudit audit) {
         this.config = config;
@@ -260,6 +263,19 @@ public final class Approvals {
     }
 
     // ---- housekeeping ------------------------------------------------------------------------------------
+
+    /**
+     * Drops a task's approvals when {@code tasks} ends or revokes it ({@link #taskEnded}); once per registry, however
+     * many authorizers (one per route set) share this registry.
+     */
+    public void follow(dev.toolgate.grant.TaskRegistry tasks) {
+        synchronized (lock) {
+            if (!followed.add(tasks)) {
+                return;
+            }
+        }
+        tasks.onEnded(t -> taskEnded(t.id()));
+    }
 
     /** Drops every approval of a task that ended or was revoked (pending ones are audited as expired). */
     public void taskEnded(String taskId) {

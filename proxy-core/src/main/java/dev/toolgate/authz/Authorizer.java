@@ -6,6 +6,7 @@ import dev.toolgate.approval.Approval;
 import dev.toolgate.approval.ApprovalCheck;
 import dev.toolgate.approval.ApprovalRequest;
 import dev.toolgate.approval.Approvals;
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.call.Call;
 import dev.toolgate.grant.Task;
 import dev.toolgate.grant.LiveGrant;
@@ -48,6 +49,7 @@ public final class Authorizer {
     private final TaskRegistry tasks;
     private final Map<String, Set<String>> routeLabels;
     private final Approvals approvals;
+    private final Map<String, ArgumentCapture> captures;
 
     /** An authorizer for routes without labels (no flow rule can fire), with approvals on default settings. */
     public Authorizer(TaskRegistry tasks) {
@@ -68,10 +70,20 @@ public final class Authorizer {
      * @param approvals   where calls needing approval ask (told when a task ends, so no approval outlives it)
      */
     public Authorizer(TaskRegistry tasks, Map<String, Set<String>> routeLabels, Approvals approvals) {
+        this(tasks, routeLabels, approvals, Map.of());
+    }
+
+    /**
+     * @param captures each route's argument capture: what approvers are shown of a call that needs approval (a route
+     *                 without one shows only the argument digest)
+     */
+    public Authorizer(TaskRegistry tasks, Map<String, Set<String>> routeLabels, Approvals approvals,
+                      Map<String, ArgumentCapture> captures) {
+        this.captures = Map.copyOf(captures);
         this.tasks = requireNonNull(tasks, "tasks");
         this.routeLabels = Map.copyOf(routeLabels);
         this.approvals = requireNonNull(approvals, "approvals");
-        tasks.onEnded(t -> approvals.taskEnded(t.id()));
+        approvals.follow(tasks);
     }
 
     /**
@@ -155,8 +167,11 @@ public final class Authorizer {
         String approvalId = null;
         if (verdict.approvalRequired()) {
             Task t = task.task();
+            // Approvers see the arguments the route's audit settings capture, redacted the same way.
+            Map<String, String> shown = call.mcp() == null || call.mcp().arguments() == null ? Map.of()
+                    : captures.getOrDefault(call.route(), ArgumentCapture.NONE).capture(call.mcp().arguments());
             ApprovalCheck check = approvals.check(new ApprovalRequest(call.agent(), t.id(), t.expiresAt(),
-                    t.purpose(), call.route(), operation, call.argsDigest(), policy, Map.of()));
+                    t.purpose(), call.route(), operation, call.argsDigest(), policy, shown));
             Approval a = check.approval();
             switch (check.outcome()) {
                 case APPROVED -> approvalId = a.id();

@@ -12,11 +12,16 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -30,7 +35,8 @@ import java.util.stream.Stream;
  * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
  * file holds {@code routes:} with a list of routes; paths inside a route
  * (a credential's {@code file}) are relative to the route file. Unknown keys are
- * errors (a typo must not silently drop a setting). Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
+ * errors (a typo must not silently drop a setting); errors name {@code file:line}, the path inside the document and
+ * what was expected. Durations are written {@code 500ms}, {@code 2s}, {@code 1m},
  * {@code 1h}.
  *
  * <p>Stateless and thread-safe.
@@ -45,19 +51,26 @@ public final class ConfigLoader {
             .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
             .build();
 
+    /** Larger configuration files are refused (a route set of thousands of routes is far smaller). */
+    private static final long MAX_FILE_BYTES = 4L * 1024 * 1024;
+
+    private static final Pattern SCANNER_LINE = Pattern.compile("in '[^']*', line (\\d{1,9}), column");
+
     private ConfigLoader() {}
 
     /** Loads and validates {@code file}; {@link ConfigException} names the file and the path of the bad value. */
     public static SidecarConfig load(Path file) throws ConfigException {
         Path base = file.toAbsolutePath().getParent();
         SidecarFile raw = read(file, SidecarFile.class);
-        List<RouteConfig> routes = new ArrayList<>();
+        List<Path> routeSources = new ArrayList<>();
         for (String entry : raw.routes() == null ? List.<String>of() : raw.routes()) {
             Path p = base.resolve(entry);
-            for (Path routeFile : routeFiles(file, p)) {
-                routes.addAll(readRoutes(routeFile));
+            if (!Files.isRegularFile(p) && !Files.isDirectory(p)) {
+                throw new ConfigException(file + ": routes: " + p + " (expected: an existing file or directory)");
             }
+            routeSources.add(p);
         }
+        List<RouteConfig> routes = loadRoutes(routeSources).routes();
         List<Path> policies = new ArrayList<>();
         for (String entry : raw.policies() == null ? List.<String>of() : raw.policies()) {
             Path p = base.resolve(entry);
@@ -71,7 +84,7 @@ public final class ConfigLoader {
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
                     raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control(),
-                    raw.approvals());
+                    raw.approvals(), routeSources);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -79,7 +92,71 @@ public final class ConfigLoader {
 
     /** Loads a route file on its own (the embedded demo, tests). */
     public static List<RouteConfig> loadRoutes(Path file) throws ConfigException {
-        return readRoutes(file);
+        return readRoutes(file).routes();
+    }
+
+    /**
+     * Loads the routes of every file under {@code sources} (files as named, then each directory's
+     * {@code *.yaml}/{@code *.yml} files sorted by name, hidden files skipped) as one set: each route valid, names
+     * and matches unique across all files. What the sidecar reads at start and again on every change of the files.
+     *
+     * @throws ConfigException naming the file, line, path and what was expected
+     */
+    public static LoadedRoutes loadRoutes(List<Path> sources) throws ConfigException {
+        List<Path> files = routeFiles(sources);
+        List<RouteConfig> routes = new ArrayList<>();
+        Map<String, String> origins = new HashMap<>();
+        Map<String, String> matches = new HashMap<>();
+        for (Path file : files) {
+            FileRoutes fr = readRoutes(file);
+            for (int i = 0; i < fr.routes().size(); i++) {
+                RouteConfig r = fr.routes().get(i);
+                String at = file + ":" + fr.lines().line("routes[" + i + "]");
+                if (r == null) {
+                    throw new ConfigException(at + ": routes[" + i + "]: empty (expected: a route)");
+                }
+                String other = origins.putIfAbsent(r.name(), at);
+                if (other != null) {
+                    throw new ConfigException(at + ": routes[" + i + "].name: \"" + r.name()
+                            + "\" is also the name of the route at " + other + " (expected: unique)");
+                }
+                String match = r.prefix() != null ? r.prefix() : "/" + r.grpc() + "/";
+                String sameMatch = matches.putIfAbsent(match, at);
+                if (sameMatch != null) {
+                    throw new ConfigException(at + ": routes[" + i + "]: " + match + " is also matched by the route at "
+                            + sameMatch + " (expected: one route per prefix or gRPC service)");
+                }
+                routes.add(r);
+            }
+        }
+        return new LoadedRoutes(routes, files, origins, LoadedRoutes.versionOf(routes));
+    }
+
+    /**
+     * The route files under {@code sources}, in the order they are read.
+     *
+     * @throws ConfigException if a source is neither a file nor a directory, or a directory cannot be listed
+     */
+    public static List<Path> routeFiles(List<Path> sources) throws ConfigException {
+        List<Path> files = new ArrayList<>();
+        for (Path p : sources) {
+            if (Files.isRegularFile(p)) {
+                files.add(p);
+                continue;
+            }
+            if (!Files.isDirectory(p)) {
+                throw new ConfigException(p + ": not found (expected: an existing route file or directory)");
+            }
+            try (Stream<Path> s = Files.list(p)) {
+                s.filter(f -> {
+                    String n = f.getFileName().toString();
+                    return !n.startsWith(".") && (n.endsWith(".yaml") || n.endsWith(".yml"));
+                }).filter(Files::isRegularFile).sorted().forEach(files::add);
+            } catch (IOException e) {
+                throw new ConfigException(p + ": cannot list: " + e.getMessage(), e);
+            }
+        }
+        return files;
     }
 
     /** Parses a duration such as {@code 250ms}, {@code 2s}, {@code 5m}, {@code 1h}. */
@@ -103,47 +180,93 @@ public final class ConfigLoader {
         };
     }
 
-    private static List<Path> routeFiles(Path configFile, Path p) throws ConfigException {
-        if (Files.isRegularFile(p)) {
-            return List.of(p);
-        }
-        if (!Files.isDirectory(p)) {
-            throw new ConfigException(configFile + ": routes: " + p + " (expected: an existing file or directory)");
-        }
-        try (Stream<Path> s = Files.list(p)) {
-            return s.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
-                    .filter(Files::isRegularFile)
-                    .sorted()
-                    .toList();
-        } catch (IOException e) {
-            throw new ConfigException(configFile + ": routes: cannot list " + p + ": " + e.getMessage(), e);
-        }
-    }
-
     /** A route file's routes, their relative paths resolved against the route file's directory. */
-    private static List<RouteConfig> readRoutes(Path routeFile) throws ConfigException {
-        RouteFile rf = read(routeFile, RouteFile.class);
+    private static FileRoutes readRoutes(Path routeFile) throws ConfigException {
+        String text = text(routeFile);
+        YamlLines lines = YamlLines.index(text);
+        RouteFile rf = parse(routeFile, text, lines, RouteFile.class);
         if (rf.routes() == null) {
-            return List.of();
+            return new FileRoutes(List.of(), lines);
         }
         Path base = routeFile.toAbsolutePath().getParent();
-        return rf.routes().stream().map(r -> r == null ? null : r.resolve(base)).toList();
+        return new FileRoutes(rf.routes().stream().map(r -> r == null ? null : r.resolve(base)).toList(), lines);
     }
 
+    /** One file's routes (null for an empty list entry) and where its entries are. */
+    private record FileRoutes(List<RouteConfig> routes, YamlLines lines) {}
+
     private static <T> T read(Path file, Class<T> type) throws ConfigException {
+        String text = text(file);
+        return parse(file, text, YamlLines.index(text), type);
+    }
+
+    private static String text(Path file) throws ConfigException {
         try {
-            T value = YAML.readValue(file.toFile(), type);
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw new ConfigException(file + ": " + Files.size(file) + " bytes (expected: <= " + MAX_FILE_BYTES
+                        + ")");
+            }
+            return Files.readString(file);
+        } catch (CharacterCodingException e) {
+            throw new ConfigException(file + ": not UTF-8 text", e);
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Binds {@code text}; an error names {@code file:line}, the path inside the document and what was expected.
+     */
+    private static <T> T parse(Path file, String text, YamlLines lines, Class<T> type) throws ConfigException {
+        try {
+            T value = YAML.readValue(text, type);
             if (value == null) {
                 throw new ConfigException(file + ": empty document (expected: a YAML mapping)");
             }
             return value;
         } catch (JsonMappingException e) {
-            throw new ConfigException(file + ": " + pathOf(e) + ": " + reason(e), e);
+            JsonProcessingException syntax = syntaxError(e);
+            if (syntax != null) {
+                throw notYaml(file, syntax);
+            }
+            String path = pathOf(e);
+            int line = lines.line(path.equals("(top level)") ? "" : path);
+            if (line <= 0 && e.getLocation() != null) {
+                line = e.getLocation().getLineNr();
+            }
+            throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
-            throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage(), e);
+            throw notYaml(file, e);
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
         }
+    }
+
+    /** A parse error of the YAML itself that surfaced while binding (Jackson wraps it), or null. */
+    private static JsonProcessingException syntaxError(JsonMappingException e) {
+        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
+            if (t instanceof JsonProcessingException p && !(t instanceof JsonMappingException)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** {@code file:line: not valid YAML: what the scanner said} (without its location and snippet lines). */
+    private static ConfigException notYaml(Path file, JsonProcessingException e) {
+        // The scanner's own mark ("in 'reader', line 3, column 1") is where the problem is; Jackson's location is
+        // where its last token started, often the line before.
+        Matcher mark = SCANNER_LINE.matcher(String.valueOf(e.getOriginalMessage()));
+        int line = mark.find() ? Integer.parseInt(mark.group(1))
+                : e.getLocation() == null ? -1 : e.getLocation().getLineNr();
+        StringBuilder what = new StringBuilder();
+        for (String part : String.valueOf(e.getOriginalMessage()).split("\n")) {
+            if (part.startsWith(" in '") || part.isBlank()) {
+                break;
+            }
+            what.append(what.isEmpty() ? "" : ": ").append(part.strip());
+        }
+        return new ConfigException(file + (line > 0 ? ":" + line : "") + ": not valid YAML: " + what, e);
     }
 
     /**

@@ -15,8 +15,8 @@ import java.util.function.Function;
 /**
  * The credentials the sidecar injects toward upstreams, per route: the one way into this package.
  *
- * <p>Built once per route table: static secrets are read at {@link #create} (a missing or unusable secret fails
- * the load, never a call); task JWTs are minted on demand, cached per task and route, and refused for a task once
+ * <p>Built once per route table: static secrets are read at {@link #create} and again by {@link #withRoutes} when
+ * the routes are reloaded (a missing or unusable secret fails the load, never a call); task JWTs are minted on demand, cached per task and route, and refused for a task once
  * {@link #taskEnded} was called for it. The data plane drops the agent's own copies of {@link #headerNames} and
  * then calls {@link #apply} just before forwarding; a {@link CredentialException} means the call is denied.
  *
@@ -52,7 +52,26 @@ public final class Credentials {
         requireNonNull(keys, "keys");
         requireNonNull(clock, "clock");
         requireNonNull(env, "env");
-        TaskJwts jwts = new TaskJwts(new JwtMinter(keys), clock);
+        return build(routes, new TaskJwts(new JwtMinter(keys), clock), env);
+    }
+
+    /**
+     * The credentials of a reloaded route set: static secrets read again now, task JWTs signed with the same keys
+     * and from the same cache, so a task that ended stays refused and a JWT minted for a route whose audience is
+     * unchanged is reused. This instance stays valid for the calls that started with it.
+     *
+     * @throws IllegalArgumentException as {@link #create(List, SigningKeys, Clock)}
+     */
+    public Credentials withRoutes(List<RouteConfig> routes) {
+        return withRoutes(routes, System::getenv);
+    }
+
+    /** As {@link #withRoutes(List)}, with {@code env} looking up environment variables (tests). */
+    Credentials withRoutes(List<RouteConfig> routes, Function<String, String> env) {
+        return build(requireNonNull(routes, "routes"), jwts, requireNonNull(env, "env"));
+    }
+
+    private static Credentials build(List<RouteConfig> routes, TaskJwts jwts, Function<String, String> env) {
         Map<String, Injector> injectors = new HashMap<>();
         Map<String, Set<String>> headerNames = new HashMap<>();
         for (RouteConfig route : routes) {

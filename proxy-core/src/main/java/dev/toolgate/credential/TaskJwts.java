@@ -69,7 +69,7 @@ final class TaskJwts {
         if (!now.isBefore(task.expiresAt())) {
             throw new CredentialException("route " + route + ": task " + taskId + " expired at " + task.expiresAt());
         }
-        Key key = new Key(taskId, route);
+        Key key = new Key(taskId, route, audience);
         MintedJwt cached = minted.getIfPresent(key);
         if (cached != null && cached.reusable(task, now)) {
             return cached.headerValue();
@@ -131,6 +131,6 @@ final class TaskJwts {
         return d.isNegative() ? Duration.ZERO : d;
     }
 
-    /** Cache key: one JWT per task and route. */
-    private record Key(String taskId, String route) {}
+    /** Cache key: one JWT per task, route and audience (a reloaded route may name another audience). */
+    private record Key(String taskId, String route, String audience) {}
 }

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * returns, so a call that starts after {@link #end} returned is denied. The lookup goes through a Caffeine cache
  * keyed by token hash whose entries expire with their task; it takes no lock and does not block.
  *
- * <p>What may be granted: grants must name configured routes, carry well-formed operations and conditions that
+ * <p>What may be granted: grants must name configured routes (those of {@link #updateRoutes} once routes were
+ * reloaded), carry well-formed operations and conditions that
  * compile, stay within the configured lifetimes, and lie within the policy in force ({@link PolicySet#checkGrant}).
  * Thread-safe.
  */
@@ -55,7 +56,8 @@ public final class TaskRegistry implements AutoCloseable {
     private final List<SpiffeIdPattern> orchestrators;
     private final List<SpiffeIdPattern> admins;
     private final GrantStore store;
-    private final Set<String> routes;
+    /** The route names grants may name now; replaced whole when the routes are reloaded. */
+    private volatile Set<String> routes;
     private final Clock clock;
     private final TaskAudit audit;
     private final ConcurrentHashMap<String, LiveTask> byId = new ConcurrentHashMap<>();
@@ -144,6 +146,15 @@ public final class TaskRegistry implements AutoCloseable {
             }
         }
         return t;
+    }
+
+    /**
+     * The routes grants may name from now on (after a route reload). Live grants are left as they are: a grant on a
+     * route that is gone matches no call (no call reaches a route that is not there), and works again if a route
+     * of that name comes back.
+     */
+    public void updateRoutes(Set<String> routeNames) {
+        routes = Set.copyOf(requireNonNull(routeNames, "routeNames"));
     }
 
     /** The policy in force now. */
@@ -481,6 +492,7 @@ public final class TaskRegistry implements AutoCloseable {
     private List<Grant> grants(SpiffeId subject, List<GrantRequest> requested, Instant now, Instant taskExpiry,
                                LiveTask parent) throws TaskException {
         PolicySet rules = policy.get();
+        Set<String> known = routes; // one route set for the whole request, even if the routes are reloaded meanwhile
         if (requested.isEmpty()) {
             throw invalid("grants: none (expected: at least one grant)");
         }
@@ -491,9 +503,9 @@ public final class TaskRegistry implements AutoCloseable {
         for (int i = 0; i < requested.size(); i++) {
             GrantRequest r = requested.get(i);
             String where = "grants[" + i + "]";
-            if (r.route() == null || !routes.contains(r.route())) {
+            if (r.route() == null || !known.contains(r.route())) {
                 throw invalid(where + ".route: " + quote(r.route()) + " (expected: one of the sidecar's routes "
-                        + routes.stream().sorted().toList() + ")");
+                        + known.stream().sorted().toList() + ")");
             }
             if (r.operations().isEmpty() || r.operations().size() > MAX_OPERATIONS) {
                 throw invalid(where + ".operations: " + r.operations().size() + " (expected: 1 to "

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.YamlLines;
 import dev.toolgate.identity.SpiffeIdPattern;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -2,16 +2,13 @@ package dev.toolgate.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.config.FileWatch;
 import dev.toolgate.config.RouteConfig;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -24,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * the previous one in force; the error (file, line, reason) is logged at ERROR, {@link #failures()} goes up and the
  * listeners hear of it. The next change is tried again.
  *
- * <p>The files are polled (one stat per file and directory per interval) because file-watch events are unreliable
- * on the symlink swaps of mounted volumes; a file's identity is its real path, modification time and size.
+ * <p>The files are polled by a {@link FileWatch} (one stat per file and directory per interval) because file-watch
+ * events are unreliable on the symlink swaps of mounted volumes; a file's identity is its real path, modification
+ * time and size.
  *
  * <p>Thread-safe. {@link #current()} is one volatile read. {@link #close} stops the polling.
  */
@@ -45,19 +43,13 @@ public final class PolicyWatcher implements AutoCloseable {
     private final AtomicReference<PolicySet> current = new AtomicReference<>();
     private final AtomicLong failures = new AtomicLong();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
-    private final ScheduledExecutorService poller;
-    // Guarded by this: what the files looked like when last read, and the routes documents are checked against.
-    private String fingerprint;
+    private FileWatch files;
+    // Guarded by this: the routes documents are checked against.
     private List<RouteConfig> routes;
 
     private PolicyWatcher(List<Path> sources, List<RouteConfig> routes) {
         this.sources = List.copyOf(sources);
         this.routes = List.copyOf(routes);
-        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "toolgate-policy-files");
-            t.setDaemon(true);
-            return t;
-        });
     }
 
     /**
@@ -74,23 +66,18 @@ public final class PolicyWatcher implements AutoCloseable {
         PolicyWatcher w = new PolicyWatcher(sources, routes);
         synchronized (w) {
             try {
-                w.fingerprint = w.fingerprintNow();
+                w.files = FileWatch.of("policy", () -> PolicyLoader.files(w.sources), w.new Reaction());
             } catch (IOException e) {
-                w.poller.shutdownNow();
                 throw new PolicyException("cannot read the policy files: " + e.getMessage(), e);
-            } catch (PolicyException e) {
-                w.poller.shutdownNow();
-                throw e;
             }
             try {
                 w.current.set(PolicyLoader.load(w.sources, w.routes));
             } catch (PolicyException e) {
-                w.poller.shutdownNow();
+                w.files.close();
                 throw e;
             }
         }
-        long ms = Math.max(10, interval.toMillis());
-        w.poller.scheduleWithFixedDelay(w::pollQuietly, ms, ms, TimeUnit.MILLISECONDS);
+        w.files.start(interval);
         return w;
     }
 
@@ -113,24 +100,8 @@ public final class PolicyWatcher implements AutoCloseable {
      *
      * @return whether a new set is now in force
      */
-    public synchronized boolean poll() {
-        String now;
-        try {
-            now = fingerprintNow();
-        } catch (IOException | PolicyException e) {
-            String marker = "!" + e.getMessage();
-            if (!marker.equals(fingerprint)) {
-                fingerprint = marker;
-                failed(e instanceof PolicyException p ? p
-                        : new PolicyException("cannot read the policy files: " + e.getMessage(), e));
-            }
-            return false;
-        }
-        if (now.equals(fingerprint)) {
-            return false;
-        }
-        fingerprint = now;
-        return reload();
+    public boolean poll() {
+        return files.poll();
     }
 
     /**
@@ -145,13 +116,27 @@ public final class PolicyWatcher implements AutoCloseable {
         swap(next);
     }
 
-    private boolean reload() {
-        try {
-            swap(PolicyLoader.load(sources, routes));
-            return true;
-        } catch (PolicyException e) {
-            failed(e);
-            return false;
+    /** What the file watch does on a change. */
+    private final class Reaction implements FileWatch.Reaction {
+        @Override
+        public boolean changed() {
+            synchronized (PolicyWatcher.this) {
+                try {
+                    swap(PolicyLoader.load(sources, routes));
+                    return true;
+                } catch (PolicyException e) {
+                    failed(e);
+                    return false;
+                }
+            }
+        }
+
+        @Override
+        public void unreadable(Exception e) {
+            synchronized (PolicyWatcher.this) {
+                failed(e instanceof PolicyException p ? p
+                        : new PolicyException("cannot read the policy files: " + e.getMessage(), e));
+            }
         }
     }
 
@@ -185,28 +170,8 @@ public final class PolicyWatcher implements AutoCloseable {
         }
     }
 
-    private void pollQuietly() {
-        try {
-            poll();
-        } catch (RuntimeException e) {
-            // A bug must not stop the polling thread: keep the current set and try on the next tick.
-            log.error("policy poll failed; keeping version {}", current.get().version(), e);
-        }
-    }
-
-    /** Real path, modification time and size of every policy file, in order. */
-    private String fingerprintNow() throws IOException, PolicyException {
-        StringBuilder sb = new StringBuilder();
-        for (Path p : PolicyLoader.files(sources)) {
-            Path real = p.toRealPath();
-            sb.append(p).append("->").append(real).append('@').append(Files.getLastModifiedTime(real).toMillis())
-                    .append('/').append(Files.size(real)).append(';');
-        }
-        return sb.toString();
-    }
-
     @Override
     public void close() {
-        poller.shutdownNow();
+        files.close();
     }
 }

@@ -92,7 +92,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (msg instanceof HttpRequest req) {
             if (exchange == null && !closed) {
-                exchange = new Exchange(this, ctx, rt, http2);
+                exchange = new Exchange(this, ctx, rt.pinned(), http2); // one route set per exchange
                 exchange.start(req);
             } else if (parked == null && !http2 && !closed) {
                 parked = req;

@@ -15,29 +15,52 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
- * What every exchange of one running proxy shares: the route table, each route's upstream, the limits, the
- * authorizer, the task endpoints (and the thread they run on), the audit trail (with each route's argument capture),
- * metrics and spans, and the JWT-SVID validator ({@code jwt}; null when the listener accepts client certificates
- * only).
- * Immutable and thread-safe (the upstreams' pools are confined per event loop).
+ * What every exchange of one running proxy shares: the route set (route table, each route's upstream, the
+ * authorizer, the credentials, each route's argument capture), the limits, the task endpoints (and the thread they
+ * run on), the audit trail, metrics and spans, the MCP session bindings and tool digests, and the JWT-SVID
+ * validator ({@code jwt}; null when the listener accepts client certificates only).
+ *
+ * <p>{@code snapshot} is the route set this runtime answers with; {@code live} gives the one in force now. An
+ * exchange is handed {@link #pinned()} when it starts, so it keeps one route set to its end however often the
+ * routes are reloaded meanwhile. Immutable and thread-safe (the upstreams' pools are confined per event loop).
  */
-record ProxyRuntime(RouteTable routes, Map<String, Upstream> upstreams, LimitsConfig limits, AuditTrail audit,
+record ProxyRuntime(RouteSnapshot snapshot, Supplier<RouteSnapshot> live, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
-                    List<SpiffeIdPattern> allowedIds, CallDecider decider, TaskApi taskApi,
-                    Executor taskExecutor, Credentials credentials, McpParser mcpParser,
-                    McpSessions mcpSessions, McpToolDigests toolDigests, JwtSvidValidator jwt,
-                    Map<String, ArgumentCapture> captures) {
+                    List<SpiffeIdPattern> allowedIds, TaskApi taskApi, Executor taskExecutor, McpParser mcpParser,
+                    McpSessions mcpSessions, McpToolDigests toolDigests, JwtSvidValidator jwt) {
     ProxyRuntime {
-        upstreams = Map.copyOf(upstreams);
-        captures = Map.copyOf(captures);
         allowedIds = List.copyOf(allowedIds);
+    }
+
+    /** This runtime with the route set in force now: what one exchange uses from its start to its end. */
+    ProxyRuntime pinned() {
+        RouteSnapshot now = live.get();
+        return now == snapshot ? this : new ProxyRuntime(now, live, limits, audit, auditMaxWaitNanos, clock, metrics,
+                spans, allowedIds, taskApi, taskExecutor, mcpParser, mcpSessions, toolDigests, jwt);
+    }
+
+    RouteTable routes() {
+        return snapshot.table();
+    }
+
+    Map<String, Upstream> upstreams() {
+        return snapshot.upstreams();
+    }
+
+    CallDecider decider() {
+        return snapshot.decider();
+    }
+
+    Credentials credentials() {
+        return snapshot.credentials();
     }
 
     /** What the audit records of {@code route}'s call arguments ({@link ArgumentCapture#NONE}: the digest only). */
     ArgumentCapture capture(String route) {
-        return captures.getOrDefault(route, ArgumentCapture.NONE);
+        return snapshot.capture(route);
     }
 
     /** Whether an agent with this (verified) ID may use the listener. */

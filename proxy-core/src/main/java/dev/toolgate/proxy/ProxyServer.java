@@ -2,18 +2,17 @@ package dev.toolgate.proxy;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.toolgate.approval.ApprovalAudit;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ApprovalLifecycleAudit;
-import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
-import dev.toolgate.authz.CallDecider;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.call.McpParser;
-import dev.toolgate.call.RouteTable;
+import dev.toolgate.config.ConfigException;
+import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.config.JwtSvidConfig;
@@ -37,12 +36,16 @@ import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -53,6 +56,9 @@ import org.slf4j.LoggerFactory;
  * and http/1.1) that routes
  * each request, asks the {@link Authorizer} whether the caller's task allows it, and forwards it to the route's
  * upstream or answers the denial. It also serves the task endpoints ({@code /_toolgate/v1/tasks}).
+ *
+ * <p>The routes in force are one {@link RouteSnapshot}, replaced whole by a route reload ({@link RouteReloader});
+ * listener, identity, limits and the default timeouts are fixed for the server's life.
  *
  * <p>Start with {@link #start}; {@link #close} stops accepting, lets exchanges in flight finish for a short grace
  * period and releases every thread. Thread-safe.
@@ -66,15 +72,22 @@ public final class ProxyServer implements AutoCloseable {
     private final Channel listener;
     private final ExecutorService taskExecutor;
     private final TaskRegistry tasks;
-    private final Authorizer authorizer;
-    private final List<RouteConfig> routes;
+    private final TlsMaterial tls;
+    private final TimeoutsConfig timeouts;
+    private final ProxyMetrics metrics;
+    private final AtomicReference<RouteSnapshot> routes;
+    private final Approvals approvals;
 
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
-                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks, Authorizer authorizer,
-                        List<RouteConfig> routes) {
+                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks, TlsMaterial tls,
+                        TimeoutsConfig timeouts, ProxyMetrics metrics, AtomicReference<RouteSnapshot> routes,
+                        Approvals approvals) {
+        this.approvals = approvals;
         this.taskExecutor = taskExecutor;
         this.tasks = tasks;
-        this.authorizer = authorizer;
+        this.tls = tls;
+        this.timeouts = timeouts;
+        this.metrics = metrics;
         this.routes = routes;
         this.boss = boss;
         this.workers = workers;
@@ -132,22 +145,22 @@ public final class ProxyServer implements AutoCloseable {
                 new DnsNameResolverBuilder().datagramChannelType(Transports.datagramChannel()));
         try {
             Map<String, Upstream> upstreams = new HashMap<>();
-            Map<String, ArgumentCapture> captures = new HashMap<>();
             for (RouteConfig r : config.routes()) {
-                captures.put(r.name(), ArgumentCapture.of(r.audit()));
-                upstreams.put(r.name(), new Upstream(r, r.timeouts().orElse(config.timeouts()),
-                        upstreamTls(r.upstream(), tls), r.upstream().tls() && r.upstream().spiffeId() == null,
-                        resolver));
+                upstreams.put(r.name(), newUpstream(r, config.timeouts(), tls, resolver));
             }
-            Authorizer authorizer = authorizer(config, tasks, audit);
-            ProxyRuntime rt = new ProxyRuntime(RouteTable.of(config.routes()), upstreams, config.limits(), audit,
+            Approvals approvals = approvals(config, tasks, audit);
+            RouteSnapshot first = new RouteSnapshot(LoadedRoutes.versionOf(config.routes()), config.routes(), tasks,
+                    approvals, credentials, upstreams);
+            AtomicReference<RouteSnapshot> routes = new AtomicReference<>(first);
+            ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), audit,
                     config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns(), new CallDecider(authorizer), new TaskApi(tasks),
-                    taskExecutor, credentials, new McpParser(), new McpSessions(), new McpToolDigests(),
-                    jwtValidator(config, jwtBundles), captures);
-            tasks.onEnded(t -> credentials.taskEnded(t.id()));
+                    config.listener().allowedIdPatterns(), new TaskApi(tasks), taskExecutor, new McpParser(),
+                    new McpSessions(), new McpToolDigests(), jwtValidator(config, jwtBundles));
+            // Whatever credentials are in force later, JWTs of an ended task are dropped (they share one cache).
+            tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
+            metrics.routeSet(first.version(), first.routes().size());
             Channel ch = new ServerBootstrap()
                     .group(boss, workers)
                     .channel(Transports.serverChannel())
@@ -157,9 +170,10 @@ public final class ProxyServer implements AutoCloseable {
                     .bind(config.listener().address(), config.listener().port())
                     .sync()
                     .channel();
-            log.info("data plane listening on {} ({} routes, transport {})", ch.localAddress(),
-                    config.routes().size(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, authorizer, config.routes());
+            log.info("data plane listening on {} ({} routes, version {}, transport {})", ch.localAddress(),
+                    config.routes().size(), first.version(), Transports.EPOLL ? "epoll" : "nio");
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, tls, config.timeouts(), metrics,
+                    routes, approvals);
         } catch (SSLException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -179,29 +193,76 @@ public final class ProxyServer implements AutoCloseable {
         return JwtSvidValidator.of(bundles, c.audience(), c.leeway(), Clock.systemUTC());
     }
 
-    /**
-     * The authorizer of a sidecar with {@code config}'s routes (and their labels) over {@code tasks}: what the data
-     * plane decides with, for a component that decides without a running data plane (tests, a control server
-     * alone).
-     */
-    public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks) {
-        return authorizer(config, tasks, ApprovalAudit.NONE);
+    private static Upstream newUpstream(RouteConfig r, TimeoutsConfig defaults, TlsMaterial tls,
+                                        DnsAddressResolverGroup resolver) throws SSLException {
+        return new Upstream(r, r.timeouts().orElse(defaults), upstreamTls(r.upstream(), tls),
+                r.upstream().tls() && r.upstream().spiffeId() == null, resolver);
     }
 
     /**
-     * The authorizer of a sidecar with {@code config}'s routes over {@code tasks}, its approvals
-     * ({@code config.approvals()}) audited to {@code audit}.
+     * The approvals registry of a sidecar with {@code config} ({@code config.approvals()}), its steps audited to
+     * {@code audit}: one per sidecar, shared by the authorizer of every route set it loads.
      */
-    public static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks, AuditTrail audit) {
-        return authorizer(config, tasks, new ApprovalLifecycleAudit(audit, tasks.clock(), config.audit().maxWait()));
+    public static Approvals approvals(SidecarConfig config, TaskRegistry tasks, AuditTrail audit) {
+        return Approvals.create(config.approvals(), tasks.clock(),
+                new ApprovalLifecycleAudit(audit, tasks.clock(), config.audit().maxWait()));
     }
 
-    private static Authorizer authorizer(SidecarConfig config, TaskRegistry tasks, ApprovalAudit approvalAudit) {
-        Map<String, java.util.Set<String>> labels = new HashMap<>();
-        for (RouteConfig r : config.routes()) {
-            labels.put(r.name(), java.util.Set.copyOf(r.labels()));
+    /**
+     * Builds everything {@code next} needs without putting it in force: static secrets are read, upstream TLS
+     * contexts built; an upstream whose settings did not change is carried over with its pooled connections.
+     * Called by one reloader at a time.
+     *
+     * @throws ConfigException naming the route's file and line if a credential or an upstream cannot be set up
+     */
+    RouteSnapshot prepare(LoadedRoutes next) throws ConfigException {
+        RouteSnapshot current = routes.get();
+        Map<Upstream.Key, Upstream> reusable = new HashMap<>();
+        for (Upstream u : current.upstreams().values()) {
+            reusable.putIfAbsent(u.key(), u);
         }
-        return new Authorizer(tasks, labels, Approvals.create(config.approvals(), tasks.clock(), approvalAudit));
+        Credentials credentials;
+        try {
+            credentials = current.credentials().withRoutes(next.routes());
+        } catch (IllegalArgumentException e) {
+            String route = next.routes().stream().map(RouteConfig::name)
+                    .filter(n -> e.getMessage() != null && e.getMessage().startsWith("route " + n + ":"))
+                    .findFirst().orElse(null);
+            throw new ConfigException((route == null ? "routes" : next.origin(route)) + ": " + e.getMessage(), e);
+        }
+        Map<String, Upstream> upstreams = new HashMap<>();
+        for (RouteConfig r : next.routes()) {
+            Upstream same = reusable.get(new Upstream.Key(r.upstream(), r.timeouts().orElse(timeouts)));
+            try {
+                upstreams.put(r.name(), same != null ? same : newUpstream(r, timeouts, tls, resolver));
+            } catch (SSLException | IllegalArgumentException e) {
+                throw new ConfigException(next.origin(r.name()) + ": route " + r.name() + ": upstream TLS: "
+                        + e.getMessage(), e);
+            }
+        }
+        return new RouteSnapshot(next.version(), next.routes(), tasks, approvals, credentials, upstreams);
+    }
+
+    /**
+     * Puts a {@link #prepare prepared} route set in force: every request that starts from now on uses it, those in
+     * flight finish on the set they started with; upstreams the new set no longer uses are retired (their pooled
+     * connections close as they fall idle). Task grants may name the new routes from now on.
+     *
+     * @return the set that was in force
+     */
+    RouteSnapshot install(RouteSnapshot next) {
+        tasks.updateRoutes(next.names());
+        RouteSnapshot previous = routes.getAndSet(next);
+        Set<Upstream> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+        kept.addAll(next.upstreams().values());
+        Set<Upstream> retired = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Upstream u : previous.upstreams().values()) {
+            if (!kept.contains(u) && retired.add(u)) {
+                u.retire(workers);
+            }
+        }
+        metrics.routeSet(next.version(), next.routes().size());
+        return previous;
     }
 
     /**
@@ -242,17 +303,22 @@ public final class ProxyServer implements AutoCloseable {
         return tasks;
     }
 
-    /**
-     * The authorizer this data plane decides every call with; Envoy's ext_authz check on the control API asks the
-     * very same instance.
-     */
-    public Authorizer authorizer() {
-        return authorizer;
+    /** The route set in force now (read it once per request: the next read may return a reloaded one). */
+    public RouteSnapshot routeSet() {
+        return routes.get();
     }
 
-    /** The routes it serves. */
+    /**
+     * The authorizer the data plane decides calls with under the routes in force now; Envoy's ext_authz check on
+     * the control API asks the same one through {@link #routeSet()}.
+     */
+    public Authorizer authorizer() {
+        return routes.get().authorizer();
+    }
+
+    /** The routes it serves now. */
     public List<RouteConfig> routes() {
-        return routes;
+        return routes.get().routes();
     }
 
     /** Whether the listener still accepts connections (readiness). */

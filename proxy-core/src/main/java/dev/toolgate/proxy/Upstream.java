@@ -11,6 +11,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -41,6 +42,10 @@ import javax.net.ssl.SSLParameters;
  * <p>Connections are pooled per event loop and only ever touched from that loop (no locks): an exchange borrows
  * a connection on the loop of its agent connection, so proxying never crosses threads. HTTP/1.1 keeps a stack of
  * idle keep-alive connections; HTTP/2 keeps one connection per loop and opens a stream per exchange.
+ *
+ * <p>A route reload keeps an upstream whose settings ({@link #key}) did not change, pools and all, and
+ * {@link #retire retires} one whose settings changed or whose route is gone: its pools are never used for the new
+ * settings, exchanges that started before the reload finish on it, and its connections close as they fall idle.
  */
 final class Upstream {
     private static final int MAX_IDLE_PER_LOOP = 64;
@@ -51,6 +56,8 @@ final class Upstream {
     private final Supplier<SslContext> ssl;
     private final boolean publicTls;
     private final AddressResolverGroup<InetSocketAddress> resolver;
+    /** Set once by {@link #retire}: connections given back are closed instead of pooled. */
+    private volatile boolean retired;
     private final FastThreadLocal<LoopPool> pools = new FastThreadLocal<>() {
         @Override
         protected LoopPool initialValue() {
@@ -68,6 +75,34 @@ final class Upstream {
         this.resolver = resolver;
     }
 
+    /** What makes two upstreams interchangeable: the same target, TLS, HTTP version and timeouts. */
+    record Key(UpstreamConfig config, TimeoutsConfig timeouts) {}
+
+    Key key() {
+        return new Key(config, timeouts);
+    }
+
+    /**
+     * Takes this upstream out of service after a route reload: idle connections on every loop close now, an
+     * HTTP/2 connection takes no new exchange and closes once its last stream was given back, and every HTTP/1.1
+     * connection still in use closes when its exchange gives it back. Exchanges that started before may still
+     * borrow (they keep the route set they started with); what they open is closed after them.
+     */
+    void retire(Iterable<? extends io.netty.util.concurrent.EventExecutor> loops) {
+        retired = true;
+        for (io.netty.util.concurrent.EventExecutor loop : loops) {
+            loop.execute(this::drainHere);
+        }
+    }
+
+    /** On a loop: closes this loop's idle connections and forgets its pool. */
+    private void drainHere() {
+        if (pools.isSet()) {
+            pools.get().drain();
+            pools.remove();
+        }
+    }
+
     /** Borrows an upstream channel (an HTTP/1.1 connection or an HTTP/2 stream). Call on {@code loop}. */
     Future<Channel> acquire(EventLoop loop) {
         return pools.get().acquire(loop);
@@ -79,11 +114,30 @@ final class Upstream {
         if (backend != null) {
             backend.detach();
         }
-        if (config.http2() || !reusable || !ch.isActive() || !pools.get().idle.offerReusable(ch)) {
+        if (retired) {
+            Channel parent = config.http2() ? ch.parent() : null;
+            ch.close();
+            if (parent != null) {
+                // Later on the loop: a stream given back while its last frame is being read still counts as open.
+                parent.eventLoop().execute(() -> closeWhenIdle(parent));
+            }
+            drainHere();
+        } else if (config.http2() || !reusable || !ch.isActive() || !pools.get().idle.offerReusable(ch)) {
             ch.close();
         } else {
             // Keep a read pending while idle so an upstream close (or stray bytes) is noticed before reuse.
             ch.read();
+        }
+    }
+
+    /** Closes an HTTP/2 connection that carries no open stream; one that does is closed by its last release. */
+    private static void closeWhenIdle(Channel parent) {
+        if (parent == null || !parent.isActive()) {
+            return;
+        }
+        Http2FrameCodec codec = parent.pipeline().get(Http2FrameCodec.class);
+        if (codec == null || codec.connection().numActiveStreams() == 0) {
+            parent.close();
         }
     }
 
@@ -149,6 +203,19 @@ final class Upstream {
                 }
             });
             return stream;
+        }
+
+        /**
+         * Closes the idle connections and forgets the HTTP/2 one: closed now if it carries no stream, else when the
+         * last of its streams is given back (its exchanges started before the reload and finish on it).
+         */
+        void drain() {
+            Channel ch;
+            while ((ch = idle.pollActive()) != null) {
+                ch.close();
+            }
+            closeWhenIdle(h2Parent);
+            h2Parent = null;
         }
 
         private Future<Channel> openStream(EventLoop loop, Channel parent) {

@@ -24,7 +24,9 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_backpressure_waits_total} (records that had to
  *       wait for room in the audit queue), {@code toolgate_audit_fail_closed_total}: the audit path;
  *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes;
- *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit.
+ *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit;
+ *   <li>{@code toolgate_routes_version{version}} (always 1) and {@code toolgate_routes}: the route set in force, its
+ *       version and how many routes it has (one series, replaced on every route reload).
  * </ul>
  */
 public final class ProxyMetrics {
@@ -36,6 +38,9 @@ public final class ProxyMetrics {
     private final Counter auditFailClosed;
     private final Counter auditWaits;
     private final Counter connectionsRefused;
+    // Guarded by this: the route set's info series, replaced when the routes are reloaded.
+    private Gauge routesInfo;
+    private volatile int routeCount;
 
     private ProxyMetrics(PrometheusMeterRegistry registry) {
         this.registry = registry;
@@ -93,6 +98,22 @@ public final class ProxyMetrics {
                 .minimumExpectedValue(Duration.ofNanos(50_000))
                 .maximumExpectedValue(Duration.ofSeconds(60))
                 .register(registry)).record(Duration.ofNanos(nanos));
+    }
+
+    /** The route set now in force (at start and after every route reload). */
+    public synchronized void routeSet(String version, int routes) {
+        requireNonNull(version, "version");
+        if (routesInfo == null) {
+            Gauge.builder("toolgate.routes", this, m -> m.routeCount)
+                    .description("Routes in force").register(registry);
+        } else {
+            registry.remove(routesInfo);
+        }
+        routeCount = routes;
+        routesInfo = Gauge.builder("toolgate.routes.version", () -> 1)
+                .description("The route set in force (its version is the label)")
+                .tag("version", version)
+                .register(registry);
     }
 
     public void connectionRefused() {

@@ -78,7 +78,8 @@ class ConfigLoaderTest {
                   - {name: b, prefix: /x, upstream: {url: http://h}}
                 """);
         assertThatThrownBy(() -> ConfigLoader.load(write("s.yaml", "routes: [r.yaml]\n")))
-                .hasMessageContaining("/x is matched by another route");
+                .hasMessageContaining("r.yaml:3: routes[1]: /x is also matched by the route at ")
+                .hasMessageContaining("r.yaml:2 (expected: one route per prefix or gRPC service)");
         write("r2.yaml", "routes:\n  - {name: a, prefix: /x/../y, upstream: {url: http://h}}\n");
         assertThatThrownBy(() -> ConfigLoader.load(write("s2.yaml", "routes: [r2.yaml]\n")))
                 .hasMessageContaining("prefix");
@@ -133,11 +134,11 @@ class ConfigLoaderTest {
         assertThat(defaults.allowedIds()).isEmpty();
         assertThat(defaults.tailBuffer()).isEqualTo(1024);
         assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "control: {tailBuffer: 0}\n")))
-                .hasMessageContaining("b.yaml: control: tailBuffer: 0 (expected: 1..1000000)");
+                .hasMessageContaining("b.yaml:1: control: tailBuffer: 0 (expected: 1..1000000)");
         assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml", "control: {auditors: [\"ops\"]}\n")))
-                .hasMessageContaining("c.yaml: control").hasMessageContaining("\"ops\" (expected: spiffe://");
+                .hasMessageContaining("c.yaml:1: control").hasMessageContaining("\"ops\" (expected: spiffe://");
         assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml", "control: {admins: []}\n")))
-                .hasMessageContaining("e.yaml: control.admins");
+                .hasMessageContaining("e.yaml:1: control.admins");
     }
 
     @Test
@@ -166,13 +167,13 @@ class ConfigLoaderTest {
         assertThat(defaults.control().approvers()).isEmpty();
         // Hostile values: each refused with the file, the path and what was expected.
         assertThatThrownBy(() -> ConfigLoader.load(write("b1.yaml", "approvals: {calls: 0}\n")))
-                .hasMessageContaining("b1.yaml: approvals: calls: 0 (expected: 1..1000000)");
+                .hasMessageContaining("b1.yaml:1: approvals: calls: 0 (expected: 1..1000000)");
         assertThatThrownBy(() -> ConfigLoader.load(write("b2.yaml", "approvals: {calls: -4}\n")))
-                .hasMessageContaining("b2.yaml: approvals: calls: -4 (expected: 1..1000000)");
+                .hasMessageContaining("b2.yaml:1: approvals: calls: -4 (expected: 1..1000000)");
         assertThatThrownBy(() -> ConfigLoader.load(write("b3.yaml", "approvals: {validFor: 0s}\n")))
-                .hasMessageContaining("b3.yaml: approvals: validFor: PT0S (expected: > 0 and at most 24h)");
+                .hasMessageContaining("b3.yaml:1: approvals: validFor: PT0S (expected: > 0 and at most 24h)");
         assertThatThrownBy(() -> ConfigLoader.load(write("b4.yaml", "approvals: {pendingFor: -5m}\n")))
-                .hasMessageContaining("b4.yaml: approvals.pendingFor").hasMessageContaining("expected: a duration");
+                .hasMessageContaining("b4.yaml:1: approvals.pendingFor").hasMessageContaining("expected: a duration");
         assertThatThrownBy(() -> ConfigLoader.load(write("b5.yaml", "approvals: {pendingFor: 0ms}\n")))
                 .hasMessageContaining("approvals: pendingFor: PT0S (expected: > 0 and at most 24h)");
         assertThatThrownBy(() -> ConfigLoader.load(write("b6.yaml", "approvals: {validFor: 48h}\n")))
@@ -185,11 +186,11 @@ class ConfigLoaderTest {
                 "approvals: {maxPending: 4, maxPendingPerTask: 5}\n")))
                 .hasMessageContaining("maxPendingPerTask: 5 (expected: 1..4, at most maxPending)");
         assertThatThrownBy(() -> ConfigLoader.load(write("b10.yaml", "approvals: {calls: lots}\n")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("b10.yaml: approvals.calls");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("b10.yaml:1: approvals.calls");
         assertThatThrownBy(() -> ConfigLoader.load(write("b11.yaml", "approvals: {window: 5m}\n")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("b11.yaml: approvals.window");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("b11.yaml:1: approvals.window");
         assertThatThrownBy(() -> ConfigLoader.load(write("b12.yaml", "control: {approvers: [\"ops\"]}\n")))
-                .hasMessageContaining("b12.yaml: control").hasMessageContaining("\"ops\" (expected: spiffe://");
+                .hasMessageContaining("b12.yaml:1: control").hasMessageContaining("\"ops\" (expected: spiffe://");
     }
 
     @Test
@@ -274,7 +275,7 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> ConfigLoader.loadRoutes(file))
                     .as(c[0])
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining("bad.yaml: routes[0].credential")
+                    .hasMessageContaining("bad.yaml:2: routes[0].credential")
                     .hasMessageContaining(c[1]);
         }
     }
@@ -324,7 +325,7 @@ class ConfigLoaderTest {
             assertThatThrownBy(() -> ConfigLoader.loadRoutes(file))
                     .as(c[1])
                     .isInstanceOf(ConfigException.class)
-                    .hasMessageContaining("bad.yaml: routes[0]")
+                    .hasMessageContaining("bad.yaml:2: routes[0]")
                     .hasMessageContaining(c[2]);
         }
         List<String> many = new java.util.ArrayList<>();

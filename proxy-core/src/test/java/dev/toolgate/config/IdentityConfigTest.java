@@ -49,7 +49,7 @@ class IdentityConfigTest {
         String file = dir.resolve("s.yaml").toString();
         assertThatThrownBy(() -> load("identity: {source: spire, socket: /run/spire/sockets/agent.sock}\n"))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith(file + ": identity: socket: /run/spire/sockets/agent.sock: ")
+                .hasMessageStartingWith(file + ":1: identity: socket: /run/spire/sockets/agent.sock: ")
                 .hasMessageEndingWith("(expected: unix:///path/to/agent.sock or tcp://IP:port)");
         assertThatThrownBy(() -> load("identity: {source: spire, socket: 'tcp://spire-agent:8081'}\n"))
                 .hasMessageContaining("identity: socket: tcp://spire-agent:8081: ");

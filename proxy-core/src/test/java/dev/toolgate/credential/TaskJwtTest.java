@@ -83,6 +83,28 @@ class TaskJwtTest {
     }
 
     @Test
+    void reloadedRoutesKeepTheCacheAndTheEndedTasksButAChangedAudienceGetsANewJwt() throws Exception {
+        Credentials c = credentials(Duration.ofMinutes(5));
+        TaskClaims live = task("t-1", T0.plus(Duration.ofHours(1)));
+        TaskClaims ended = task("t-2", T0.plus(Duration.ofHours(1)));
+        String crm = jwt(c, "crm", live);
+        String hr = jwt(c, "hr", live);
+        c.taskEnded("t-2");
+
+        Credentials reloaded = c.withRoutes(List.of(
+                StaticCredentialTest.route("crm", CredentialConfig.taskJwt(null, "https://crm.example", null)),
+                StaticCredentialTest.route("hr", CredentialConfig.taskJwt("x-task-jwt", "https://hr.example", null))),
+                name -> null);
+        assertThat(jwt(reloaded, "crm", live)).as("same route, same audience: the cached JWT").isEqualTo(crm);
+        String newHr = jwt(reloaded, "hr", live);
+        assertThat(newHr).isNotEqualTo(hr);
+        assertThat(verified(keys, newHr).getJWTClaimsSet().getAudience()).containsExactly("https://hr.example");
+        assertThatThrownBy(() -> jwt(reloaded, "crm", ended)).isInstanceOf(CredentialException.class)
+                .hasMessageContaining("has ended");
+        assertThat(jwt(c, "hr", live)).as("the old set still answers calls that started with it").isEqualTo(hr);
+    }
+
+    @Test
     void aJwtIsReusedUntilLessThanAThirdOfItsLifetimeIsLeft() throws Exception {
         Credentials c = credentials(Duration.ofMinutes(5));
         TaskClaims task = task("t-1", T0.plus(Duration.ofHours(1)));

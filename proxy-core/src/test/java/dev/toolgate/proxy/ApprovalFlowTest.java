@@ -11,6 +11,7 @@ import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.ApprovalsConfig;
+import dev.toolgate.config.RouteAuditConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
@@ -95,7 +96,8 @@ class ApprovalFlowTest {
                 Sidecar.route("crm", "/api/crm", upstream.url()),
                 Sidecar.route("weather", "/api/weather", upstream.url()),
                 new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
-                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null),
+                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null, null,
+                        new RouteAuditConfig(List.of("subject", "to"), null)),
                 new RouteConfig("inventory", null, "inventory.v1.InventoryService", "grpc",
                         new UpstreamConfig(URI.create(upstream.url()), null, null), null, null));
         SidecarConfig config = Sidecar.config(routes)
@@ -322,7 +324,10 @@ class ApprovalFlowTest {
         Approval waiting = approvals.pending(AGENT, proxy.tasks().find(token).task().id()).get(0);
         assertThat(waiting.request().operation()).isEqualTo("mcp:tools/call:send_mail");
         assertThat(waiting.request().argsDigest()).matches("[0-9a-f]{64}");
-        assertThat(waiting.request().shownArguments()).isEmpty();
+        // Approvers see the arguments the route captures, redacted as in the audit (the e-mail address is hidden).
+        assertThat(waiting.request().shownArguments()).containsOnlyKeys("subject", "to");
+        assertThat(waiting.request().shownArguments().get("to")).doesNotContain("cfo@example.com")
+                .contains("[REDACTED");
 
         approvals.decide(id, true, null, APPROVER);
         assertThat(mcp(token, sendMail("cfo@example.com")).body()).doesNotContain("PENDING_APPROVAL");

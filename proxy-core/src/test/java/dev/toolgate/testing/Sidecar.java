@@ -63,6 +63,12 @@ public final class Sidecar {
         return start(pki, config, audit, tasks, ProxyMetrics.create(), CallSpans.noop());
     }
 
+    /** With a registry and metrics of the test's own. */
+    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
+                                    ProxyMetrics metrics) throws Exception {
+        return start(pki, config, audit, tasks, metrics, CallSpans.noop());
+    }
+
     private static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
                                      ProxyMetrics metrics, CallSpans spans) throws Exception {
         return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, credentials(config), metrics, spans, 2);

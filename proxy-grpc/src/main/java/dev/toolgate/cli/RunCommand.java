@@ -14,6 +14,7 @@ import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.proxy.RouteReloader;
 import dev.toolgate.telemetry.ProxyMetrics;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -93,16 +94,35 @@ final class RunCommand implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(cfg, tls, identity.jwtBundles(), audit, tasks, credentials, metrics,
                 Tracing.fromEnvironment(), workers);
+        // Routes follow their files from now on (policy already does); listener and identity stay as started.
+        RouteReloader routes = null;
+        if (!cfg.routeSources().isEmpty()) {
+            try {
+                routes = RouteReloader.start(server, cfg.routeSources(), policies, metrics,
+                        TaskRegistries.RELOAD_INTERVAL);
+            } catch (ConfigException e) {
+                System.err.println("toolgate: cannot watch the route files: " + e.getMessage());
+                server.close();
+                tasks.close();
+                audit.close();
+                identity.close();
+                return 2;
+            }
+        }
+        RouteReloader routeFiles = routes;
         Readiness ready = new Readiness(server, audit, tls, tasks, policies, java.time.Clock.systemUTC());
         AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics, ready,
                 keys::jwksJson);
         ControlServer control;
         try {
-            control = ControlServer.start(cfg, tls, tasks, audit, ready, server.authorizer());
+            control = ControlServer.start(cfg, tls, tasks, audit, ready, server::routeSet);
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot start the control API on " + cfg.control().address() + ":"
                     + cfg.control().port() + ": " + e.getMessage());
             admin.close();
+            if (routeFiles != null) {
+                routeFiles.close();
+            }
             server.close();
             tasks.close();
             audit.close();
@@ -115,6 +135,9 @@ final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             control.close();
             admin.close();
+            if (routeFiles != null) {
+                routeFiles.close();
+            }
             server.close();
             if (policies != null) {
                 policies.close();

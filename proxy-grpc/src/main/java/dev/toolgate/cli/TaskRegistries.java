@@ -20,6 +20,9 @@ import java.util.stream.Collectors;
 
 /** Opens the task registry a configuration describes: its store, its routes, lifecycle records to the audit trail. */
 public final class TaskRegistries {
+    /** How often policy and route files are checked for changes. */
+    static final Duration RELOAD_INTERVAL = Duration.ofSeconds(2);
+
     private TaskRegistries() {}
 
     /**
@@ -52,6 +55,6 @@ public final class TaskRegistries {
         if (cfg.policies().isEmpty()) {
             return null;
         }
-        return PolicyWatcher.start(cfg.policies(), cfg.routes(), Duration.ofSeconds(2));
+        return PolicyWatcher.start(cfg.policies(), cfg.routes(), RELOAD_INTERVAL);
     }
 }

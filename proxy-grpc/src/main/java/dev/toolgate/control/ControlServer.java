@@ -2,18 +2,17 @@ package dev.toolgate.control;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.authz.Authorizer;
-import dev.toolgate.authz.CallDecider;
 import dev.toolgate.call.McpParser;
-import dev.toolgate.call.RouteTable;
-import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.ControlConfig;
+import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.proxy.RouteSnapshot;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -29,7 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.stream.Collectors;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,25 +80,30 @@ public final class ControlServer implements AutoCloseable {
                                      BooleanSupplier ready) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(tasks, "tasks");
-        return start(config, tls, tasks, audit, ready, ProxyServer.authorizer(config, tasks, audit));
+        RouteSnapshot fixed = RouteSnapshot.forDecisions(LoadedRoutes.versionOf(config.routes()), config.routes(),
+                tasks, ProxyServer.approvals(config, tasks, audit));
+        return start(config, tls, tasks, audit, ready, () -> fixed);
     }
 
     /**
-     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with {@code
-     * authorizer}: pass the data plane's ({@link ProxyServer#authorizer()}) so both decide alike.
+     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with the route set
+     * {@code routes} gives: pass the data plane's ({@code dataPlane::routeSet}) so both decide alike, with the same
+     * routes even after a route reload.
      *
-     * @param authorizer the authorizer of the data plane, over {@code tasks}
+     * @param routes the route set in force, read once per check
      * @throws IOException if the address cannot be bound
      */
     public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
-                                     BooleanSupplier ready, Authorizer authorizer) throws IOException {
+                                     BooleanSupplier ready, Supplier<RouteSnapshot> routes) throws IOException {
         requireNonNull(config, "config");
-        requireNonNull(authorizer, "authorizer");
+        requireNonNull(routes, "routes");
         requireNonNull(tls, "tls");
         requireNonNull(tasks, "tasks");
         requireNonNull(audit, "audit");
         requireNonNull(ready, "ready");
         ControlConfig control = config.control();
+        // Every route set's authorizer asks the one approvals registry of the sidecar.
+        Approvals approvals = routes.get().authorizer().approvals();
         List<SpiffeIdPattern> tailers = new ArrayList<>(config.tasks().adminPatterns());
         tailers.addAll(control.auditorPatterns());
         TailHub tails = TailHub.open(audit, control.tailBuffer());
@@ -107,11 +111,8 @@ public final class ControlServer implements AutoCloseable {
         CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
         // ext_authz callers (Envoy) are authorized by control.extAuthzClients alone, inside the service.
         CallerInterceptor envoy = new CallerInterceptor(List.of());
-        ExtAuthzService extAuthz = new ExtAuthzService(RouteTable.of(config.routes()),
-                config.routes().stream().filter(r -> r.credential() != null).map(RouteConfig::name)
-                        .collect(Collectors.toSet()),
-                new CallDecider(authorizer), new McpParser(), audit, config.audit().maxWait().toNanos(),
-                Clock.systemUTC(), control.extAuthzClientPatterns());
+        ExtAuthzService extAuthz = new ExtAuthzService(routes, new McpParser(), audit,
+                config.audit().maxWait().toNanos(), Clock.systemUTC(), control.extAuthzClientPatterns());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
                 .sslContext(new RotatingSslContext(tls))
                 .handshakeTimeout(10, TimeUnit.SECONDS)
@@ -120,7 +121,7 @@ public final class ControlServer implements AutoCloseable {
                 .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
                 .addService(ServerInterceptors.intercept(new TaskServiceImpl(tasks), callers))
                 .addService(ServerInterceptors.intercept(new AuditServiceImpl(tails, tailers), callers))
-                .addService(ServerInterceptors.intercept(new ApprovalServiceImpl(authorizer.approvals(),
+                .addService(ServerInterceptors.intercept(new ApprovalServiceImpl(approvals,
                         control.approverPatterns()), callers))
                 .addService(ServerInterceptors.intercept(extAuthz, envoy))
                 .addService(ServerInterceptors.intercept(health.getHealthService(), callers))
@@ -141,7 +142,7 @@ public final class ControlServer implements AutoCloseable {
         ControlServer cs = new ControlServer(server, tails, health, readiness);
         cs.updateHealth(ready);
         readiness.scheduleWithFixedDelay(() -> cs.updateHealth(ready), 1, 1, TimeUnit.SECONDS);
-        readiness.scheduleWithFixedDelay(() -> sweep(authorizer), 1, 1, TimeUnit.SECONDS);
+        readiness.scheduleWithFixedDelay(() -> sweep(approvals), 1, 1, TimeUnit.SECONDS);
         log.info("control API listening on {}", cs.address());
         return cs;
     }
@@ -152,9 +153,9 @@ public final class ControlServer implements AutoCloseable {
         return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
     }
 
-    private static void sweep(Authorizer authorizer) {
+    private static void sweep(Approvals approvals) {
         try {
-            authorizer.approvals().sweep();
+            approvals.sweep();
         } catch (RuntimeException e) {
             log.warn("expiring approvals failed; retried in a second", e);
         }

@@ -15,11 +15,11 @@ import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
-import dev.toolgate.call.RouteTable;
 import dev.toolgate.grant.Task;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
+import dev.toolgate.proxy.RouteSnapshot;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
@@ -38,6 +38,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,20 +65,17 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     /** Envoy sets it when {@code allow_partial_message} cut the body at {@code max_request_bytes}. */
     private static final String PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body";
 
-    private final RouteTable routes;
-    private final Set<String> credentialRoutes;
-    private final CallDecider decider;
+    /** The route set in force (routes, their labels, which inject a credential); read once per check. */
+    private final Supplier<RouteSnapshot> routeSets;
     private final McpParser mcpParser;
     private final AuditTrail audit;
     private final long auditMaxWaitNanos;
     private final Clock clock;
     private final List<SpiffeIdPattern> clients;
 
-    ExtAuthzService(RouteTable routes, Set<String> credentialRoutes, CallDecider decider, McpParser mcpParser,
-                    AuditTrail audit, long auditMaxWaitNanos, Clock clock, List<SpiffeIdPattern> clients) {
-        this.routes = requireNonNull(routes, "routes");
-        this.credentialRoutes = Set.copyOf(credentialRoutes);
-        this.decider = requireNonNull(decider, "decider");
+    ExtAuthzService(Supplier<RouteSnapshot> routeSets, McpParser mcpParser, AuditTrail audit, long auditMaxWaitNanos,
+                    Clock clock, List<SpiffeIdPattern> clients) {
+        this.routeSets = requireNonNull(routeSets, "routeSets");
         this.mcpParser = requireNonNull(mcpParser, "mcpParser");
         this.audit = requireNonNull(audit, "audit");
         this.auditMaxWaitNanos = auditMaxWaitNanos;
@@ -103,6 +101,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
         private final long startNanos = System.nanoTime();
         private final String decisionId = decisionId();
         private final CheckRequest request;
+        /** One route set for the whole check, even if the routes are reloaded meanwhile. */
+        private final RouteSnapshot routes = routeSets.get();
         private String agent;
         private String route;
         private String protocol = "http";
@@ -147,7 +147,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                         "more than one toolgate-task header (expected: one task token)");
             }
             String token = tokens.isEmpty() ? null : tokens.get(0);
-            RouteMatch match = routes.match(target.path());
+            RouteMatch match = routes.table().match(target.path());
             describe(method + " " + target.path());
             if (match == null) {
                 return deny(403, "no_route", "DENY_POLICY", "no route for " + target.path());
@@ -157,7 +157,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (protocol.equals("mcp") && method.equals("POST")) {
                 return decideMcp(id, token, match, http, headers);
             }
-            return answer(decider.decide(id, IdentityProof.X509, token, match, method, headers));
+            return answer(routes.decider().decide(id, IdentityProof.X509, token, match, method, headers));
         }
 
         private CheckResponse decideMcp(SpiffeId id, String token, RouteMatch match, AttributeContext.HttpRequest http,
@@ -186,8 +186,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             } catch (McpParseException e) {
                 return deny(400, "bad_request", "DENY_MALFORMED", e.reason());
             }
-            CallDecider.McpDecisions judged = decider.decideMcp(id, IdentityProof.X509, token, match, parsed,
-                    headers);
+            CallDecider.McpDecisions judged = routes.decider().decideMcp(id, IdentityProof.X509, token, match,
+                    parsed, headers);
             describe(judged.operation());
             return answer(judged.verdict());
         }
@@ -213,7 +213,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             if (!recorded) {
                 return auditFailed();
             }
-            return ExtAuthzAnswers.ok(decisionId, credentialRoutes.contains(route));
+            return ExtAuthzAnswers.ok(decisionId, routes.injectsCredential(route));
         }
 
         private CheckResponse deny(int status, String error, String code, String reason) {

@@ -83,7 +83,7 @@ public final class Demo {
                          Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC()),
                          ProxyMetrics.create(), CallSpans.noop(), 1);
                  ControlServer control = ControlServer.start(config, tls, tasks, audit, sidecar::isListening,
-                         sidecar.authorizer());
+                         sidecar::routeSet);
                  DemoControl agentControl = new DemoControl(control.port(), TlsMaterial.of(ca.issue(AGENT),
                          ca.bundles()).upstreamContext(tls.svid().id(), true))) {
                 out.println("toolgate demo");

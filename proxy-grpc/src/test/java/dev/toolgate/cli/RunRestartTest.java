@@ -8,22 +8,12 @@ import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,8 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RunRestartTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern SERVING =
-            Pattern.compile("serving agents on [^ ]*:(\\d+) .*; control API on [^ ;]*:(\\d+);");
 
     @TempDir
     Path dir;
@@ -43,7 +31,7 @@ class RunRestartTest {
     void tasksAndRevocationsSurviveAKilledSidecar() throws Exception {
         try (TestUpstream upstream = TestUpstream.start()) {
             Path config = writeConfig(upstream.url());
-            Sidecar first = Sidecar.launch(config);
+            SidecarProcess first = SidecarProcess.launch(config);
             HttpClient agent;
             String tokenA;
             String tokenB;
@@ -73,7 +61,7 @@ class RunRestartTest {
             Files.writeString(dir.resolve("tasks.journal"), "{\"rev\":5,\"type\":\"star",
                     StandardOpenOption.APPEND);
 
-            Sidecar second = Sidecar.launch(config);
+            SidecarProcess second = SidecarProcess.launch(config);
             try {
                 JsonNode after = JSON.readTree(second.send(agent, "GET", "/_toolgate/v1/tasks/" + idA, null).body());
                 assertThat(after).isEqualTo(before);
@@ -124,69 +112,5 @@ class RunRestartTest {
         DevCa ca = DevCa.openOrCreate(dir.resolve("ca"), TestPki.TRUST_DOMAIN);
         return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .sslContext(JdkSslContexts.client(ca.issue(TestPki.AGENT), ca.bundles())).build();
-    }
-
-    /** A sidecar process started with the test's class path, killed with SIGKILL. */
-    private record Sidecar(Process process, int port, int controlPort) {
-        static Sidecar launch(Path config) throws Exception {
-            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(), "run", "--config",
-                    config.toString(), "--workers", "1")
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
-            CompletableFuture<int[]> port = CompletableFuture.supplyAsync(() -> {
-                try {
-                    for (String line = err.readLine(); line != null; line = err.readLine()) {
-                        Matcher m = SERVING.matcher(line);
-                        if (m.find()) {
-                            return new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
-                        }
-                    }
-                    throw new IllegalStateException("the sidecar exited before serving");
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            try {
-                int[] listening = port.get(60, TimeUnit.SECONDS);
-                // Keep draining stderr so the process never blocks on a full pipe.
-                Thread drain = new Thread(() -> err.lines().forEach(l -> { }), "sidecar-stderr");
-                drain.setDaemon(true);
-                drain.start();
-                return new Sidecar(p, listening[0], listening[1]);
-            } catch (Exception e) {
-                p.destroyForcibly();
-                throw e;
-            }
-        }
-
-        HttpResponse<String> send(HttpClient client, String method, String path, String body, String... headers)
-                throws Exception {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofString(body));
-            if (headers.length > 0) {
-                b.headers(headers);
-            }
-            return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        }
-
-        JsonNode post(HttpClient client, String path, String body) throws Exception {
-            HttpResponse<String> res = send(client, "POST", path, body);
-            assertThat(res.statusCode()).as(res.body()).isEqualTo(201);
-            return JSON.readTree(res.body());
-        }
-
-        HttpResponse<String> get(HttpClient client, String path, String token) throws Exception {
-            return send(client, "GET", path, null, "toolgate-task", token);
-        }
-
-        /** SIGKILL: no shutdown hook runs, nothing is flushed or closed cleanly. */
-        void kill() throws InterruptedException {
-            process.destroyForcibly();
-            assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        }
     }
 }

@@ -138,7 +138,7 @@ final class ControlFixture implements AutoCloseable {
         ProxyServer dataPlane = Sidecar.start(pki, config, audit, tasks);
         AtomicBoolean ready = new AtomicBoolean(true);
         ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get,
-                dataPlane.authorizer());
+                dataPlane::routeSet);
         return new ControlFixture(pki, upstream, auditFile, audit, tasks, dataPlane, control, ready);
     }
 

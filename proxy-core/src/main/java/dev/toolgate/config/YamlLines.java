@@ -1,4 +1,4 @@
-package dev.toolgate.policy;
+package dev.toolgate.config;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -10,9 +10,11 @@ import java.util.Map;
 /**
  * Where each key and list element of a YAML document starts, so an error found after reading can name its line.
  * Built from the token stream (Jackson's tree keeps no locations); a document that does not parse gives what was
- * read before the error.
+ * read before the error. Shared by the loaders of every YAML file the sidecar reads (sidecar, routes, policy).
+ *
+ * <p>Immutable and thread-safe; throws nothing (an unparsable document indexes what came before the error).
  */
-final class YamlLines {
+public final class YamlLines {
     private static final YAMLFactory YAML = new YAMLFactory();
 
     private final Map<String, Integer> lines;
@@ -21,7 +23,8 @@ final class YamlLines {
         this.lines = lines;
     }
 
-    static YamlLines index(String text) {
+    /** Indexes {@code text}. */
+    public static YamlLines index(String text) {
         Map<String, Integer> lines = new HashMap<>();
         try (JsonParser p = YAML.createParser(text)) {
             JsonToken t;
@@ -43,7 +46,7 @@ final class YamlLines {
      * The line of {@code path} ({@code allow[0].operations[1]}), or of its nearest enclosing element when it has
      * none (a missing key); -1 when unknown.
      */
-    int line(String path) {
+    public int line(String path) {
         String pointer = path.isEmpty() ? "" : "/" + path.replace("[", "/").replace("]", "").replace('.', '/');
         while (true) {
             Integer line = lines.get(pointer);

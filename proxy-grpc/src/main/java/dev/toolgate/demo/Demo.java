@@ -185,8 +185,8 @@ public final class Demo {
             Thread.sleep(10);
         }
         out.printf("Audit trail (%s, one JSON line per record, hash-chained):%n", file);
-        out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", "phase", "decision", "operation", "allow", "code",
-                "status / outcome");
+        out.printf("  %-8s %-8s %-16s %-44s %-5s %-22s %s%n", "phase", "decision", "agent (x509)", "operation",
+                "allow", "code", "status / outcome");
         for (String line : lines) {
             JsonNode r = JSON.readTree(line);
             String phase = r.path("phase").asText();
@@ -195,12 +195,16 @@ public final class Demo {
                     ? r.path("event").asText() + " " + r.path("task_id").asText() + " by " + r.path("actor").asText()
                             .substring(r.path("actor").asText().lastIndexOf('/') + 1)
                     : r.path("operation").asText();
-            out.printf("  %-8s %-8s %-48s %-5s %-15s %s%n", phase,
-                    r.path("decision_id").asText().substring(0, 8), what,
+            String agent = r.path("agent").asText("-");
+            out.printf("  %-8s %-8s %-16s %-44s %-5s %-22s %s%n", phase,
+                    r.path("decision_id").asText().substring(0, 8), agent.substring(agent.lastIndexOf('/') + 1),
+                    what,
                     decision ? r.path("decision").asText() : "", decision ? r.path("code").asText() : "",
                     phase.equals("outcome") ? r.path("upstream_status").asText("-") + " " + r.path("outcome").asText()
                             : "");
         }
+        out.println("  (agent: the last segment of the caller's SPIFFE ID, spiffe://" + AGENT.trustDomain()
+                + "/agents/..., proven by its X.509-SVID; every record has the whole ID)");
         out.println("  verify: " + AuditVerifier.verifyFromGenesis(List.of(file))
                 + "   (./toolgate audit verify " + file + ")");
     }

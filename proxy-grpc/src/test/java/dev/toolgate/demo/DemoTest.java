@@ -61,6 +61,12 @@ class DemoTest {
                 .contains("DENY_IDENTITY_MISMATCH").contains("DENY_TASK_ENDED").contains("DENY_POLICY")
                 .contains("DENY_MALFORMED").contains("200 completed")
                 .contains("mcp:tools/list").contains("verify: ok: 20 records, chain intact");
+        // Every call's record names who made it: the travel planner, and the mail sorter replaying its token.
+        List<String> decisionRows = audit.lines().filter(l -> l.startsWith("  decision")).toList();
+        assertThat(decisionRows).hasSize(13).allSatisfy(l -> assertThat(l).containsAnyOf("travel-planner",
+                "mail-sorter"));
+        assertThat(decisionRows).filteredOn(l -> l.contains("DENY_IDENTITY_MISMATCH")).singleElement()
+                .asString().contains("mail-sorter");
         assertThat(dir.resolve("audit/audit.jsonl")).exists();
     }
 }

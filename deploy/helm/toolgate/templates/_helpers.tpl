@@ -66,6 +66,10 @@ audit:
   maxWait: {{ .Values.audit.maxWait | quote }}
 routes:
   - ../routes/
+{{- if .Values.policies }}
+policies:
+  - ../policies/
+{{- end }}
 {{- end -}}
 
 {{- define "toolgate.spiffeHelperConfig" -}}

@@ -141,7 +141,12 @@ class HelmChartTest {
                     prefix: /api/weather
                     upstream: {url: "https://api.weather.example"}
                 policies:
-                  base.yaml: {kind: Policy, subjects: ["spiffe://example.org/ns/agents/**"]}
+                  base.yaml:
+                    kind: Policy
+                    name: base
+                    subjects: ["spiffe://example.org/ns/agents/**"]
+                    allow:
+                      - {name: crm-read, route: crm, operations: ["GET /customers/*"]}
                 identity:
                   source: secret
                   secret: {name: planner-svid}
@@ -177,6 +182,9 @@ class HelmChartTest {
         Container sidecar = pod.spec().getInitContainers().stream().filter(c -> c.getName().equals("toolgate"))
                 .findFirst().orElseThrow();
         assertThat(sidecar.getVolumeMounts()).anyMatch(v -> v.getMountPath().equals("/etc/toolgate/policies"));
+        // The sidecar's config names the mounted policies, and they load against its routes (PodChecks loads them).
+        assertThat(pod.config().policies()).singleElement().asString().endsWith("/etc/toolgate/policies");
+        assertThat(pod.policy().documents()).isNotEmpty();
     }
 
     @Test

@@ -7,6 +7,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
+import dev.toolgate.policy.PolicyException;
+import dev.toolgate.policy.PolicyLoader;
+import dev.toolgate.policy.PolicySet;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
@@ -53,7 +56,7 @@ final class PodChecks {
 
     /** A checked pod: what later checks (ClusterSPIFFEID, NetworkPolicy) need. */
     record Pod(Deployment deployment, PodSpec spec, Map<String, String> labels, SidecarConfig config,
-               Map<String, String> helperConfig) {
+               Map<String, String> helperConfig, PolicySet policy) {
         List<String> containerNames() {
             List<String> names = new ArrayList<>();
             spec.getInitContainers().forEach(c -> names.add(c.getName()));
@@ -101,7 +104,7 @@ final class PodChecks {
         Map<String, String> helper = checkIdentity(pod, sidecar, config);
         checkEgressLock(pod, sidecar, expectEgressLock);
         checkAgents(pod);
-        return new Pod(deployment, pod, labels, config, helper);
+        return new Pod(deployment, pod, labels, config, helper, policy(config));
     }
 
     /** Entry point, arguments, the config file mounted where --config points, loaded by the real loader. */
@@ -367,6 +370,18 @@ final class PodChecks {
         for (var route : pod.config().routes()) {
             assertThat(ports).as("%s: route %s (%s) is allowed out by the NetworkPolicy", source, route.name(),
                     route.upstream().url()).contains(route.upstream().port());
+        }
+    }
+
+    /** The policy files the config names, loaded by the sidecar's own loader against its routes. */
+    private PolicySet policy(SidecarConfig config) {
+        if (config.policies().isEmpty()) {
+            return PolicySet.unrestricted();
+        }
+        try {
+            return PolicyLoader.load(config.policies(), config.routes());
+        } catch (PolicyException e) {
+            throw new AssertionError(source + ": the sidecar would refuse its policy: " + e.getMessage(), e);
         }
     }
 

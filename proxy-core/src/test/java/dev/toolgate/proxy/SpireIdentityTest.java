@@ -184,6 +184,70 @@ class SpireIdentityTest {
         }
     }
 
+    /**
+     * Rotation under load: two clients keep calling (one on a keep-alive connection, one on a new connection per
+     * call) while SPIRE rotates the sidecar's SVID five times; not one call fails.
+     */
+    @Test
+    void callsUnderLoadNeverFailWhileTheSvidRotates() throws Exception {
+        spire.issue(pki.issue(TestPki.SIDECAR), pki.ca().certificate());
+        SSLContext agent = pki.jdkClient(TestPki.AGENT);
+        try (SpireTlsMaterial tls = SpireTlsMaterial.connect(spire.address(), Optional.of(TestPki.SIDECAR),
+                Duration.ofSeconds(30));
+             ProxyServer proxy = start(tls)) {
+            String get = get(Sidecar.taskForEverything(proxy, TestPki.AGENT));
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread keepAlive = new Thread(() -> {
+                try (RawHttpClient c = new RawHttpClient(agent, proxy.port())) {
+                    while (running.get()) {
+                        int status = c.exchange(get).status();
+                        if (status == 200) {
+                            ok.incrementAndGet();
+                        } else {
+                            failures.add("keep-alive: " + status);
+                        }
+                    }
+                } catch (Exception e) {
+                    failures.add("keep-alive: " + e);
+                }
+            });
+            Thread fresh = new Thread(() -> {
+                while (running.get()) {
+                    try {
+                        int status = callOnNewConnection(agent, proxy.port(), get);
+                        if (status == 200) {
+                            ok.incrementAndGet();
+                        } else {
+                            failures.add("new connection: " + status);
+                        }
+                    } catch (Exception e) {
+                        failures.add("new connection: " + e);
+                    }
+                }
+            });
+            keepAlive.start();
+            fresh.start();
+            for (int i = 0; i < 5; i++) {
+                Svid next = pki.issue(TestPki.SIDECAR);
+                spire.issue(next, pki.ca().certificate());
+                eventually("rotation " + i + " served", () -> {
+                    try {
+                        return servedSerial(agent, proxy.port()).equals(next.leaf().getSerialNumber());
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                });
+            }
+            running.set(false);
+            keepAlive.join(10_000);
+            fresh.join(10_000);
+            assertThat(failures).isEmpty();
+            assertThat(ok.get()).as("calls made during the rotations").isGreaterThan(10);
+        }
+    }
+
     @Test
     void aFederatedBundleMakesTheOtherTrustDomainsAgentsAcceptableAndItsRemovalUndoesIt() throws Exception {
         DevCa partnerCa = DevCa.openOrCreate(dir.resolve("partner-ca"), "partner.test");

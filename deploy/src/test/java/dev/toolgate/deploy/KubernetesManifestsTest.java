@@ -31,7 +31,10 @@ class KubernetesManifestsTest {
 
     @Test
     void baseAgreesWithTheImageAndTheSidecar(@TempDir Path scratch) throws Exception {
-        PodChecks.check(BASE, base(), scratch, true);
+        PodChecks.Pod pod = PodChecks.check(BASE, base(), scratch, true);
+        // The base mounts the policies ConfigMap where its config says; it holds no document (overlays bring them).
+        assertThat(pod.config().policies()).hasSize(1);
+        assertThat(pod.policy().documents()).isEmpty();
     }
 
     @Test
@@ -41,6 +44,8 @@ class KubernetesManifestsTest {
                 .allMatch(o -> NAMESPACE.equals(o.getMetadata().getNamespace()));
         PodChecks.Pod pod = PodChecks.check(OVERLAY, rendered, scratch, true);
         assertThat(pod.config().routes()).extracting(r -> r.name()).containsExactly("crm", "weather");
+        // The overlay's policy is mounted, named by the config and compiles against the overlay's routes.
+        assertThat(pod.policy().documents()).containsExactly("travel-agents");
         assertThat(pod.spec().getContainers().get(0).getImage()).isEqualTo("registry.example.com/agents/travel-planner:2.3.1");
         assertThat(pod.spec().getInitContainers()).extracting(c -> c.getImage()).contains(
                 "registry.example.com/platform/toolgate:0.1.0", "registry.example.com/platform/toolgate-egress-lock:0.1.0");
@@ -69,6 +74,8 @@ class KubernetesManifestsTest {
                 case "kustomization.yaml" -> assertThat(YAML.readTree(f.toFile()).path("kind").asText())
                         .as(where).isEqualTo("Kustomization");
                 case "routes.yaml" -> ConfigLoader.loadRoutes(f); // a route file the sidecar accepts
+                case "policies.yaml" -> assertThat(YAML.readTree(f.toFile()).path("kind").asText()).as(where)
+                        .isEqualTo("Policy"); // compiled against its routes by the overlay's test
                 case "toolgate.yaml" -> assertThat(YAML.readTree(f.toFile()).has("listener")).as(where).isTrue();
                 default -> assertThat(Manifests.parse(where, Files.readString(f)).all()).as(where).isNotEmpty();
             }

@@ -6,20 +6,13 @@ import dev.toolgate.api.v1.ApprovalServiceGrpc;
 import dev.toolgate.api.v1.DecideRequest;
 import dev.toolgate.api.v1.ListPendingRequest;
 import dev.toolgate.api.v1.ListPendingResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code toolgate approvals list|approve|deny}: the ApprovalService of a running sidecar over its control API, for
@@ -33,41 +26,10 @@ import picocli.CommandLine.Spec;
                 ApprovalsCommand.Deny.class})
 final class ApprovalsCommand {
 
-    /** The skeleton of every approvals subcommand: connect, call, print, map failures to exit codes. */
-    abstract static class Rpc implements Callable<Integer> {
-        @Mixin
-        ControlOptions control;
-
-        @Spec
-        CommandSpec spec;
-
-        abstract int call(ApprovalServiceGrpc.ApprovalServiceBlockingStub approvals, PrintWriter out);
-
-        @Override
-        public final Integer call() {
-            String name = "approvals " + spec.name();
-            PrintWriter err = spec.commandLine().getErr();
-            ManagedChannel channel;
-            ApprovalServiceGrpc.ApprovalServiceBlockingStub stub;
-            try {
-                channel = control.channel();
-                stub = ApprovalServiceGrpc.newBlockingStub(channel)
-                        .withDeadlineAfter(control.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (Exception e) {
-                return ControlOptions.unusable(err, name, e);
-            }
-            try {
-                PrintWriter out = spec.commandLine().getOut();
-                int exit = call(stub, out);
-                out.flush();
-                return exit;
-            } catch (StatusRuntimeException e) {
-                return control.refused(err, name, e);
-            } catch (IllegalArgumentException e) {
-                return ControlOptions.unusable(err, name, e);
-            } finally {
-                ControlOptions.close(channel);
-            }
+    /** A {@code approvals} command: one call or more on the service, through {@link ControlRpc}. */
+    abstract static class Rpc extends ControlRpc<ApprovalServiceGrpc.ApprovalServiceBlockingStub> {
+        Rpc() {
+            super("approvals", ApprovalServiceGrpc::newBlockingStub);
         }
     }
 

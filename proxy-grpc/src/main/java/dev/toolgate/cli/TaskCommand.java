@@ -16,21 +16,14 @@ import dev.toolgate.api.v1.StartTaskResponse;
 import dev.toolgate.api.v1.Task;
 import dev.toolgate.api.v1.TaskServiceGrpc;
 import dev.toolgate.api.v1.TaskState;
-import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code toolgate task start|delegate|end|revoke|revoke-grant|get|list}: the TaskService of a running sidecar over
@@ -44,41 +37,10 @@ import picocli.CommandLine.Spec;
                 TaskCommand.ListTasks.class})
 final class TaskCommand {
 
-    /** The skeleton of every task subcommand: connect, call, print, map failures to exit codes. */
-    abstract static class Rpc implements Callable<Integer> {
-        @Mixin
-        ControlOptions control;
-
-        @Spec
-        CommandSpec spec;
-
-        abstract int call(TaskServiceGrpc.TaskServiceBlockingStub tasks, PrintWriter out);
-
-        @Override
-        public final Integer call() {
-            String name = "task " + spec.name();
-            PrintWriter err = spec.commandLine().getErr();
-            ManagedChannel channel;
-            TaskServiceGrpc.TaskServiceBlockingStub stub;
-            try {
-                channel = control.channel();
-                stub = TaskServiceGrpc.newBlockingStub(channel)
-                        .withDeadlineAfter(control.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            } catch (Exception e) {
-                return ControlOptions.unusable(err, name, e);
-            }
-            try {
-                PrintWriter out = spec.commandLine().getOut();
-                int exit = call(stub, out);
-                out.flush();
-                return exit;
-            } catch (StatusRuntimeException e) {
-                return control.refused(err, name, e);
-            } catch (IllegalArgumentException e) {
-                return ControlOptions.unusable(err, name, e);
-            } finally {
-                ControlOptions.close(channel);
-            }
+    /** A {@code task} command: one call or more on the service, through {@link ControlRpc}. */
+    abstract static class Rpc extends ControlRpc<TaskServiceGrpc.TaskServiceBlockingStub> {
+        Rpc() {
+            super("task", TaskServiceGrpc::newBlockingStub);
         }
     }
 

@@ -3,7 +3,11 @@ package dev.toolgate.audit;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.toolgate.call.CanonicalJson;
+import dev.toolgate.call.McpMessage;
+import dev.toolgate.call.McpRequest;
 import dev.toolgate.config.RouteAuditConfig;
 import java.util.Collections;
 import java.util.List;
@@ -99,6 +103,35 @@ public final class ArgumentCapture {
             out.put(name, cap(text));
         }
         return Collections.unmodifiableMap(out);
+    }
+
+    /** What a decision record says of an MCP request's arguments: their digest (or null) and the captured values. */
+    public record Recorded(String digest, Map<String, String> args) {}
+
+    /**
+     * The {@code args_digest} and {@code args} of an MCP request: for one message its arguments' digest and captured
+     * values; for a batch the digest of the JSON array of every message's arguments ({@code null} where a message has
+     * none; no digest when none has any) and the captured values named {@code <index>.<name>}. The data plane and
+     * Envoy's ext_authz check record the same.
+     */
+    public Recorded record(McpRequest request) {
+        List<McpMessage> messages = request.messages();
+        if (!request.batch()) {
+            JsonNode a = messages.get(0).arguments();
+            return new Recorded(digest(a), capture(a));
+        }
+        ArrayNode all = JsonNodeFactory.instance.arrayNode(messages.size());
+        Map<String, String> captured = new TreeMap<>();
+        boolean any = false;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode a = messages.get(i).arguments();
+            all.add(a == null ? JsonNodeFactory.instance.nullNode() : a);
+            any |= a != null;
+            for (Map.Entry<String, String> e : capture(a).entrySet()) {
+                captured.put(i + "." + e.getKey(), e.getValue());
+            }
+        }
+        return new Recorded(any ? digest(all) : null, captured);
     }
 
     /** SHA-256 (hex) of the canonical JSON of {@code arguments} ({@link CanonicalJson}); null when there are none. */

@@ -2,28 +2,23 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
-import dev.toolgate.call.McpMessage;
-import dev.toolgate.call.McpRequest;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
+import dev.toolgate.call.McpRequest;
 import dev.toolgate.grant.Task;
-import dev.toolgate.policy.Verdict;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.policy.Verdict;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.netty.channel.Channel;
-import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.StatusCode;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.EventExecutor;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -156,26 +151,9 @@ final class ExchangeAudit {
      * ({@code 0.repo}). Nothing when no message has arguments.
      */
     void arguments(McpRequest request, ArgumentCapture capture) {
-        List<McpMessage> messages = request.messages();
-        if (!request.batch()) {
-            JsonNode a = messages.get(0).arguments();
-            argsDigest = ArgumentCapture.digest(a);
-            args = capture.capture(a);
-            return;
-        }
-        ArrayNode all = JsonNodeFactory.instance.arrayNode(messages.size());
-        Map<String, String> captured = new TreeMap<>();
-        boolean any = false;
-        for (int i = 0; i < messages.size(); i++) {
-            JsonNode a = messages.get(i).arguments();
-            all.add(a == null ? JsonNodeFactory.instance.nullNode() : a);
-            any |= a != null;
-            for (Map.Entry<String, String> e : capture.capture(a).entrySet()) {
-                captured.put(i + "." + e.getKey(), e.getValue());
-            }
-        }
-        argsDigest = any ? ArgumentCapture.digest(all) : null;
-        args = captured;
+        ArgumentCapture.Recorded r = capture.record(request);
+        argsDigest = r.digest();
+        args = r.args();
     }
 
     void describe(String route, String method, String path, TraceParent trace) {

@@ -117,7 +117,7 @@ public final class RouteSnapshot {
     }
 
     /** What the audit records of {@code route}'s call arguments ({@link ArgumentCapture#NONE}: the digest only). */
-    ArgumentCapture capture(String route) {
+    public ArgumentCapture capture(String route) {
         return captures.getOrDefault(route, ArgumentCapture.NONE);
     }
 }

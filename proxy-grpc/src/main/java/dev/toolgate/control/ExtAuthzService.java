@@ -2,6 +2,7 @@ package dev.toolgate.control;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.CallDecider;
@@ -108,6 +109,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
         private String protocol = "http";
         private String operation;
         private Decision decision;
+        /** The MCP body's argument digest and captured values, for the decision record (null: not an MCP POST). */
+        private ArgumentCapture.Recorded arguments;
 
         Check(CheckRequest request) {
             this.request = request;
@@ -186,6 +189,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             } catch (McpParseException e) {
                 return deny(400, "bad_request", "DENY_MALFORMED", e.reason());
             }
+            arguments = routes.capture(match.route().name()).record(parsed);
             CallDecider.McpDecisions judged = routes.decider().decideMcp(id, IdentityProof.X509, token, match,
                     parsed, headers);
             describe(judged.operation());
@@ -256,6 +260,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                     .withIdentity(agent == null ? null : "x509");
             if (decision != null && decision.approvalId() != null) {
                 rec = rec.withApprovalId(decision.approvalId());
+            }
+            if (arguments != null) {
+                rec = rec.withArgs(arguments.digest(), arguments.args());
             }
             long deadline = System.nanoTime() + auditMaxWaitNanos;
             while (!audit.offer(rec)) {

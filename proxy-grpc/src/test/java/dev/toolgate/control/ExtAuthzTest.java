@@ -19,6 +19,7 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditSink;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.AuditConfig;
@@ -179,6 +180,8 @@ class ExtAuthzTest {
         JsonNode ok = decisionRecord(header(granted.getOkResponse().getHeadersList(), "x-toolgate-decision-id"));
         assertThat(ok.path("protocol").asText()).isEqualTo("mcp");
         assertThat(ok.path("operation").asText()).isEqualTo("mcp:tools/call:search");
+        // The arguments are recorded as the data plane records them: their digest (here of {}).
+        assertThat(ok.path("args_digest").asText()).isEqualTo(ArgumentCapture.digest(new ObjectMapper().readTree("{}")));
 
         CheckResponse ungranted = check(request(AGENT.uri(), "POST", "/mcp/tools", h, toolCall(2, "delete_repo")));
         JsonNode body = denied(ungranted, 403, "DENY_NO_GRANT");

@@ -281,7 +281,9 @@ final class Exchange implements UpstreamListener {
         }
         upstream = rt.upstreams().get(routeName);
         outbound = ExchangeMessages.upstreamRequest(req, match, target, upstream, trace);
-        mcpPost = new McpPost(agent, token, match, new NettyRequestHeaders(req.headers().copy()));
+        // The head's headers stay as the agent sent them (the upstream request is a new message with its own
+        // copy, and releasing the head frees only a body), so conditions read them after the body is in.
+        mcpPost = new McpPost(agent, token, match, new NettyRequestHeaders(req.headers()));
         collectBody(req, full, limit, this::decideMcp);
     }
 

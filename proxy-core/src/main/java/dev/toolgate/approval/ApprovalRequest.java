@@ -15,7 +15,7 @@ import java.util.Map;
  * @param purpose        the task's stated purpose
  * @param route          the route called
  * @param operation      the operation ({@code GET /customers/7}, {@code mcp:tools/call:send_mail}, ...)
- * @param argsDigest     SHA-256 of the canonical arguments ({@code dev.toolgate.call.ArgsDigest}), or null for a
+ * @param argsDigest     SHA-256 of the canonical arguments ({@code dev.toolgate.mcp.ArgsDigest}), or null for a
  *                       call without readable arguments
  * @param policy         the rule that asks for approval, with the policy version ({@code doc/rule@version})
  * @param shownArguments argument values the route allows approvers to see (already redacted); empty when none

@@ -3,8 +3,8 @@ package dev.toolgate.authz;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.call.Call;
-import dev.toolgate.call.McpMessage;
-import dev.toolgate.call.McpRequest;
+import dev.toolgate.mcp.McpMessage;
+import dev.toolgate.mcp.McpRequest;
 import dev.toolgate.call.RequestHeaders;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.identity.IdentityProof;

@@ -1,7 +1,7 @@
 package dev.toolgate.authz;
 
 import dev.toolgate.call.Call;
-import dev.toolgate.call.McpMessage;
+import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.CallFacts;

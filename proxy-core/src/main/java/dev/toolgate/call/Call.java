@@ -1,5 +1,7 @@
 package dev.toolgate.call;
 
+import dev.toolgate.mcp.McpMessage;
+import dev.toolgate.mcp.ArgsDigest;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.identity.IdentityProof;

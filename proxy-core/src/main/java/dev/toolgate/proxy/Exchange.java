@@ -1,19 +1,21 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.mcp.JsonRpcAnswers;
+import dev.toolgate.mcp.McpSessions;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.CallDecider;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.toolgate.call.McpMessage;
-import dev.toolgate.call.McpParseException;
-import dev.toolgate.call.McpParser;
-import dev.toolgate.call.McpRequest;
+import dev.toolgate.mcp.McpMessage;
+import dev.toolgate.mcp.McpParseException;
+import dev.toolgate.mcp.McpParser;
+import dev.toolgate.mcp.McpRequest;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestHeaders;
-import dev.toolgate.call.ToolsList;
+import dev.toolgate.mcp.ToolsList;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.credential.CredentialException;

@@ -4,7 +4,7 @@ import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.call.McpRequest;
+import dev.toolgate.mcp.McpRequest;
 import dev.toolgate.grant.Task;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;

@@ -1,9 +1,11 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.mcp.McpToolDigests;
+import dev.toolgate.mcp.McpSessions;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.CallDecider;
-import dev.toolgate.call.McpParser;
+import dev.toolgate.mcp.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.credential.Credentials;

@@ -1,5 +1,7 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.mcp.McpToolDigests;
+import dev.toolgate.mcp.McpSessions;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.approval.Approvals;
@@ -7,7 +9,7 @@ import dev.toolgate.audit.ApprovalLifecycleAudit;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.grant.TaskRegistry;
-import dev.toolgate.call.McpParser;
+import dev.toolgate.mcp.McpParser;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.RouteConfig;

@@ -1,6 +1,6 @@
 package dev.toolgate.proxy;
 
-import dev.toolgate.call.ToolsList;
+import dev.toolgate.mcp.ToolsList;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.toolgate.call.Call;
-import dev.toolgate.call.McpMessage;
-import dev.toolgate.call.McpParser;
+import dev.toolgate.mcp.McpMessage;
+import dev.toolgate.mcp.McpParser;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.OpPattern;
 import java.nio.charset.StandardCharsets;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.call.CanonicalJson;
+import dev.toolgate.mcp.CanonicalJson;
 import dev.toolgate.config.McpRouteConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;

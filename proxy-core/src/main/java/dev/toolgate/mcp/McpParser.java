@@ -1,7 +1,7 @@
-package dev.toolgate.call;
+package dev.toolgate.mcp;
 
-import static dev.toolgate.call.McpParseException.INVALID_REQUEST;
-import static dev.toolgate.call.McpParseException.PARSE_ERROR;
+import static dev.toolgate.mcp.McpParseException.INVALID_REQUEST;
+import static dev.toolgate.mcp.McpParseException.PARSE_ERROR;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonFactory;

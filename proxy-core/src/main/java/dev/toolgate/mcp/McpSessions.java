@@ -1,4 +1,4 @@
-package dev.toolgate.proxy;
+package dev.toolgate.mcp;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -10,9 +10,9 @@ import java.time.Duration;
  * session id is not a credential to share). Bounded; a binding is forgotten an hour after its last use (the task
  * itself lives at most as long as {@code tasks.maxTtl}). Thread-safe.
  */
-final class McpSessions {
+public final class McpSessions {
     /** Who a session belongs to. */
-    record Owner(String agent, String taskId) {}
+    public record Owner(String agent, String taskId) {}
 
     private final Cache<String, Owner> owners = Caffeine.newBuilder()
             .maximumSize(100_000)
@@ -20,12 +20,12 @@ final class McpSessions {
             .build();
 
     /** Records that the upstream of {@code route} gave {@code sessionId} to this agent and task (first one wins). */
-    void bind(String route, String sessionId, String agent, String taskId) {
+    public void bind(String route, String sessionId, String agent, String taskId) {
         owners.asMap().putIfAbsent(key(route, sessionId), new Owner(agent, taskId));
     }
 
     /** The owner of a session, or null when the sidecar never saw the upstream hand it out. */
-    Owner owner(String route, String sessionId) {
+    public Owner owner(String route, String sessionId) {
         return owners.getIfPresent(key(route, sessionId));
     }
 

@@ -1,8 +1,8 @@
-package dev.toolgate.call;
+package dev.toolgate.mcp;
 
-import static dev.toolgate.call.McpParseException.INVALID_PARAMS;
-import static dev.toolgate.call.McpParseException.INVALID_REQUEST;
-import static dev.toolgate.call.McpParseException.PARSE_ERROR;
+import static dev.toolgate.mcp.McpParseException.INVALID_PARAMS;
+import static dev.toolgate.mcp.McpParseException.INVALID_REQUEST;
+import static dev.toolgate.mcp.McpParseException.PARSE_ERROR;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.toolgate.call;
+package dev.toolgate.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,10 +1,10 @@
-package dev.toolgate.call;
+package dev.toolgate.mcp;
 
-import static dev.toolgate.call.McpMessage.PROMPTS_GET;
-import static dev.toolgate.call.McpMessage.RESOURCES_READ;
-import static dev.toolgate.call.McpMessage.TOOLS_CALL;
-import static dev.toolgate.call.McpParseException.INVALID_PARAMS;
-import static dev.toolgate.call.McpParseException.INVALID_REQUEST;
+import static dev.toolgate.mcp.McpMessage.PROMPTS_GET;
+import static dev.toolgate.mcp.McpMessage.RESOURCES_READ;
+import static dev.toolgate.mcp.McpMessage.TOOLS_CALL;
+import static dev.toolgate.mcp.McpParseException.INVALID_PARAMS;
+import static dev.toolgate.mcp.McpParseException.INVALID_REQUEST;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Locale;

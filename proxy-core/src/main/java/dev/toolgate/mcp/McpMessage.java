@@ -1,4 +1,4 @@
-package dev.toolgate.call;
+package dev.toolgate.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 

@@ -1,4 +1,4 @@
-package dev.toolgate.proxy;
+package dev.toolgate.mcp;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,20 +15,20 @@ import java.util.List;
  * "data":{"error":"toolgate_denied","code":...,"reason":...,"decision_id":...}}}} (plus {@code approval_id} when
  * the call waits for, or was refused by, an approval). Stateless.
  */
-final class JsonRpcAnswers {
+public final class JsonRpcAnswers {
     /** JSON-RPC error code for a call the sidecar refused (the implementation-defined server-error range). */
-    static final int DENIED = -32001;
+    public static final int DENIED = -32001;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private JsonRpcAnswers() {}
 
     /** One answer element for the request {@code id} (null: a notification or an unreadable request). */
-    static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId) {
+    public static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId) {
         return error(id, rpcCode, error, code, reason, decisionId, null);
     }
 
     /** ... with {@code data.approval_id}: the approval the call waits for or was refused by (null: none). */
-    static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId,
+    public static ObjectNode error(JsonNode id, int rpcCode, String error, String code, String reason, String decisionId,
                             String approvalId) {
         ObjectNode res = JSON.createObjectNode();
         res.put("jsonrpc", "2.0");
@@ -50,7 +50,7 @@ final class JsonRpcAnswers {
     }
 
     /** Adds {@code retry_after} (seconds) to an error answer's data when a rate limit refused the request. */
-    static ObjectNode retryAfter(ObjectNode answer, long seconds) {
+    public static ObjectNode retryAfter(ObjectNode answer, long seconds) {
         if (seconds > 0) {
             ((ObjectNode) answer.get("error").get("data")).put("retry_after", seconds);
         }
@@ -58,13 +58,13 @@ final class JsonRpcAnswers {
     }
 
     /** A batch answer: one element per request that has an id (JSON-RPC answers no notification). */
-    static byte[] batch(List<ObjectNode> elements) {
+    public static byte[] batch(List<ObjectNode> elements) {
         ArrayNode arr = JSON.createArrayNode();
         elements.forEach(arr::add);
         return bytes(arr);
     }
 
-    static byte[] bytes(JsonNode node) {
+    public static byte[] bytes(JsonNode node) {
         try {
             return (JSON.writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (JsonProcessingException e) {

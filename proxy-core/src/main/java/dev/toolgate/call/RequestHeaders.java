@@ -1,5 +1,6 @@
 package dev.toolgate.call;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -22,6 +23,11 @@ public interface RequestHeaders {
         public Map<String, String> asMap() {
             return Map.of();
         }
+
+        @Override
+        public List<String> values(String name) {
+            return List.of();
+        }
     };
 
     /** The host the agent addressed ({@code Host} or {@code :authority}), or null. */
@@ -29,4 +35,17 @@ public interface RequestHeaders {
 
     /** Every header by lower-case name; a new map on each call. */
     Map<String, String> asMap();
+
+    /**
+     * Every value of the header {@code name} (case-insensitive), each as its own element: one per header line
+     * where the transport keeps lines apart, one per comma-separated element where it joined them (Envoy). The
+     * admission step counts them (one task token, one session id).
+     */
+    List<String> values(String name);
+
+    /** The first value of {@code name}, or null when the request has none. */
+    default String first(String name) {
+        List<String> v = values(name);
+        return v.isEmpty() ? null : v.get(0);
+    }
 }

@@ -1,14 +1,11 @@
 package dev.toolgate.proxy;
 
-import dev.toolgate.audit.ArgumentCapture;
+import dev.toolgate.admission.Intent;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.authz.Decision;
-import dev.toolgate.mcp.McpRequest;
-import dev.toolgate.grant.Task;
+import dev.toolgate.authz.DecisionCode;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
-import dev.toolgate.policy.Verdict;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.Channel;
@@ -17,7 +14,6 @@ import io.netty.util.concurrent.EventExecutor;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import java.time.Clock;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ExchangeAudit {
     private static final Logger log = LoggerFactory.getLogger(ExchangeAudit.class);
-    private static final int MAX_OPERATION_CHARS = 512;
 
     private final AuditTrail trail;
     private final ProxyMetrics metrics;
@@ -46,22 +41,12 @@ final class ExchangeAudit {
     private String agent;
     /** How the agent proved its ID ({@code x509}, {@code jwt}); null while there is no verified agent. */
     private String identity;
-    private String taskId;
-    private String parentTaskId;
-    private String purpose;
-    private String grantId;
-    private String policy;
-    private String approvalId;
-    private Verdict wouldDeny;
-    private String route;
-    private String operation;
+    /** What admission knew of the call when it decided (or gave up); both records are written from it. */
+    private Intent intent;
     private String traceId;
     private String spanId;
-    private String argsDigest;
-    private Map<String, String> args;
     private long forwardNanos;
     private Map<String, String> tools;
-    private List<AuditRecord.Element> elements;
     private final Span span;
 
     ExchangeAudit(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos, Channel channel,
@@ -104,28 +89,6 @@ final class ExchangeAudit {
         return agentId;
     }
 
-    /** The task (and grant) the decision was made under, for both records and the span. */
-    void task(Decision d) {
-        if (d.task() != null) {
-            Task t = d.task().task();
-            taskId = t.id();
-            parentTaskId = t.parentId();
-            purpose = t.purpose();
-            span.setAttribute("toolgate.task_id", taskId);
-        }
-        if (d instanceof Decision.Allow a) {
-            grantId = a.grant().id();
-            wouldDeny = a.wouldDeny();
-        }
-        policy = d.policy();
-        approvalId = d.approvalId();
-    }
-
-    /** How each message of a JSON-RPC batch was decided, for the decision record. */
-    void elements(List<AuditRecord.Element> decided) {
-        this.elements = decided;
-    }
-
     /** The tools an MCP server listed in this exchange's answer (name to definition digest), for the outcome. */
     void tools(Map<String, String> digests) {
         this.tools = digests;
@@ -137,62 +100,48 @@ final class ExchangeAudit {
         span.end();
     }
 
-    /** Replaces the audited operation (an MCP POST is recorded by what its JSON-RPC messages do). */
-    void operation(String op) {
-        this.operation = op.length() > MAX_OPERATION_CHARS ? op.substring(0, MAX_OPERATION_CHARS) + "..." : op;
-        span.setAttribute("toolgate.operation", this.operation);
-    }
-
-    /**
-     * The arguments of an MCP POST's messages ({@code tools/call}, {@code prompts/get}), for the decision record:
-     * their digest, and the values the route captures (redacted). A single message: the digest of its arguments
-     * and the captured names as they are. A batch: the digest of the JSON array of every message's arguments
-     * ({@code null} where a message has none) and captured names prefixed with the message's index
-     * ({@code 0.repo}). Nothing when no message has arguments.
-     */
-    void arguments(McpRequest request, ArgumentCapture capture) {
-        ArgumentCapture.Recorded r = capture.record(request);
-        argsDigest = r.digest();
-        args = r.args();
-    }
-
-    void describe(String route, String method, String path, TraceParent trace) {
-        this.route = route;
-        String op = method + " " + path;
-        this.operation = op.length() > MAX_OPERATION_CHARS ? op.substring(0, MAX_OPERATION_CHARS) + "..." : op;
+    /** The trace this exchange continues (its ids go on both records). */
+    void trace(TraceParent trace) {
         this.traceId = trace.traceId();
         this.spanId = trace.spanId();
-        span.updateName(route == null ? method : method + " " + route);
-        span.setAttribute("toolgate.operation", this.operation);
-        if (route != null) {
-            span.setAttribute("toolgate.route", route);
+    }
+
+    /** What admission knows of the call now: route, operation, the decision's task and grant, MCP arguments. */
+    void intent(Intent now) {
+        this.intent = now;
+        span.updateName(now.route() == null ? method(now.operation()) : method(now.operation()) + " " + now.route());
+        span.setAttribute("toolgate.operation", now.operation());
+        if (now.route() != null) {
+            span.setAttribute("toolgate.route", now.route());
         }
+        if (now.decision() != null && now.decision().task() != null) {
+            span.setAttribute("toolgate.task_id", now.decision().task().task().id());
+        }
+    }
+
+    /** The route of the call, or null. */
+    String route() {
+        return intent.route();
+    }
+
+    private static String method(String operation) {
+        int sp = operation.indexOf(' ');
+        return sp < 0 ? operation : operation.substring(0, sp);
     }
 
     /**
      * Writes the decision record, then runs {@code accepted}; if the trail cannot take it within the bound,
      * runs {@code refused} instead (the caller fails closed).
      */
-    void decide(String protocol, boolean allow, String code, String reason, Runnable accepted, Runnable refused) {
+    void decide(DecisionCode code, String reason, Runnable accepted, Runnable refused) {
         long decisionNanos = System.nanoTime() - startNanos;
         long decisionUs = TimeUnit.NANOSECONDS.toMicros(decisionNanos);
-        metrics.decision(route, allow ? "allow" : "deny", code, decisionNanos);
+        boolean allow = code == DecisionCode.ALLOW;
+        metrics.decision(intent.route(), allow ? "allow" : "deny", code.name(), decisionNanos);
         span.setAttribute("toolgate.decision", allow ? "allow" : "deny");
-        span.setAttribute("toolgate.code", code);
-        boolean shadow = allow && wouldDeny != null;
-        AuditRecord rec = AuditRecord.decision(clock.instant(), decisionId, traceId, spanId, agent, taskId,
-                parentTaskId, purpose, route, protocol, operation, shadow ? "would_deny" : allow ? "allow" : "deny",
-                shadow ? wouldDeny.code() : code, shadow ? wouldDeny.reason() : reason, grantId, policy,
-                shadow ? "shadow" : "enforce", decisionUs, identity);
-        if (argsDigest != null) {
-            rec = rec.withArgs(argsDigest, args);
-        }
-        if (elements != null) {
-            rec = rec.withElements(elements);
-        }
-        if (approvalId != null) {
-            rec = rec.withApprovalId(approvalId);
-        }
+        span.setAttribute("toolgate.code", code.name());
+        AuditRecord rec = intent.record(clock.instant(), decisionId, traceId, spanId, agent, identity, decisionUs,
+                code, reason);
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
@@ -235,7 +184,7 @@ final class ExchangeAudit {
     void outcome(Integer upstreamStatus, String outcome, String reason, long bytesIn, long bytesOut) {
         long upstreamNanos = System.nanoTime() - forwardNanos;
         long upstreamMs = TimeUnit.NANOSECONDS.toMillis(upstreamNanos);
-        metrics.outcome(route, outcome, upstreamNanos);
+        metrics.outcome(intent.route(), outcome, upstreamNanos);
         if (upstreamStatus != null) {
             span.setAttribute("http.response.status_code", upstreamStatus.longValue());
         }
@@ -244,8 +193,10 @@ final class ExchangeAudit {
             span.setStatus(StatusCode.ERROR, reason == null ? outcome : reason);
         }
         span.end();
-        AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, route, operation,
-                upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut, identity);
+        String taskId = intent.decision() == null || intent.decision().task() == null ? null
+                : intent.decision().task().task().id();
+        AuditRecord rec = AuditRecord.outcome(clock.instant(), decisionId, traceId, agent, taskId, intent.route(),
+                intent.operation(), upstreamStatus, outcome, reason, upstreamMs, bytesIn, bytesOut, identity);
         if (tools != null) {
             rec = rec.withTools(tools);
         }

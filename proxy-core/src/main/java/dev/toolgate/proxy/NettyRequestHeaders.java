@@ -4,6 +4,7 @@ import dev.toolgate.call.RequestHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -30,5 +31,15 @@ final class NettyRequestHeaders implements RequestHeaders {
             m.merge(h.getKey().toLowerCase(Locale.ROOT), h.getValue(), (a, b) -> a + ", " + b);
         }
         return m;
+    }
+
+    @Override
+    public List<String> values(String name) {
+        return headers.getAll(name);
+    }
+
+    @Override
+    public String first(String name) {
+        return headers.get(name);
     }
 }

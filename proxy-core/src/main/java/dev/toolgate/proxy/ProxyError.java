@@ -1,5 +1,6 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.admission.Step;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 /**
@@ -48,5 +49,21 @@ enum ProxyError {
         this.status = status;
         this.code = code;
         this.challenge = challenge;
+    }
+
+    /** The answer a refusal from admission gets on the data plane: its {@link Step.Answer}, else its code's. */
+    static ProxyError of(Step.Refused refused) {
+        return switch (refused.answer()) {
+            case NO_ROUTE -> NO_ROUTE;
+            case RATE_LIMITED -> RATE_LIMITED;
+            case BODY_TOO_LARGE -> BODY_TOO_LARGE;
+            case UNSUPPORTED_MEDIA_TYPE -> BAD_REQUEST;
+            case DECIDED -> switch (refused.code()) {
+                case DENY_MALFORMED -> BAD_REQUEST;
+                case DENY_NO_IDENTITY -> UNAUTHENTICATED;
+                case ERROR_FAIL_CLOSED -> DECISION_FAILED;
+                default -> DENIED;
+            };
+        };
     }
 }

@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.mcp.McpToolDigests;
 import dev.toolgate.mcp.McpSessions;
+import dev.toolgate.admission.Admission;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.CallDecider;
@@ -31,8 +32,8 @@ import java.util.function.Supplier;
  */
 record ProxyRuntime(RouteSnapshot snapshot, Supplier<RouteSnapshot> live, LimitsConfig limits, AuditTrail audit,
                     long auditMaxWaitNanos, Clock clock, ProxyMetrics metrics, CallSpans spans,
-                    List<SpiffeIdPattern> allowedIds, TaskApi taskApi, Executor taskExecutor, McpParser mcpParser,
-                    McpSessions mcpSessions, McpToolDigests toolDigests, JwtSvidValidator jwt) {
+                    List<SpiffeIdPattern> allowedIds, TaskApi taskApi, Executor taskExecutor,
+                    McpToolDigests toolDigests, JwtSvidValidator jwt) {
     ProxyRuntime {
         allowedIds = List.copyOf(allowedIds);
     }
@@ -41,7 +42,7 @@ record ProxyRuntime(RouteSnapshot snapshot, Supplier<RouteSnapshot> live, Limits
     ProxyRuntime pinned() {
         RouteSnapshot now = live.get();
         return now == snapshot ? this : new ProxyRuntime(now, live, limits, audit, auditMaxWaitNanos, clock, metrics,
-                spans, allowedIds, taskApi, taskExecutor, mcpParser, mcpSessions, toolDigests, jwt);
+                spans, allowedIds, taskApi, taskExecutor, toolDigests, jwt);
     }
 
     RouteTable routes() {
@@ -54,6 +55,11 @@ record ProxyRuntime(RouteSnapshot snapshot, Supplier<RouteSnapshot> live, Limits
 
     CallDecider decider() {
         return snapshot.decider();
+    }
+
+    /** How this runtime's route set judges a request. */
+    Admission admission() {
+        return snapshot.admission();
     }
 
     Credentials credentials() {

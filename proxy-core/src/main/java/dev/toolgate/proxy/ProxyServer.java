@@ -151,13 +151,14 @@ public final class ProxyServer implements AutoCloseable {
                 upstreams.put(r.name(), newUpstream(r, config.timeouts(), tls, resolver));
             }
             Approvals approvals = approvals(config, tasks, audit);
+            Clock clock = Clock.systemUTC();
             RouteSnapshot first = new RouteSnapshot(LoadedRoutes.versionOf(config.routes()), config.routes(), tasks,
-                    approvals, credentials, upstreams);
+                    approvals, credentials, upstreams, new McpParser(), new McpSessions(), clock);
             AtomicReference<RouteSnapshot> routes = new AtomicReference<>(first);
             ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), Clock.systemUTC(), metrics, spans,
-                    config.listener().allowedIdPatterns(), new TaskApi(tasks), taskExecutor, new McpParser(),
-                    new McpSessions(), new McpToolDigests(), jwtValidator(config, jwtBundles));
+                    config.audit().maxWait().toNanos(), clock, metrics, spans,
+                    config.listener().allowedIdPatterns(), new TaskApi(tasks), taskExecutor,
+                    new McpToolDigests(), jwtValidator(config, jwtBundles));
             // Whatever credentials are in force later, JWTs of an ended task are dropped (they share one cache).
             tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
@@ -242,7 +243,7 @@ public final class ProxyServer implements AutoCloseable {
                         + e.getMessage(), e);
             }
         }
-        return new RouteSnapshot(next.version(), next.routes(), tasks, approvals, credentials, upstreams);
+        return current.next(next.version(), next.routes(), tasks, approvals, credentials, upstreams);
     }
 
     /**

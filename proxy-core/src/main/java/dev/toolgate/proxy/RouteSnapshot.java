@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.admission.Admission;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.authz.Authorizer;
@@ -11,6 +12,9 @@ import dev.toolgate.config.RouteConfig;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.grant.TaskRegistry;
 import java.util.HashMap;
+import dev.toolgate.mcp.McpParser;
+import dev.toolgate.mcp.McpSessions;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,13 +40,21 @@ public final class RouteSnapshot {
     private final Set<String> names;
     private final Set<String> credentialRoutes;
     private final Map<String, ArgumentCapture> captures;
+    private final McpParser mcpParser;
+    private final McpSessions mcpSessions;
+    private final Clock clock;
+    private final Admission admission;
 
     /**
      * @param approvals the sidecar's one approvals registry: every route set's authorizer asks the same, so a
      *                  reload loses no pending or granted approval
+     * @param mcpParser   how MCP bodies are read (the sidecar's one parser and its limits)
+     * @param mcpSessions the sidecar's MCP session bindings, shared by every route set
+     * @param clock       the sidecar's clock
      */
     RouteSnapshot(String version, List<RouteConfig> routes, TaskRegistry tasks, Approvals approvals,
-                  Credentials credentials, Map<String, Upstream> upstreams) {
+                  Credentials credentials, Map<String, Upstream> upstreams, McpParser mcpParser,
+                  McpSessions mcpSessions, Clock clock) {
         this.version = requireNonNull(version, "version");
         this.routes = List.copyOf(routes);
         this.table = RouteTable.of(this.routes);
@@ -62,6 +74,22 @@ public final class RouteSnapshot {
         this.names = this.routes.stream().map(RouteConfig::name).collect(Collectors.toUnmodifiableSet());
         this.credentialRoutes = this.routes.stream().filter(r -> r.credential() != null).map(RouteConfig::name)
                 .collect(Collectors.toUnmodifiableSet());
+        this.mcpParser = requireNonNull(mcpParser, "mcpParser");
+        this.mcpSessions = requireNonNull(mcpSessions, "mcpSessions");
+        this.clock = requireNonNull(clock, "clock");
+        this.admission = new Admission(table, decider, this::capture, mcpParser, mcpSessions, clock);
+    }
+
+    /** The next route set: the same sidecar-wide parser, session bindings and clock as this one. */
+    RouteSnapshot next(String nextVersion, List<RouteConfig> nextRoutes, TaskRegistry tasks, Approvals approvals,
+                       Credentials nextCredentials, Map<String, Upstream> nextUpstreams) {
+        return new RouteSnapshot(nextVersion, nextRoutes, tasks, approvals, nextCredentials, nextUpstreams, mcpParser,
+                mcpSessions, clock);
+    }
+
+    /** How every request on this route set is judged. */
+    public Admission admission() {
+        return admission;
     }
 
     /**
@@ -71,7 +99,8 @@ public final class RouteSnapshot {
     public static RouteSnapshot forDecisions(String version, List<RouteConfig> routes, TaskRegistry tasks,
                                              Approvals approvals) {
         return new RouteSnapshot(version, requireNonNull(routes, "routes"), requireNonNull(tasks, "tasks"),
-                requireNonNull(approvals, "approvals"), null, Map.of());
+                requireNonNull(approvals, "approvals"), null, Map.of(), new McpParser(), new McpSessions(),
+                Clock.systemUTC());
     }
 
     /** The set's version ({@link dev.toolgate.config.LoadedRoutes#versionOf}). */

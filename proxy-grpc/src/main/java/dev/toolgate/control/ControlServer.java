@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.call.McpParser;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.SidecarConfig;
@@ -111,7 +110,7 @@ public final class ControlServer implements AutoCloseable {
         CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
         // ext_authz callers (Envoy) are authorized by control.extAuthzClients alone, inside the service.
         CallerInterceptor envoy = new CallerInterceptor(List.of());
-        ExtAuthzService extAuthz = new ExtAuthzService(routes, new McpParser(), audit,
+        ExtAuthzService extAuthz = new ExtAuthzService(routes, audit,
                 config.audit().maxWait().toNanos(), Clock.systemUTC(), control.extAuthzClientPatterns());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
                 .sslContext(new RotatingSslContext(tls))

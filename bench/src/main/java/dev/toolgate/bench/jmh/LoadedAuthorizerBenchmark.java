@@ -8,7 +8,7 @@ import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
 import dev.toolgate.call.Call;
-import dev.toolgate.call.McpMessage;
+import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;

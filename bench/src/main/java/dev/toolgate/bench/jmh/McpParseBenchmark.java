@@ -1,8 +1,8 @@
 package dev.toolgate.bench.jmh;
 
-import dev.toolgate.call.McpParseException;
-import dev.toolgate.call.McpParser;
-import dev.toolgate.call.McpRequest;
+import dev.toolgate.mcp.McpParseException;
+import dev.toolgate.mcp.McpParser;
+import dev.toolgate.mcp.McpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

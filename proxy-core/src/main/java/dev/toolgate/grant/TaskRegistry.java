@@ -10,7 +10,7 @@ import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.policy.Condition;
-import dev.toolgate.policy.OpPattern;
+import dev.toolgate.operation.OperationPattern;
 import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.Verdict;
 import java.io.IOException;
@@ -511,10 +511,10 @@ public final class TaskRegistry implements AutoCloseable {
                 throw invalid(where + ".operations: " + r.operations().size() + " (expected: 1 to "
                         + MAX_OPERATIONS + ")");
             }
-            List<OpPattern> ops = new ArrayList<>();
+            List<OperationPattern> ops = new ArrayList<>();
             for (String op : r.operations()) {
                 try {
-                    ops.add(OpPattern.parse(op));
+                    ops.add(OperationPattern.parse(op));
                 } catch (IllegalArgumentException e) {
                     throw invalid(where + ": " + e.getMessage());
                 }

@@ -20,6 +20,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.YamlLines;
 import dev.toolgate.identity.SpiffeIdPattern;
+import dev.toolgate.operation.OperationPattern;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -227,7 +228,7 @@ final class PolicyCompiler {
             }
             String id = ruleId(doc, e.name(), path, ruleNames);
             RouteInfo route = route(e.route(), path + ".route", false);
-            List<OpPattern> ops = operations(e.operations(), path, route);
+            List<OperationPattern> ops = operations(e.operations(), path, route);
             if (e.maxTtl() != null && (e.maxTtl().isZero() || e.maxTtl().isNegative())) {
                 throw fail(path + ".maxTtl", e.maxTtl() + " (expected: > 0)");
             }
@@ -263,7 +264,7 @@ final class PolicyCompiler {
             }
             String id = ruleId(doc, e.name(), path, ruleNames);
             RouteInfo route = route(e.route(), path + ".route", true);
-            List<OpPattern> ops = operations(e.operations(), path, route);
+            List<OperationPattern> ops = operations(e.operations(), path, route);
             Condition when = condition(e.when(), path + ".when");
             String reason = reason(e.reason(), path + ".reason", "denied by policy rule " + id);
             return new Rules.Deny(id, route == null ? Rules.ANY_ROUTE : route.name(), ops, when, reason);
@@ -307,19 +308,19 @@ final class PolicyCompiler {
             return r;
         }
 
-        private List<OpPattern> operations(List<String> texts, String rulePath, RouteInfo route)
+        private List<OperationPattern> operations(List<String> texts, String rulePath, RouteInfo route)
                 throws PolicyException {
             String path = rulePath + ".operations";
             if (texts == null || texts.isEmpty()) {
                 throw fail(path, "missing (expected: a list of operations such as \"GET /repos/**\","
                         + " \"mcp:tools/call:search_issues\", \"grpc:demo.Tools/Search\")");
             }
-            List<OpPattern> ops = new ArrayList<>();
+            List<OperationPattern> ops = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
                 String at = path + "[" + i + "]";
-                OpPattern op;
+                OperationPattern op;
                 try {
-                    op = OpPattern.parse(nonNull(texts.get(i), at));
+                    op = OperationPattern.parse(nonNull(texts.get(i), at));
                 } catch (IllegalArgumentException e) {
                     throw fail(at, e.getMessage());
                 }
@@ -332,7 +333,7 @@ final class PolicyCompiler {
         }
 
         /** An operation that can never match a call on the route is a mistake worth refusing. */
-        private void checkProtocol(OpPattern op, RouteInfo route, String path) throws PolicyException {
+        private void checkProtocol(OperationPattern op, RouteInfo route, String path) throws PolicyException {
             String p = op.protocol();
             if (p.equals("mcp") && !route.protocol().equals("mcp")) {
                 throw fail(path, quote(op.toString()) + " is an MCP operation but route " + route.name() + " is "

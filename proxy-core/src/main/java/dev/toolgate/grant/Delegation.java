@@ -74,7 +74,7 @@ final class Delegation {
             if (expires.isAfter(p.expiresAt())) {
                 if (explicitTtl) {
                     why = "ttl: outlives the parent's " + p.id() + ", which expires in "
-                            + TaskRegistry.human(Duration.ofMillis(p.expiresAt().toEpochMilli() - nowMillis));
+                            + GrantChecks.human(Duration.ofMillis(p.expiresAt().toEpochMilli() - nowMillis));
                     continue;
                 }
                 expires = p.expiresAt();
@@ -88,6 +88,6 @@ final class Delegation {
             return new Grant(child.id(), child.route(), child.operations(), child.condition(), child.budget(),
                     expires);
         }
-        throw TaskRegistry.invalid(where + ": not within the parent task: " + why);
+        throw GrantChecks.invalid(where + ": not within the parent task: " + why);
     }
 }

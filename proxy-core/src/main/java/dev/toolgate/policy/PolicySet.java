@@ -38,7 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * its route, not every rule of every document.
  */
 public final class PolicySet {
-    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyCompiler.version(List.of()), false);
+    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false);
     private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true);
 
     private final Rules.Doc[] docs;

@@ -1,7 +1,6 @@
 package dev.toolgate.grant;
 
-import dev.toolgate.policy.OpPattern;
-
+import dev.toolgate.operation.OperationPattern;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -17,7 +16,7 @@ final class Delegation {
         if (!child.route().equals(parent.route())) {
             return false;
         }
-        for (OpPattern op : child.operations()) {
+        for (OperationPattern op : child.operations()) {
             if (!withinAny(op, parent)) {
                 return false;
             }
@@ -25,8 +24,8 @@ final class Delegation {
         return true;
     }
 
-    private static boolean withinAny(OpPattern op, Grant parent) {
-        for (OpPattern p : parent.operations()) {
+    private static boolean withinAny(OperationPattern op, Grant parent) {
+        for (OperationPattern p : parent.operations()) {
             if (op.within(p)) {
                 return true;
             }
@@ -49,8 +48,8 @@ final class Delegation {
                 continue;
             }
             Grant p = pg.grant();
-            OpPattern outside = null;
-            for (OpPattern op : child.operations()) {
+            OperationPattern outside = null;
+            for (OperationPattern op : child.operations()) {
                 if (!withinAny(op, p)) {
                     outside = op;
                     break;
@@ -75,7 +74,7 @@ final class Delegation {
             if (expires.isAfter(p.expiresAt())) {
                 if (explicitTtl) {
                     why = "ttl: outlives the parent's " + p.id() + ", which expires in "
-                            + TaskRegistry.human(Duration.ofMillis(p.expiresAt().toEpochMilli() - nowMillis));
+                            + GrantChecks.human(Duration.ofMillis(p.expiresAt().toEpochMilli() - nowMillis));
                     continue;
                 }
                 expires = p.expiresAt();
@@ -89,6 +88,6 @@ final class Delegation {
             return new Grant(child.id(), child.route(), child.operations(), child.condition(), child.budget(),
                     expires);
         }
-        throw TaskRegistry.invalid(where + ": not within the parent task: " + why);
+        throw GrantChecks.invalid(where + ": not within the parent task: " + why);
     }
 }

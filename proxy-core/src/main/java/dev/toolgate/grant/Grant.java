@@ -3,7 +3,7 @@ package dev.toolgate.grant;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.call.Call;
-import dev.toolgate.policy.OpPattern;
+import dev.toolgate.operation.OperationPattern;
 import java.time.Instant;
 import java.util.List;
 
@@ -19,7 +19,7 @@ import java.util.List;
  * @param budget     the number of calls it allows, or null for no limit
  * @param expiresAt  when it stops working
  */
-public record Grant(String id, String route, List<OpPattern> operations, String condition, Long budget,
+public record Grant(String id, String route, List<OperationPattern> operations, String condition, Long budget,
                     Instant expiresAt) {
     public Grant {
         requireNonNull(id, "id");
@@ -31,7 +31,7 @@ public record Grant(String id, String route, List<OpPattern> operations, String 
     /**
      * Whether {@code call} falls under one of its operations. An HTTP pattern ({@code METHOD /path}) never
      * matches on an MCP route: there a POST carries JSON-RPC messages, judged one by one by what they do.
-     * Kinds never cross ({@link OpPattern}): on a gRPC route the operation is {@code grpc:package.Service/Method}.
+     * Kinds never cross ({@link OperationPattern}): on a gRPC route the operation is {@code grpc:package.Service/Method}.
      */
     public boolean matches(Call call) {
         return matches(call.operation());
@@ -39,7 +39,7 @@ public record Grant(String id, String route, List<OpPattern> operations, String 
 
     /** Whether the operation string of a call ({@link Call#operation()}, built once per decision) is granted. */
     public boolean matches(String operation) {
-        for (OpPattern p : operations) {
+        for (OperationPattern p : operations) {
             if (p.matches(operation)) {
                 return true;
             }

@@ -1,7 +1,5 @@
 package dev.toolgate.grant;
 
-import dev.toolgate.policy.OpPattern;
-
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -11,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.operation.OperationPattern;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -185,7 +184,7 @@ final class JournalCodec {
             g.writeStringField("id", gr.id());
             g.writeStringField("route", gr.route());
             g.writeArrayFieldStart("operations");
-            for (OpPattern op : gr.operations()) {
+            for (OperationPattern op : gr.operations()) {
                 g.writeString(op.toString());
             }
             g.writeEndArray();
@@ -309,12 +308,12 @@ final class JournalCodec {
             throw new IllegalArgumentException("grant: " + g.getNodeType() + " (expected: an object)");
         }
         only(g, "grant", GRANT_FIELDS);
-        List<OpPattern> ops = new ArrayList<>();
+        List<OperationPattern> ops = new ArrayList<>();
         for (JsonNode op : array(g, "operations")) {
             if (!op.isTextual()) {
                 throw new IllegalArgumentException("grant.operations: " + op + " (expected: a string)");
             }
-            ops.add(OpPattern.parse(op.textValue()));
+            ops.add(OperationPattern.parse(op.textValue()));
         }
         Long budget = null;
         JsonNode b = g.get("budget");

@@ -5,7 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Instant;
 
 /**
- * A change of task state, as a {@link GrantStore} records it and as the audit trail reports it. Replaying the
+ * A change of task state, as a {@link TaskStore} records it and as the audit trail reports it. Replaying the
  * events of a store in order rebuilds every task exactly.
  */
 public sealed interface TaskEvent {

@@ -1,6 +1,7 @@
 package dev.toolgate.policy;
 
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.operation.OperationPattern;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
@@ -47,7 +48,7 @@ public interface CallFacts {
     Set<String> routeLabels();
 
     /**
-     * The operation in the form {@link OpPattern} matches: {@code GET /path}, {@code grpc:pkg.Service/Method},
+     * The operation in the form {@link OperationPattern} matches: {@code GET /path}, {@code grpc:pkg.Service/Method},
      * {@code mcp:tools/call:<tool>}, {@code mcp:resources/read:<uri>}, {@code mcp:prompts/get:<name>},
      * {@code mcp:<method>}.
      */

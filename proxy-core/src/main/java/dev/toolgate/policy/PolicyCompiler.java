@@ -1,35 +1,13 @@
 package dev.toolgate.policy;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationContext;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.JsonSerializer;
-import com.fasterxml.jackson.databind.MapperFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.YamlLines;
 import dev.toolgate.identity.SpiffeIdPattern;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
+import dev.toolgate.operation.OperationPattern;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,28 +20,8 @@ import java.util.regex.Pattern;
  * the whole set. Stateless and thread-safe.
  */
 final class PolicyCompiler {
-    /** Largest policy file read. */
-    static final int MAX_FILE_CHARS = 1 << 20;
     private static final int MAX_REASON = 512;
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
-
-    private static final ObjectMapper YAML = JsonMapper.builder(new YAMLFactory())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
-            .build();
-
-    /** Sorted keys, no nulls, durations as ISO text: comments, key order and layout do not change the version. */
-    private static final ObjectMapper CANONICAL = JsonMapper.builder()
-            .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
-            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
-            .defaultPropertyInclusion(
-                    JsonInclude.Value.construct(JsonInclude.Include.NON_NULL, JsonInclude.Include.NON_NULL))
-            .addModule(new SimpleModule().addSerializer(Duration.class, new DurationSerializer()))
-            .build();
 
     /** One document's text and the name errors use for it (its path). */
     record Source(String name, String text) {}
@@ -84,7 +42,7 @@ final class PolicyCompiler {
         Map<String, String> canonical = new HashMap<>();
         Map<String, String> seen = new HashMap<>();
         for (Source s : sources) {
-            PolicyFile raw = read(s);
+            PolicyFile raw = PolicyYaml.read(s);
             Ctx ctx = new Ctx(s.name(), YamlLines.index(s.text()), routes, labels);
             Rules.Doc doc = ctx.document(raw);
             String other = seen.putIfAbsent(doc.name(), s.name());
@@ -94,69 +52,13 @@ final class PolicyCompiler {
             }
             docs.add(doc);
             try {
-                canonical.put(doc.name(), CANONICAL.writeValueAsString(raw));
+                canonical.put(doc.name(), PolicyYaml.canonical(raw));
             } catch (JsonProcessingException e) {
                 throw new PolicyException(s.name() + ": cannot be put in canonical form: " + e.getOriginalMessage(), e);
             }
         }
         docs.sort(Comparator.comparing(Rules.Doc::name));
-        return PolicySet.of(docs, version(docs.stream().map(d -> canonical.get(d.name())).toList()));
-    }
-
-    /** The first 12 hex digits of SHA-256 over the canonical documents in name order. */
-    static String version(List<String> canonicalDocs) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (String c : canonicalDocs) {
-                sha.update(c.getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) '\n');
-            }
-            return HexFormat.of().formatHex(sha.digest()).substring(0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
-
-    private static PolicyFile read(Source s) throws PolicyException {
-        if (s.text().length() > MAX_FILE_CHARS) {
-            throw new PolicyException(s.name() + ": " + s.text().length() + " characters (expected: <= "
-                    + MAX_FILE_CHARS + ")");
-        }
-        if (s.text().isBlank()) {
-            throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
-        }
-        try {
-            PolicyFile f = YAML.readValue(s.text(), PolicyFile.class);
-            if (f == null) {
-                throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
-            }
-            return f;
-        } catch (JsonMappingException e) {
-            String path = ConfigLoader.pathOf(e);
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": " + path + ": " + reason(e), e);
-        } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": not valid YAML: " + e.getOriginalMessage(), e);
-        }
-    }
-
-    private static String reason(JsonMappingException e) {
-        if (e instanceof UnrecognizedPropertyException u) {
-            TreeSet<String> known = new TreeSet<>();
-            u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-            return "unknown key (expected: one of " + String.join(", ", known) + ")";
-        }
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
-            return t.getMessage();
-        }
-        String msg = e.getOriginalMessage();
-        int nl = msg.indexOf('\n');
-        return nl > 0 ? msg.substring(0, nl) : msg;
+        return PolicySet.of(docs, PolicyYaml.version(docs.stream().map(d -> canonical.get(d.name())).toList()));
     }
 
     /** Validation of one document, with its name and line index for errors. */
@@ -227,7 +129,7 @@ final class PolicyCompiler {
             }
             String id = ruleId(doc, e.name(), path, ruleNames);
             RouteInfo route = route(e.route(), path + ".route", false);
-            List<OpPattern> ops = operations(e.operations(), path, route);
+            List<OperationPattern> ops = operations(e.operations(), path, route);
             if (e.maxTtl() != null && (e.maxTtl().isZero() || e.maxTtl().isNegative())) {
                 throw fail(path + ".maxTtl", e.maxTtl() + " (expected: > 0)");
             }
@@ -263,7 +165,7 @@ final class PolicyCompiler {
             }
             String id = ruleId(doc, e.name(), path, ruleNames);
             RouteInfo route = route(e.route(), path + ".route", true);
-            List<OpPattern> ops = operations(e.operations(), path, route);
+            List<OperationPattern> ops = operations(e.operations(), path, route);
             Condition when = condition(e.when(), path + ".when");
             String reason = reason(e.reason(), path + ".reason", "denied by policy rule " + id);
             return new Rules.Deny(id, route == null ? Rules.ANY_ROUTE : route.name(), ops, when, reason);
@@ -307,19 +209,19 @@ final class PolicyCompiler {
             return r;
         }
 
-        private List<OpPattern> operations(List<String> texts, String rulePath, RouteInfo route)
+        private List<OperationPattern> operations(List<String> texts, String rulePath, RouteInfo route)
                 throws PolicyException {
             String path = rulePath + ".operations";
             if (texts == null || texts.isEmpty()) {
                 throw fail(path, "missing (expected: a list of operations such as \"GET /repos/**\","
                         + " \"mcp:tools/call:search_issues\", \"grpc:demo.Tools/Search\")");
             }
-            List<OpPattern> ops = new ArrayList<>();
+            List<OperationPattern> ops = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
                 String at = path + "[" + i + "]";
-                OpPattern op;
+                OperationPattern op;
                 try {
-                    op = OpPattern.parse(nonNull(texts.get(i), at));
+                    op = OperationPattern.parse(nonNull(texts.get(i), at));
                 } catch (IllegalArgumentException e) {
                     throw fail(at, e.getMessage());
                 }
@@ -332,7 +234,7 @@ final class PolicyCompiler {
         }
 
         /** An operation that can never match a call on the route is a mistake worth refusing. */
-        private void checkProtocol(OpPattern op, RouteInfo route, String path) throws PolicyException {
+        private void checkProtocol(OperationPattern op, RouteInfo route, String path) throws PolicyException {
             String p = op.protocol();
             if (p.equals("mcp") && !route.protocol().equals("mcp")) {
                 throw fail(path, quote(op.toString()) + " is an MCP operation but route " + route.name() + " is "
@@ -411,24 +313,5 @@ final class PolicyCompiler {
 
     private static String quote(String s) {
         return s == null ? "null" : '"' + s + '"';
-    }
-
-    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
-        @Override
-        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            try {
-                return ConfigLoader.parseDuration(p.getValueAsString(""));
-            } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage(), e);
-            }
-        }
-    }
-
-    private static final class DurationSerializer extends JsonSerializer<Duration> {
-        @Override
-        public void serialize(Duration value, com.fasterxml.jackson.core.JsonGenerator gen,
-                              SerializerProvider serializers) throws IOException {
-            gen.writeString(value.toString());
-        }
     }
 }

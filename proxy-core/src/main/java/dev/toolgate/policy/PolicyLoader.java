@@ -71,9 +71,9 @@ public final class PolicyLoader {
 
     private static String read(Path file) throws PolicyException {
         try {
-            if (Files.size(file) > PolicyCompiler.MAX_FILE_CHARS) {
+            if (Files.size(file) > PolicyYaml.MAX_FILE_CHARS) {
                 throw new PolicyException(file + ": " + Files.size(file) + " bytes (expected: <= "
-                        + PolicyCompiler.MAX_FILE_CHARS + ")");
+                        + PolicyYaml.MAX_FILE_CHARS + ")");
             }
             return Files.readString(file);
         } catch (CharacterCodingException e) {

@@ -3,6 +3,7 @@ package dev.toolgate.policy;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.operation.OperationPattern;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * its route, not every rule of every document.
  */
 public final class PolicySet {
-    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyCompiler.version(List.of()), false);
+    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false);
     private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true);
 
     private final Rules.Doc[] docs;
@@ -94,13 +95,13 @@ public final class PolicySet {
      * {@code budget} calls.
      *
      * <p>Allowed when one allow rule of a document that applies to the subject has the route, holds every operation
-     * ({@link OpPattern#within}), has no {@code maxTtl} or one not shorter than {@code ttl}, and has no
+     * ({@link OperationPattern#within}), has no {@code maxTtl} or one not shorter than {@code ttl}, and has no
      * {@code budget} or one not smaller than {@code budget} (a grant without a budget needs a rule without one),
      * and no unconditional deny rule holds any of the operations whole. An operation a deny rule covers only in
      * part (a grant of {@code mcp:tools/call:*} where {@code delete_repo} is denied) is granted; the call is then
      * denied by {@link #evaluate}. The rule's {@code when} is for calls and is not judged here.
      *
-     * @param operations the grant's operation patterns ({@link OpPattern} syntax)
+     * @param operations the grant's operation patterns ({@link OperationPattern} syntax)
      * @param budget     the grant's call budget, or null for none
      * @return the verdict; when allowed, {@code rule} names the allow rule
      */
@@ -115,10 +116,10 @@ public final class PolicySet {
         if (operations.isEmpty()) {
             return Verdict.denied(Verdict.DENY_POLICY, "a grant needs at least one operation", null);
         }
-        List<OpPattern> ops = new ArrayList<>(operations.size());
+        List<OperationPattern> ops = new ArrayList<>(operations.size());
         for (String o : operations) {
             try {
-                ops.add(OpPattern.parse(o));
+                ops.add(OperationPattern.parse(o));
             } catch (IllegalArgumentException | NullPointerException e) {
                 return Verdict.denied(Verdict.DENY_POLICY, String.valueOf(e.getMessage()), null);
             }
@@ -154,10 +155,10 @@ public final class PolicySet {
         if (unrestricted) {
             return null;
         }
-        List<OpPattern> ops = new ArrayList<>();
+        List<OperationPattern> ops = new ArrayList<>();
         for (String o : operations) {
             try {
-                ops.add(OpPattern.parse(o));
+                ops.add(OperationPattern.parse(o));
             } catch (IllegalArgumentException | NullPointerException e) {
                 return null;
             }
@@ -179,7 +180,7 @@ public final class PolicySet {
         return max;
     }
 
-    private Verdict grantVerdict(SpiffeId subject, String route, List<OpPattern> ops, Duration ttl, Long budget,
+    private Verdict grantVerdict(SpiffeId subject, String route, List<OperationPattern> ops, Duration ttl, Long budget,
                                  boolean[] covered, boolean withShadow) {
         for (int i = 0; i < docs.length; i++) {
             if (!covered[i] || docs[i].shadow() && !withShadow) {
@@ -189,7 +190,7 @@ public final class PolicySet {
                 if (d.when() != null || !d.appliesTo(route)) {
                     continue;
                 }
-                for (OpPattern op : ops) {
+                for (OperationPattern op : ops) {
                     if (Rules.anyContains(d.operations(), op)) {
                         return Verdict.denied(Verdict.DENY_POLICY, "operation " + op + " on route " + route
                                 + " is denied: " + d.reason(), d.id());

@@ -2,6 +2,7 @@ package dev.toolgate.policy;
 
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
+import dev.toolgate.operation.OperationPattern;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -33,7 +34,7 @@ final class Rules {
     }
 
     /** {@code id} is {@code document/rule name}, or {@code document/allow[i]} for an unnamed rule. */
-    record Allow(String id, String route, List<OpPattern> operations, Duration maxTtl, Condition when,
+    record Allow(String id, String route, List<OperationPattern> operations, Duration maxTtl, Condition when,
                  boolean approval, Long budget, RateSpec rate) {
         Allow {
             operations = List.copyOf(operations);
@@ -44,8 +45,8 @@ final class Rules {
         }
 
         /** Whether each of {@code ops} lies within one of this rule's operations. */
-        boolean covers(List<OpPattern> ops) {
-            for (OpPattern op : ops) {
+        boolean covers(List<OperationPattern> ops) {
+            for (OperationPattern op : ops) {
                 if (!anyContains(operations, op)) {
                     return false;
                 }
@@ -54,7 +55,7 @@ final class Rules {
         }
     }
 
-    record Deny(String id, String route, List<OpPattern> operations, Condition when, String reason) {
+    record Deny(String id, String route, List<OperationPattern> operations, Condition when, String reason) {
         Deny {
             operations = List.copyOf(operations);
         }
@@ -75,8 +76,8 @@ final class Rules {
         }
     }
 
-    static boolean anyMatches(List<OpPattern> patterns, String operation) {
-        for (OpPattern p : patterns) {
+    static boolean anyMatches(List<OperationPattern> patterns, String operation) {
+        for (OperationPattern p : patterns) {
             if (p.matches(operation)) {
                 return true;
             }
@@ -84,8 +85,8 @@ final class Rules {
         return false;
     }
 
-    static boolean anyContains(List<OpPattern> patterns, OpPattern op) {
-        for (OpPattern p : patterns) {
+    static boolean anyContains(List<OperationPattern> patterns, OperationPattern op) {
+        for (OperationPattern p : patterns) {
             if (op.within(p)) {
                 return true;
             }

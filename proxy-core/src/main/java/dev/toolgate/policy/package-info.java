@@ -7,7 +7,7 @@
  * <p>Two checkpoints ask the set: {@link dev.toolgate.policy.PolicySet#checkGrant} when a task starts (may this
  * grant be given) and {@link dev.toolgate.policy.PolicySet#evaluate} on every call (does policy still allow it),
  * the call described by a {@link dev.toolgate.policy.CallFacts} the caller implements. Operations of every
- * protocol are written as {@link dev.toolgate.policy.OpPattern}s; conditions are CEL
+ * protocol are written as {@link dev.toolgate.operation.OperationPattern}s (package {@code dev.toolgate.operation}); conditions are CEL
  * ({@link dev.toolgate.policy.Condition}), compiled and type-checked once at load, and fail closed
  * ({@link dev.toolgate.policy.ConditionException}). {@link dev.toolgate.policy.TokenBucket} is the lock-free rate
  * limiter for the rules' {@link dev.toolgate.policy.RateSpec}.

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.toolgate.call.Call;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskAudit;
 import dev.toolgate.grant.TaskRegistry;
@@ -28,7 +28,7 @@ class AuthorizerTest {
     static final SpiffeId OTHER = SpiffeId.parse("spiffe://toolgate.test/agents/other");
 
     final ManualClock clock = new ManualClock();
-    final TaskRegistry tasks = TaskRegistry.open(TasksConfig.defaults(), new MemoryGrantStore(),
+    final TaskRegistry tasks = TaskRegistry.open(TasksConfig.defaults(), new MemoryTaskStore(),
             Set.of("weather", "crm"), clock, clock, TaskAudit.NONE);
     final Authorizer authz = new Authorizer(tasks);
 

@@ -12,10 +12,10 @@ final class JournalCrashChild {
 
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
-        JournalGrantStore.FsyncPolicy fsync = JournalGrantStore.FsyncPolicy.valueOf(args[1]);
+        JournalTaskStore.FsyncPolicy fsync = JournalTaskStore.FsyncPolicy.valueOf(args[1]);
         int count = Integer.parseInt(args[2]);
         // Never closed: the test kills this process with SIGKILL, and a clean close must not be what saves it.
-        JournalGrantStore store = JournalGrantStore.open(file, fsync);
+        JournalTaskStore store = JournalTaskStore.open(file, fsync);
         for (int i = 0; count < 0 || i < count; i++) {
             long rev = store.append(JournalFixtures.event(i));
             System.out.println("appended " + rev);

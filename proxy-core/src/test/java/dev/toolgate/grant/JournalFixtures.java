@@ -1,8 +1,7 @@
 package dev.toolgate.grant;
 
-import dev.toolgate.policy.OpPattern;
-
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.operation.OperationPattern;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,10 +40,10 @@ final class JournalFixtures {
                 T0.plusMillis(1), expires, String.format("%064x", n));
     }
 
-    static List<OpPattern> ops(String... patterns) {
-        List<OpPattern> list = new ArrayList<>();
+    static List<OperationPattern> ops(String... patterns) {
+        List<OperationPattern> list = new ArrayList<>();
         for (String p : patterns) {
-            list.add(OpPattern.parse(p));
+            list.add(OperationPattern.parse(p));
         }
         return list;
     }

@@ -26,7 +26,7 @@ class TaskRegistryTest {
     final ManualClock clock = new ManualClock();
     final List<TaskEvent> audited = new ArrayList<>();
 
-    TaskRegistry registry(GrantStore store) {
+    TaskRegistry registry(TaskStore store) {
         return TaskRegistry.open(CONFIG, store, Set.of("weather", "crm"), clock, clock, (e, t) -> audited.add(e));
     }
 
@@ -40,7 +40,7 @@ class TaskRegistryTest {
 
     @Test
     void startReturnsATokenWhoseHashIsAllThatIsKeptAndAuditsTheStart() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started s = r.start(AGENT, start(grant("weather", 3L, null, "GET /forecast/**")));
         assertThat(s.token()).startsWith("tg1.");
         Task t = s.task().task();
@@ -57,7 +57,7 @@ class TaskRegistryTest {
 
     @Test
     void whatMayNotBeGrantedIsRefusedWithTheReason() {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         record Case(StartRequest req, String reason) {}
         List<Case> cases = List.of(
                 new Case(start(), "grants: none"),
@@ -86,7 +86,7 @@ class TaskRegistryTest {
 
     @Test
     void onlyOrchestratorsStartTasksForOthers() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         StartRequest forHelper = new StartRequest(HELPER, "p", null, List.of(grant("weather", null, null, "GET /x")));
         assertThatThrownBy(() -> r.start(AGENT, forHelper))
                 .isInstanceOfSatisfying(TaskException.class,
@@ -99,7 +99,7 @@ class TaskRegistryTest {
 
     @Test
     void endIsImmediateAndOnlyForThoseWhoMayManageTheTask() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started s = r.start(AGENT, start(grant("weather", null, null, "GET /x")));
         String id = s.task().task().id();
         assertThatThrownBy(() -> r.end(HELPER, id, "not mine"))
@@ -117,7 +117,7 @@ class TaskRegistryTest {
 
     @Test
     void aTaskReadsExpiredOnceItsTimeHasPassed() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started s = r.start(AGENT, start(grant("weather", null, null, "GET /x")));
         clock.advance(Duration.ofMinutes(30).minusMillis(1));
         assertThat(r.find(s.token()).state(clock.millis())).isEqualTo(TaskState.ACTIVE);
@@ -133,7 +133,7 @@ class TaskRegistryTest {
 
     @Test
     void aChildCannotExceedItsParentInAnyDimension() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started parent = r.start(AGENT, new StartRequest(null, "research", Duration.ofMinutes(30),
                 List.of(grant("weather", 10L, Duration.ofMinutes(20), "GET /forecast/**"))));
         record Case(StartRequest req, String reason) {}
@@ -186,7 +186,7 @@ class TaskRegistryTest {
 
     @Test
     void delegationDepthIsLimited() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started t = r.start(AGENT, start(grant("weather", null, null, "GET /**")));
         SpiffeId holder = AGENT;
         for (int depth = 1; depth <= CONFIG.maxDelegationDepth(); depth++) {
@@ -204,7 +204,7 @@ class TaskRegistryTest {
 
     @Test
     void endingOrRevokingTheParentEndsEveryDescendant() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started parent = r.start(AGENT, start(grant("weather", null, null, "GET /**")));
         TaskRegistry.Started child = r.delegate(AGENT, parent.token(),
                 delegate(null, grant("weather", null, null, "GET /forecast")));
@@ -222,7 +222,7 @@ class TaskRegistryTest {
 
     @Test
     void revokingAParentGrantRevokesWhatChildrenHoldOnlyThroughIt() throws Exception {
-        TaskRegistry r = registry(new MemoryGrantStore());
+        TaskRegistry r = registry(new MemoryTaskStore());
         TaskRegistry.Started parent = r.start(AGENT, start(grant("weather", null, null, "GET /forecast/**"),
                 grant("weather", null, null, "GET /alerts")));
         TaskRegistry.Started child = r.delegate(AGENT, parent.token(), new StartRequest(HELPER, "p", null, List.of(
@@ -236,7 +236,7 @@ class TaskRegistryTest {
 
     @Test
     void aStartThatCannotBeAuditedStartsNothing() {
-        TaskRegistry r = TaskRegistry.open(CONFIG, new MemoryGrantStore(), Set.of("weather"), clock, clock,
+        TaskRegistry r = TaskRegistry.open(CONFIG, new MemoryTaskStore(), Set.of("weather"), clock, clock,
                 (e, t) -> false);
         assertThatThrownBy(() -> r.start(AGENT, start(grant("weather", null, null, "GET /x"))))
                 .isInstanceOfSatisfying(TaskException.class,
@@ -248,7 +248,7 @@ class TaskRegistryTest {
     @Test
     void theMaximumNumberOfTasksIsEnforced() throws Exception {
         TasksConfig small = new TasksConfig(null, null, null, null, null, 2, null, null);
-        TaskRegistry r = TaskRegistry.open(small, new MemoryGrantStore(), Set.of("weather"), clock, clock,
+        TaskRegistry r = TaskRegistry.open(small, new MemoryTaskStore(), Set.of("weather"), clock, clock,
                 TaskAudit.NONE);
         r.start(AGENT, start(grant("weather", null, null, "GET /x")));
         r.start(AGENT, start(grant("weather", null, null, "GET /x")));
@@ -266,7 +266,7 @@ class TaskRegistryTest {
         String childToken;
         String endedToken;
         String parentId;
-        try (TaskRegistry r = registry(JournalGrantStore.open(journal, JournalGrantStore.FsyncPolicy.ALWAYS))) {
+        try (TaskRegistry r = registry(JournalTaskStore.open(journal, JournalTaskStore.FsyncPolicy.ALWAYS))) {
             TaskRegistry.Started parent = r.start(AGENT, start(grant("weather", 5L, null, "GET /forecast/**"),
                     grant("crm", null, null, "GET /customers/*")));
             TaskRegistry.Started child = r.delegate(AGENT, parent.token(),
@@ -279,7 +279,7 @@ class TaskRegistryTest {
             endedToken = ended.token();
             parentId = parent.task().task().id();
         }
-        try (TaskRegistry r = registry(JournalGrantStore.open(journal, JournalGrantStore.FsyncPolicy.ALWAYS))) {
+        try (TaskRegistry r = registry(JournalTaskStore.open(journal, JournalTaskStore.FsyncPolicy.ALWAYS))) {
             LiveTask parent = r.find(parentToken);
             assertThat(parent.task().id()).isEqualTo(parentId);
             assertThat(parent.state(clock.millis())).isEqualTo(TaskState.ACTIVE);

@@ -16,7 +16,7 @@ import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
@@ -107,7 +107,7 @@ class ApprovalFlowTest {
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
         clock = new ManualClock();
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)), () -> policy);
         proxy = Sidecar.start(pki, config, audit, tasks);

@@ -13,7 +13,7 @@ import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
 import dev.toolgate.grant.TaskRegistry;
@@ -106,7 +106,7 @@ class RouteReloadTest {
         }
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
                 loaded.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                 rules);

@@ -4,11 +4,12 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
-import dev.toolgate.grant.GrantStore;
-import dev.toolgate.grant.JournalGrantStore;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.TaskStore;
+import dev.toolgate.grant.JournalTaskStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.policy.PolicyException;
 import dev.toolgate.policy.PolicySet;
@@ -36,13 +37,23 @@ public final class TaskRegistries {
     /** With the policy in force read from {@code policy} on every start and call. */
     public static TaskRegistry open(SidecarConfig cfg, AuditTrail audit, Supplier<PolicySet> policy)
             throws IOException {
-        GrantStore store = cfg.tasks().journal() == null ? new MemoryGrantStore()
-                : JournalGrantStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
-                        ? JournalGrantStore.FsyncPolicy.NEVER : JournalGrantStore.FsyncPolicy.ALWAYS);
-        return TaskRegistry.open(cfg.tasks(), store,
-                cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
-                Clock.systemUTC(), Ticker.systemTicker(),
-                new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()), policy);
+        TaskStore store = cfg.tasks().journal() == null ? new MemoryTaskStore()
+                : JournalTaskStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
+                        ? JournalTaskStore.FsyncPolicy.NEVER : JournalTaskStore.FsyncPolicy.ALWAYS);
+        try {
+            return TaskRegistry.open(cfg.tasks(), store,
+                    cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
+                    Clock.systemUTC(), Ticker.systemTicker(),
+                    new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()), policy);
+        } catch (UncheckedIOException e) {
+            // The store's state did not load: close it and fail the start, never run with a partial view.
+            try {
+                store.close();
+            } catch (IOException suppressed) {
+                e.getCause().addSuppressed(suppressed);
+            }
+            throw e.getCause();
+        }
     }
 
     /**

@@ -7,7 +7,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
-import dev.toolgate.grant.JournalGrantStore;
+import dev.toolgate.grant.JournalTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.ProxyServer;
@@ -39,7 +39,7 @@ class ReadinessTest {
         SidecarConfig config = Sidecar.config(List.<RouteConfig>of());
         AuditTrail audit = AuditTrail.start(new MemoryAuditSink(), null, 1_000);
         TaskRegistry tasks = TaskRegistry.open(config.tasks(),
-                JournalGrantStore.open(dir.resolve("tasks.journal"), JournalGrantStore.FsyncPolicy.ALWAYS),
+                JournalTaskStore.open(dir.resolve("tasks.journal"), JournalTaskStore.FsyncPolicy.ALWAYS),
                 config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)));
         TlsMaterial tls = pki.sidecarTls();

@@ -12,7 +12,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.api.v1.ApprovalServiceGrpc;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.policy.PolicyLoader;
 import dev.toolgate.policy.PolicySet;
 import java.util.stream.Collectors;
@@ -130,7 +130,7 @@ final class ControlFixture implements AutoCloseable {
         } else {
             PolicySet rules = PolicyLoader.load(List.of(Files.writeString(dir.resolve("policy.yaml"), policy)),
                     config.routes());
-            tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(), config.routes().stream()
+            tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(), config.routes().stream()
                             .map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                     Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                     () -> rules);

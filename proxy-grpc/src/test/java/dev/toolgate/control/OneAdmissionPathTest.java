@@ -14,7 +14,7 @@ import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
@@ -150,7 +150,7 @@ class OneAdmissionPathTest {
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofSeconds(60));
         audit = AuditTrail.open(config.audit());
         clock = new ManualClock();
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(5)), policies::current);
         plane = Sidecar.start(pki, config, audit, tasks);

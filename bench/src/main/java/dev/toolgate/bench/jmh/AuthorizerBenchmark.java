@@ -7,7 +7,7 @@ import dev.toolgate.call.Call;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.LiveTask;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskAudit;
 import dev.toolgate.grant.TaskException;
@@ -83,7 +83,7 @@ public class AuthorizerBenchmark {
             // maxActive above the tasks; the default lifetime outlasts any run of this benchmark
             TasksConfig config = new TasksConfig(null, "never", Duration.ofHours(1), Duration.ofHours(1), null,
                     20_000, null, null);
-            registry = TaskRegistry.open(config, new MemoryGrantStore(), routes, TaskAudit.NONE);
+            registry = TaskRegistry.open(config, new MemoryTaskStore(), routes, TaskAudit.NONE);
             authorizer = new Authorizer(registry);
             String[] taskTokens = new String[tasks];
             for (int t = 0; t < tasks; t++) {

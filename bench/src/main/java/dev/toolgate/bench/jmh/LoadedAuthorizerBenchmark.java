@@ -12,7 +12,7 @@ import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryGrantStore;
+import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskAudit;
 import dev.toolgate.grant.TaskException;
@@ -111,7 +111,7 @@ public class LoadedAuthorizerBenchmark {
             PolicySet policy = load(routes);
             TasksConfig config = new TasksConfig(null, "never", Duration.ofHours(1), Duration.ofHours(1), null,
                     20_000, null, null);
-            registry = TaskRegistry.open(config, new MemoryGrantStore(), names, Clock.systemUTC(),
+            registry = TaskRegistry.open(config, new MemoryTaskStore(), names, Clock.systemUTC(),
                     Ticker.systemTicker(), TaskAudit.NONE, () -> policy);
             authorizer = new Authorizer(registry, labels);
             String[] tokens = new String[tasks];

@@ -1,94 +1,77 @@
-package dev.toolgate.grant;
+package dev.toolgate.operation;
 
 import java.util.Arrays;
 import java.util.regex.Pattern;
 
 /**
- * An HTTP operation pattern: {@code METHOD /path/pattern}, matched against the method and the normalized
- * path relative to the route (what follows the route prefix; the whole path on a gRPC route).
+ * The HTTP kind of an {@link OperationPattern}: {@code METHOD /path/pattern}, matched against the method and the
+ * normalized path relative to the route (what follows the route prefix; the whole path on a gRPC route).
  *
  * <p>The method is an exact token ({@code GET}) or {@code *} (any method). Path segments match exactly, except
  * {@code *} (exactly one non-empty segment) and a final {@code **} (zero or more segments). {@code **} anywhere but
  * last is refused, and so are segments that a normalized path can never contain ({@code .}, {@code ..}, empty
  * segments, percent signs other than in the normalizer's own escapes): a pattern never matches more than it
- * says. Immutable and thread-safe; matching does not allocate. Grants and policy rules hold
- * {@link dev.toolgate.policy.OpPattern}s, which use this class for the HTTP kind.
+ * says. Immutable and thread-safe; matching does not allocate. Only {@link OperationPattern} uses it, which
+ * owns the pattern's text, equality and hash.
  */
-public final class OperationPattern {
+final class HttpPattern {
     private static final Pattern METHOD = Pattern.compile("\\*|[A-Z][A-Z0-9_-]{0,31}");
     private static final Pattern SEGMENT = Pattern.compile("\\*\\*?|[A-Za-z0-9._~!$&'()+,;=:@%-]+");
     private static final String ANY = "*";
     private static final String REST = "**";
 
-    private final String text;
     private final String method;
     private final String[] segments;
     private final boolean rest;
 
-    private OperationPattern(String text, String method, String[] segments, boolean rest) {
-        this.text = text;
+    private HttpPattern(String method, String[] segments, boolean rest) {
         this.method = method;
         this.segments = segments;
         this.rest = rest;
     }
 
     /**
-     * Parses {@code METHOD /path}.
+     * Parses {@code METHOD /path} ({@code text} not null).
      *
      * @throws IllegalArgumentException with a reason a person can act on
      */
-    public static OperationPattern parse(String text) {
-        if (text == null) {
-            throw new IllegalArgumentException("operation: null (expected: METHOD /path, e.g. GET /forecast/**)");
-        }
+    static HttpPattern parse(String text) {
         int space = text.indexOf(' ');
         if (space < 0 || text.indexOf(' ', space + 1) >= 0) {
-            throw new IllegalArgumentException(bad(text, "expected: METHOD /path, e.g. GET /forecast/**"));
+            throw new IllegalArgumentException(OperationPattern.bad(text, "expected: METHOD /path, e.g. GET /forecast/**"));
         }
         String method = text.substring(0, space);
         String path = text.substring(space + 1);
         if (!METHOD.matcher(method).matches()) {
-            throw new IllegalArgumentException(bad(text, "expected: an upper-case HTTP method or *"));
+            throw new IllegalArgumentException(OperationPattern.bad(text, "expected: an upper-case HTTP method or *"));
         }
         if (!path.startsWith("/")) {
-            throw new IllegalArgumentException(bad(text, "expected: a path starting with /"));
+            throw new IllegalArgumentException(OperationPattern.bad(text, "expected: a path starting with /"));
         }
         String[] segs = path.equals("/") ? new String[0] : path.substring(1).split("/", -1);
         boolean rest = false;
         for (int i = 0; i < segs.length; i++) {
             String s = segs[i];
             if (!SEGMENT.matcher(s).matches() || s.equals(".") || s.equals("..")) {
-                throw new IllegalArgumentException(bad(text, "segment \"" + s + "\" is not a normalized path segment,"
+                throw new IllegalArgumentException(OperationPattern.bad(text, "segment \"" + s + "\" is not a normalized path segment,"
                         + " * or **"));
             }
             if (s.equals(REST)) {
                 if (i != segs.length - 1) {
-                    throw new IllegalArgumentException(bad(text, "** is allowed only as the last segment"));
+                    throw new IllegalArgumentException(OperationPattern.bad(text, "** is allowed only as the last segment"));
                 }
                 rest = true;
             }
         }
         String[] fixed = rest ? Arrays.copyOf(segs, segs.length - 1) : segs;
-        return new OperationPattern(text, method, fixed, rest);
-    }
-
-    private static String bad(String text, String why) {
-        return "operation \"" + text + "\": " + why;
-    }
-
-    /** Whether {@code method} and the normalized route-relative {@code path} fall under this pattern. */
-    public boolean matches(String method, String path) {
-        if (!this.method.equals(ANY) && !this.method.equals(method)) {
-            return false;
-        }
-        return pathMatches(path, 0);
+        return new HttpPattern(method, fixed, rest);
     }
 
     /**
      * Whether an operation string {@code METHOD /path} falls under this pattern, {@code space} being the index of
      * the space between method and path; nothing is allocated (the decision's hot path).
      */
-    public boolean matches(String operation, int space) {
+    boolean matches(String operation, int space) {
         if (!method.equals(ANY) && (space != method.length() || !operation.regionMatches(0, method, 0, space))) {
             return false;
         }
@@ -129,7 +112,7 @@ public final class OperationPattern {
      * Whether everything this pattern matches is also matched by {@code wider} (used to keep a delegated grant
      * within its parent's).
      */
-    public boolean within(OperationPattern wider) {
+    boolean within(HttpPattern wider) {
         if (!wider.method.equals(ANY) && !wider.method.equals(method)) {
             return false;
         }
@@ -146,20 +129,5 @@ public final class OperationPattern {
             }
         }
         return true;
-    }
-
-    @Override
-    public String toString() {
-        return text;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof OperationPattern p && p.text.equals(text);
-    }
-
-    @Override
-    public int hashCode() {
-        return text.hashCode();
     }
 }

@@ -1,19 +1,19 @@
-package dev.toolgate.policy;
+package dev.toolgate.operation;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.toolgate.grant.OperationPattern;
 import java.util.regex.Pattern;
 
 /**
  * An operation pattern of any protocol, as written in policy rules and grants, matched against the operation
- * string of a call.
+ * string of a call ({@code Call#operation()} in {@code dev.toolgate.call}).
  *
  * <table>
  * <caption>Syntax</caption>
  * <tr><th>pattern</th><th>matches the call operation</th></tr>
  * <tr><td>{@code GET /repos/**}</td><td>HTTP: {@code METHOD /normalized/path}; the method exact or {@code *}, path
- *     segments exact, {@code *} one segment, a final {@code **} any number (see {@link OperationPattern})</td></tr>
+ *     segments exact, {@code *} one segment, a final {@code **} any number; a segment a
+ *     normalized path cannot hold ({@code .}, {@code ..}, empty, a query) is refused</td></tr>
  * <tr><td>{@code grpc:demo.Tools/Search}, {@code grpc:demo.Tools/*}</td><td>gRPC: {@code grpc:package.Service/Method};
  *     the service exact, the method exact or {@code *} (any one method of that service)</td></tr>
  * <tr><td>{@code mcp:tools/call:search_issues}, {@code mcp:tools/call:*}</td><td>MCP tool call:
@@ -34,9 +34,10 @@ import java.util.regex.Pattern;
  * {@code mcp:tools/call:x}). {@link #within} is the subset relation used to keep a grant within a policy rule and a
  * delegated grant within its parent's: it answers true only when it is certain.
  *
- * <p>Immutable and thread-safe. Matching allocates nothing except for wildcard resource globs.
+ * <p>Immutable and thread-safe. Matching allocates nothing except for wildcard resource globs. {@link #parse}
+ * throws {@link IllegalArgumentException} naming the pattern and what was expected; matching never throws.
  */
-public final class OpPattern {
+public final class OperationPattern {
     /** Longest pattern text accepted. */
     public static final int MAX_LENGTH = 1024;
 
@@ -55,12 +56,12 @@ public final class OpPattern {
 
     private final String text;
     private final Kind kind;
-    private final OperationPattern http;
+    private final HttpPattern http;
     private final String service;
     private final String name;
     private final Glob glob;
 
-    private OpPattern(String text, Kind kind, OperationPattern http, String service, String name, Glob glob) {
+    private OperationPattern(String text, Kind kind, HttpPattern http, String service, String name, Glob glob) {
         this.text = text;
         this.kind = kind;
         this.http = http;
@@ -75,7 +76,7 @@ public final class OpPattern {
      * @throws NullPointerException if {@code text} is null
      * @throws IllegalArgumentException naming the pattern and what was expected
      */
-    public static OpPattern parse(String text) {
+    public static OperationPattern parse(String text) {
         requireNonNull(text, "text");
         if (text.length() > MAX_LENGTH) {
             throw new IllegalArgumentException(bad(text.substring(0, 64) + "...", "is " + text.length()
@@ -93,10 +94,10 @@ public final class OpPattern {
         if (text.startsWith(MCP)) {
             return parseMcp(text);
         }
-        return new OpPattern(text, Kind.HTTP, OperationPattern.parse(text), null, null, null);
+        return new OperationPattern(text, Kind.HTTP, HttpPattern.parse(text), null, null, null);
     }
 
-    private static OpPattern parseGrpc(String text) {
+    private static OperationPattern parseGrpc(String text) {
         String rest = text.substring(GRPC.length());
         int slash = rest.indexOf('/');
         if (slash < 0 || rest.indexOf('/', slash + 1) >= 0) {
@@ -112,15 +113,15 @@ public final class OpPattern {
         if (!GRPC_METHOD.matcher(method).matches()) {
             throw new IllegalArgumentException(bad(text, "method \"" + method + "\" (expected: a method name or *)"));
         }
-        return new OpPattern(text, Kind.GRPC, null, service, method, null);
+        return new OperationPattern(text, Kind.GRPC, null, service, method, null);
     }
 
-    private static OpPattern parseMcp(String text) {
+    private static OperationPattern parseMcp(String text) {
         if (text.startsWith(TOOLS_CALL)) {
-            return new OpPattern(text, Kind.TOOL, null, null, name(text, TOOLS_CALL, "tool"), null);
+            return new OperationPattern(text, Kind.TOOL, null, null, name(text, TOOLS_CALL, "tool"), null);
         }
         if (text.startsWith(PROMPTS_GET)) {
-            return new OpPattern(text, Kind.PROMPT, null, null, name(text, PROMPTS_GET, "prompt"), null);
+            return new OperationPattern(text, Kind.PROMPT, null, null, name(text, PROMPTS_GET, "prompt"), null);
         }
         if (text.startsWith(RESOURCES_READ)) {
             String uri = text.substring(RESOURCES_READ.length());
@@ -129,7 +130,7 @@ public final class OpPattern {
                         + " non-empty URI without spaces, * and ** as wildcards"));
             }
             try {
-                return new OpPattern(text, Kind.RESOURCE, null, null, uri, Glob.parse(uri));
+                return new OperationPattern(text, Kind.RESOURCE, null, null, uri, Glob.parse(uri));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(bad(text, e.getMessage()), e);
             }
@@ -143,7 +144,7 @@ public final class OpPattern {
             throw new IllegalArgumentException(bad(text, "expected: mcp:<method> such as mcp:tools/list or"
                     + " mcp:notifications/*"));
         }
-        return new OpPattern(text, Kind.METHOD, null, null, method, null);
+        return new OperationPattern(text, Kind.METHOD, null, null, method, null);
     }
 
     private static String name(String text, String prefix, String what) {
@@ -155,7 +156,7 @@ public final class OpPattern {
         return n;
     }
 
-    private static String bad(String text, String why) {
+    static String bad(String text, String why) {
         return "operation \"" + text + "\": " + why;
     }
 
@@ -237,7 +238,7 @@ public final class OpPattern {
      * Whether every operation this pattern matches is also matched by {@code wider}. Patterns of different
      * protocols are never within each other.
      */
-    public boolean within(OpPattern wider) {
+    public boolean within(OperationPattern wider) {
         requireNonNull(wider, "wider");
         if (kind != wider.kind) {
             return false;
@@ -260,8 +261,8 @@ public final class OpPattern {
         };
     }
 
-    /** For a gRPC pattern, its service; null otherwise. */
-    String grpcService() {
+    /** For a gRPC pattern, its service ({@code demo.Tools}); null otherwise. */
+    public String grpcService() {
         return service;
     }
 
@@ -272,7 +273,7 @@ public final class OpPattern {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof OpPattern p && p.text.equals(text);
+        return o instanceof OperationPattern p && p.text.equals(text);
     }
 
     @Override

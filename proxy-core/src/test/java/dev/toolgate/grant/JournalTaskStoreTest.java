@@ -17,7 +17,7 @@ import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.toolgate.grant.JournalGrantStore.FsyncPolicy;
+import dev.toolgate.grant.JournalTaskStore.FsyncPolicy;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -46,7 +46,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.LoggerFactory;
 
-class JournalGrantStoreTest {
+class JournalTaskStoreTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -71,7 +71,7 @@ class JournalGrantStoreTest {
                         "incident \"42\"\nsee ticket"));
     }
 
-    private static List<Long> appendAll(GrantStore store, List<TaskEvent> events) throws IOException {
+    private static List<Long> appendAll(TaskStore store, List<TaskEvent> events) throws IOException {
         List<Long> revs = new ArrayList<>();
         for (TaskEvent e : events) {
             revs.add(store.append(e));
@@ -82,29 +82,29 @@ class JournalGrantStoreTest {
     @Test
     void roundTripsEveryKindOfEventAndNumbersAcrossReopen() throws IOException {
         List<TaskEvent> events = everyKind();
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEmpty();
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEmpty();
             assertThat(store.revision()).isZero();
             assertThat(appendAll(store, events)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
             assertThat(store.revision()).isEqualTo(6);
         }
         TaskEvent more = new TaskEvent.GrantRevoked(T0.plusSeconds(9), taskId(1), "g1", AGENT.uri(), "done");
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events);
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events);
             assertThat(store.revision()).isEqualTo(6);
             assertThat(store.append(more)).isEqualTo(7);
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             List<TaskEvent> all = new ArrayList<>(events);
             all.add(more);
-            assertThat(store.recovered()).isEqualTo(all);
+            assertThat(store.load().events()).isEqualTo(all);
             assertThat(store.revision()).isEqualTo(7);
         }
     }
 
     @Test
     void writesOneSnakeCaseJsonLinePerEventWithACrc() throws IOException {
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             appendAll(store, everyKind());
         }
         List<String> lines = Files.readAllLines(journal(), StandardCharsets.UTF_8);
@@ -148,8 +148,8 @@ class JournalGrantStoreTest {
     @Test
     void missingFileIsAnEmptyJournalInNewDirectories() throws IOException {
         Path file = dir.resolve("a/b/c/tasks.jsonl");
-        try (JournalGrantStore store = JournalGrantStore.open(file, FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEmpty();
+        try (JournalTaskStore store = JournalTaskStore.open(file, FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEmpty();
             assertThat(store.revision()).isZero();
             assertThat(store.file()).isEqualTo(file.toAbsolutePath());
         }
@@ -159,11 +159,11 @@ class JournalGrantStoreTest {
     @ParameterizedTest
     @EnumSource(FsyncPolicy.class)
     void eitherFsyncPolicyKeepsWhatWasAppended(FsyncPolicy fsync) throws IOException {
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), fsync)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), fsync)) {
             appendAll(store, events(30));
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), fsync)) {
-            assertThat(store.recovered()).isEqualTo(events(30));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), fsync)) {
+            assertThat(store.load().events()).isEqualTo(events(30));
             assertThat(store.append(JournalFixtures.event(30))).isEqualTo(31);
         }
     }
@@ -176,8 +176,8 @@ class JournalGrantStoreTest {
         truncate(journal(), intact + lines.get(2).length / 2);
 
         List<ILoggingEvent> logged = captureLog(() -> {
-            try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-                assertThat(store.recovered()).isEqualTo(events(2));
+            try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+                assertThat(store.load().events()).isEqualTo(events(2));
                 assertThat(store.revision()).isEqualTo(2);
                 assertThat(Files.size(journal())).isEqualTo(intact);
                 assertThat(store.append(JournalFixtures.event(2))).isEqualTo(3);
@@ -189,8 +189,8 @@ class JournalGrantStoreTest {
                     + " end)", "the 2 records before it are intact");
         });
         assertThat(lines(journal()).subList(0, 2)).containsExactly(lines.get(0), lines.get(1));
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(3));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(3));
         }
     }
 
@@ -198,12 +198,12 @@ class JournalGrantStoreTest {
     void completeLastLineWithoutItsNewlineDoesNotCount() throws IOException {
         write(3);
         truncate(journal(), Files.size(journal()) - 1);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(2));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(2));
             assertThat(store.append(JournalFixtures.event(2))).isEqualTo(3);
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(3));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(3));
         }
     }
 
@@ -213,13 +213,13 @@ class JournalGrantStoreTest {
         List<byte[]> lines = lines(journal());
         flipByteIn(lines.get(2), "orchestrator");
         writeLines(journal(), lines);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(2));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(2));
         }
         // Garbage a crash can leave behind the last record (a zero-filled block) goes the same way.
         Files.write(journal(), new byte[4096], java.nio.file.StandardOpenOption.APPEND);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(2));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(2));
         }
     }
 
@@ -232,15 +232,15 @@ class JournalGrantStoreTest {
         writeLines(journal(), lines);
         byte[] before = Files.readAllBytes(journal());
 
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining(journal().toString())
                 .hasMessageContaining("line 2: damaged record: crc");
         assertThat(Files.readAllBytes(journal())).isEqualTo(before);
         // The failed open released its lock: once the file is fixed, it opens.
         writeLines(journal(), lines(journal()).subList(0, 1));
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(1));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(1));
         }
     }
 
@@ -250,7 +250,7 @@ class JournalGrantStoreTest {
         List<byte[]> lines = lines(journal());
         lines.get(1)[0] = 'x';
         writeLines(journal(), lines);
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining(journal() + ": line 2: damaged record");
     }
 
@@ -260,16 +260,16 @@ class JournalGrantStoreTest {
         List<byte[]> lines = lines(journal());
 
         writeLines(journal(), List.of(lines.get(0), lines.get(2), lines.get(3)));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 2: revision 3 (expected: 2)");
 
         writeLines(journal(), List.of(lines.get(0), lines.get(1), lines.get(1), lines.get(2)));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 3: revision 2 (expected: 3)");
 
         // An intact last record out of sequence is not a torn write: it fails too.
         writeLines(journal(), List.of(lines.get(0), lines.get(1), lines.get(3)));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 3: revision 4 (expected: 3)");
     }
 
@@ -278,13 +278,13 @@ class JournalGrantStoreTest {
         write(2);
         append(journal(), withCrc("{\"rev\":3,\"type\":\"grant_paused\",\"at\":\"2031-05-06T07:08:09Z\","
                 + "\"task_id\":\"" + taskId(0) + "\"}"));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 3: not a record this version understands: type: \"grant_paused\"");
 
         write(2);
         append(journal(), withCrc("{\"rev\":3,\"type\":\"ended\",\"at\":\"2031-05-06T07:08:09Z\",\"task_id\":\""
                 + taskId(0) + "\",\"state\":\"ended\",\"by\":\"x\",\"reason\":\"\",\"scope\":\"partial\"}"));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("line 3: not a record this version understands: record: unknown field"
                         + " \"scope\"");
     }
@@ -298,7 +298,7 @@ class JournalGrantStoreTest {
             started.remove("crc");
             ((ObjectNode) started.get("task")).put("token_hash", bad);
             writeLines(journal(), List.of(withCrc(JSON.writeValueAsString(started))));
-            assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+            assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                     .as(bad)
                     .hasMessageContaining("line 1: not a record this version understands: task.token_hash: \""
                             + bad + "\" (expected: 64 lowercase hex digits");
@@ -325,7 +325,7 @@ class JournalGrantStoreTest {
                 new TaskEvent.Ended(T0.plusSeconds(3), live.id(), TaskState.REVOKED, ORCHESTRATOR.uri(), "stop"),
                 new TaskEvent.Started(T0, expiresNow),
                 new TaskEvent.GrantRevoked(T0.plusSeconds(4), taskId(99), "g1", AGENT.uri(), "unknown task"));
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             appendAll(store, events);
         }
         long before = Files.size(journal());
@@ -333,8 +333,8 @@ class JournalGrantStoreTest {
                 events.get(7));
 
         TaskEvent next = new TaskEvent.GrantRevoked(now, live.id(), "g1", AGENT.uri(), "");
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS, at(now), 3)) {
-            assertThat(store.recovered()).isEqualTo(kept);
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS, at(now), 3)) {
+            assertThat(store.load().events()).isEqualTo(kept);
             assertThat(store.revision()).isEqualTo(10);
             assertThat(store.append(next)).isEqualTo(11);
         }
@@ -350,22 +350,22 @@ class JournalGrantStoreTest {
         byte[] compacted = Files.readAllBytes(journal());
         List<TaskEvent> afterAppend = new ArrayList<>(kept);
         afterAppend.add(next);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS, at(now), 3)) {
-            assertThat(store.recovered()).isEqualTo(afterAppend);
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS, at(now), 3)) {
+            assertThat(store.load().events()).isEqualTo(afterAppend);
             assertThat(store.revision()).isEqualTo(11);
         }
         assertThat(Files.readAllBytes(journal())).isEqualTo(compacted);
 
         // Later everything has expired: only the marker is left, and revisions still only grow.
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS,
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS,
                 at(T0.plus(Duration.ofHours(5))), 3)) {
-            assertThat(store.recovered()).isEmpty();
+            assertThat(store.load().events()).isEmpty();
             assertThat(store.revision()).isEqualTo(11);
             assertThat(store.append(events.get(0))).isEqualTo(12);
         }
         assertThat(lines(journal())).hasSize(2);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).containsExactly(events.get(0));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).containsExactly(events.get(0));
             assertThat(store.revision()).isEqualTo(12);
         }
     }
@@ -374,9 +374,9 @@ class JournalGrantStoreTest {
     void noCompactionAtOrBelowTheThreshold() throws IOException {
         write(6); // two tasks, both expired an hour after T0
         byte[] before = Files.readAllBytes(journal());
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS,
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS,
                 at(T0.plus(Duration.ofDays(1))), 6)) {
-            assertThat(store.recovered()).isEqualTo(events(6));
+            assertThat(store.load().events()).isEqualTo(events(6));
         }
         assertThat(Files.readAllBytes(journal())).isEqualTo(before);
     }
@@ -384,40 +384,40 @@ class JournalGrantStoreTest {
     @Test
     void compactedJournalMissingAKeptRecordFailsOpen() throws IOException {
         write(9); // tasks 0, 1 and 2, expiring an hour after T0
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             store.append(new TaskEvent.Started(T0, task(50, Duration.ofDays(3))));
             store.append(new TaskEvent.Started(T0, task(51, Duration.ofDays(3))));
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS,
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS,
                 at(T0.plus(Duration.ofDays(1))), 3)) {
-            assertThat(store.recovered()).hasSize(2);
+            assertThat(store.load().events()).hasSize(2);
         }
         List<byte[]> lines = lines(journal());
         assertThat(lines).hasSize(3);
         // The kept records' revisions (10, 11) are no longer consecutive with anything: the marker's count is what
         // still shows that one is missing.
         writeLines(journal(), List.of(lines.get(0), lines.get(2)));
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                 .hasMessageContaining("the compaction marker on line 1 promises 2 kept records but only 1 follow");
     }
 
     @Test
     void aJournalIsOpenInOneStoreAtATime() throws IOException {
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             store.append(JournalFixtures.event(0));
-            assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS))
+            assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS))
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("already open in another store");
             assertThat(store.append(JournalFixtures.event(1))).isEqualTo(2);
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(2));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(2));
         }
     }
 
     @Test
     void appendAfterCloseFails() throws IOException {
-        JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS);
+        JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS);
         store.close();
         store.close();
         assertThatThrownBy(() -> store.append(JournalFixtures.event(0)))
@@ -427,7 +427,7 @@ class JournalGrantStoreTest {
 
     @Test
     void anInterruptedCallerDoesNotCloseTheJournalForEveryoneElse() throws Exception {
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             Thread.currentThread().interrupt();
             try {
                 assertThat(store.append(JournalFixtures.event(0))).isEqualTo(1);
@@ -442,17 +442,17 @@ class JournalGrantStoreTest {
                 other.shutdownNow();
             }
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(2));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(2));
         }
     }
 
     @Test
     void rejectsBadArguments() {
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS, Clock.systemUTC(), 0))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS, Clock.systemUTC(), 0))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("compactAbove: 0 (expected: > 0)");
-        assertThatThrownBy(() -> JournalGrantStore.open(journal(), null))
+        assertThatThrownBy(() -> JournalTaskStore.open(journal(), null))
                 .isInstanceOf(NullPointerException.class)
                 .hasMessage("fsync");
     }
@@ -463,7 +463,7 @@ class JournalGrantStoreTest {
         int each = 250;
         Map<Long, TaskEvent> byRev = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.NEVER)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.NEVER)) {
             CountDownLatch go = new CountDownLatch(1);
             List<Future<?>> done = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
@@ -488,8 +488,8 @@ class JournalGrantStoreTest {
         }
         assertThat(byRev.keySet()).hasSize(threads * each).allSatisfy(rev -> assertThat(rev).isBetween(1L,
                 (long) threads * each));
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.NEVER)) {
-            List<TaskEvent> recovered = store.recovered();
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.NEVER)) {
+            List<TaskEvent> recovered = store.load().events();
             for (int i = 0; i < recovered.size(); i++) {
                 assertThat(recovered.get(i)).isEqualTo(byRev.get(i + 1L));
             }
@@ -506,8 +506,8 @@ class JournalGrantStoreTest {
         } finally {
             kill(child);
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), fsync)) {
-            assertThat(store.recovered()).isEqualTo(events(count));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), fsync)) {
+            assertThat(store.load().events()).isEqualTo(events(count));
             assertThat(store.revision()).isEqualTo(count);
         }
     }
@@ -522,14 +522,14 @@ class JournalGrantStoreTest {
             kill(child);
         }
         int recovered;
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            recovered = store.recovered().size();
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            recovered = store.load().events().size();
             assertThat(recovered).isGreaterThanOrEqualTo(seen);
-            assertThat(store.recovered()).isEqualTo(events(recovered));
+            assertThat(store.load().events()).isEqualTo(events(recovered));
             assertThat(store.append(JournalFixtures.event(recovered))).isEqualTo(recovered + 1L);
         }
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
-            assertThat(store.recovered()).isEqualTo(events(recovered + 1));
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
+            assertThat(store.load().events()).isEqualTo(events(recovered + 1));
         }
     }
 
@@ -560,7 +560,7 @@ class JournalGrantStoreTest {
 
     private void write(int count) throws IOException {
         Files.deleteIfExists(journal());
-        try (JournalGrantStore store = JournalGrantStore.open(journal(), FsyncPolicy.ALWAYS)) {
+        try (JournalTaskStore store = JournalTaskStore.open(journal(), FsyncPolicy.ALWAYS)) {
             appendAll(store, events(count));
         }
     }
@@ -626,7 +626,7 @@ class JournalGrantStoreTest {
     }
 
     private static List<ILoggingEvent> captureLog(Body body) throws IOException {
-        Logger logger = (Logger) LoggerFactory.getLogger(JournalGrantStore.class);
+        Logger logger = (Logger) LoggerFactory.getLogger(JournalTaskStore.class);
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();
         logger.addAppender(appender);

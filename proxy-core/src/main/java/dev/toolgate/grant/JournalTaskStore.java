@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The embedded, restart-safe {@link GrantStore}: an append-only file of JSON lines, one per event, that a
+ * The embedded, restart-safe {@link TaskStore}: an append-only file of JSON lines, one per event, that a
  * restarted sidecar replays. The format is described in {@code JournalCodec}: each line carries its revision, its
  * type, the event and a CRC32C of the line, so a damaged record is found even when it still parses.
  *
@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * is still ahead, and their ancestors. Kept records keep their original revisions; the rewritten file starts with a
  * {@code compacted} marker carrying the last revision and the number of records kept, so revisions still only grow
  * (the next append gets the marker's revision + 1) and a record missing from the kept ones is still detected.
- * {@link #recovered} then returns the kept events only.
+ * {@link #load} then returns the kept events only.
  *
  * <p><b>Durability</b> is the {@link FsyncPolicy}: with {@link FsyncPolicy#ALWAYS} (the default a configuration
  * should use) {@link #append} returns only after the record is on disk. A failed append is undone as far as
@@ -52,16 +52,16 @@ import org.slf4j.LoggerFactory;
  * Writes and syncs go through {@link FileOutputStream} rather than an interruptible {@link FileChannel}, so an
  * interrupted caller cannot close the file under every other caller.
  */
-public final class JournalGrantStore implements GrantStore {
+public final class JournalTaskStore implements TaskStore {
     /** How many records a journal may hold at open before it is compacted, unless told otherwise. */
     public static final int DEFAULT_COMPACT_ABOVE = 10_000;
 
-    private static final Logger log = LoggerFactory.getLogger(JournalGrantStore.class);
+    private static final Logger log = LoggerFactory.getLogger(JournalTaskStore.class);
 
     /** When an appended record is forced to disk. */
     public enum FsyncPolicy {
         /**
-         * Before {@link JournalGrantStore#append} returns (fsync): an event whose append returned survives a crash of
+         * Before {@link JournalTaskStore#append} returns (fsync): an event whose append returned survives a crash of
          * the process and of the machine. The default.
          */
         ALWAYS,
@@ -76,6 +76,7 @@ public final class JournalGrantStore implements GrantStore {
     private final FsyncPolicy fsync;
     private final FileChannel lockChannel;
     private final List<TaskEvent> recovered;
+    private final long openedAt;
     private final Object lock = new Object();
     /** Guarded by {@link #lock}. */
     private final FileOutputStream out;
@@ -88,12 +89,13 @@ public final class JournalGrantStore implements GrantStore {
     /** Written under {@link #lock}. */
     private volatile long revision;
 
-    private JournalGrantStore(Path file, FsyncPolicy fsync, FileChannel lockChannel, List<TaskEvent> recovered,
+    private JournalTaskStore(Path file, FsyncPolicy fsync, FileChannel lockChannel, List<TaskEvent> recovered,
                               long revision) throws IOException {
         this.file = file;
         this.fsync = fsync;
         this.lockChannel = lockChannel;
         this.recovered = recovered;
+        this.openedAt = revision;
         this.revision = revision;
         this.out = new FileOutputStream(file.toFile(), true);
         this.size = Files.size(file);
@@ -106,7 +108,7 @@ public final class JournalGrantStore implements GrantStore {
      * @throws IOException if it cannot be read or written, is corrupt (the message names the file and line), or is
      *     open in another store
      */
-    public static JournalGrantStore open(Path file, FsyncPolicy fsync) throws IOException {
+    public static JournalTaskStore open(Path file, FsyncPolicy fsync) throws IOException {
         return open(file, fsync, Clock.systemUTC(), DEFAULT_COMPACT_ABOVE);
     }
 
@@ -118,7 +120,7 @@ public final class JournalGrantStore implements GrantStore {
      * @throws IOException if it cannot be read or written, is corrupt (the message names the file and line), or is
      *     open in another store
      */
-    public static JournalGrantStore open(Path file, FsyncPolicy fsync, Clock clock, int compactAbove)
+    public static JournalTaskStore open(Path file, FsyncPolicy fsync, Clock clock, int compactAbove)
             throws IOException {
         requireNonNull(file, "file");
         requireNonNull(fsync, "fsync");
@@ -160,7 +162,7 @@ public final class JournalGrantStore implements GrantStore {
         return ch;
     }
 
-    private static JournalGrantStore recover(Path path, FsyncPolicy fsync, Clock clock, int compactAbove,
+    private static JournalTaskStore recover(Path path, FsyncPolicy fsync, Clock clock, int compactAbove,
                                              FileChannel lockChannel) throws IOException {
         Path leftover = JournalCompaction.temporary(path);
         if (Files.deleteIfExists(leftover)) {
@@ -171,7 +173,7 @@ public final class JournalGrantStore implements GrantStore {
             Files.createFile(path);
             JournalCompaction.forceDirectory(path.getParent());
             log.debug("{}: created an empty journal", path);
-            return new JournalGrantStore(path, fsync, lockChannel, List.of(), 0);
+            return new JournalTaskStore(path, fsync, lockChannel, List.of(), 0);
         }
         Contents c = JournalReader.read(path);
         if (c.torn() != null) {
@@ -198,7 +200,15 @@ public final class JournalGrantStore implements GrantStore {
             events.add(e.event());
         }
         log.debug("{}: opened at revision {} with {} records", path, c.revision(), events.size());
-        return new JournalGrantStore(path, fsync, lockChannel, List.copyOf(events), c.revision());
+        return new JournalTaskStore(path, fsync, lockChannel, List.copyOf(events), c.revision());
+    }
+
+    /** False once closed or after a failed append (no more appends until reopened). */
+    @Override
+    public boolean healthy() {
+        synchronized (lock) {
+            return !closed && failure == null;
+        }
     }
 
     /**
@@ -208,14 +218,6 @@ public final class JournalGrantStore implements GrantStore {
      * @throws IOException if it could not be recorded (the event must then not take effect), if an earlier append
      *     failed, or if the store is closed
      */
-    /** False once closed or after a failed append (no more appends until reopened). */
-    @Override
-    public boolean healthy() {
-        synchronized (lock) {
-            return !closed && failure == null;
-        }
-    }
-
     @Override
     public long append(TaskEvent event) throws IOException {
         requireNonNull(event, "event");
@@ -260,10 +262,21 @@ public final class JournalGrantStore implements GrantStore {
         }
     }
 
-    /** The events the journal held when it was opened (after compaction), in revision order. Immutable. */
+    /**
+     * The events the journal held when it was opened (after compaction), in revision order, and the revision it was
+     * opened at.
+     *
+     * @throws IllegalStateException after an append (the snapshot would miss it)
+     */
     @Override
-    public List<TaskEvent> recovered() {
-        return recovered;
+    public Snapshot load() {
+        synchronized (lock) {
+            if (revision != openedAt) {
+                throw new IllegalStateException(file + ": load after append (expected: load once, before the first"
+                        + " append)");
+            }
+            return new Snapshot(openedAt, recovered);
+        }
     }
 
     @Override

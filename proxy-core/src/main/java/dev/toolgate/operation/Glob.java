@@ -1,4 +1,4 @@
-package dev.toolgate.policy;
+package dev.toolgate.operation;
 
 /**
  * A glob over MCP resource URIs: {@code *} matches any run of characters without {@code /}, {@code **} any run at

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;
@@ -68,12 +69,12 @@ public final class TaskRegistry implements AutoCloseable {
     private final Supplier<PolicySet> policy;
     private final Ticker ticker;
 
-    private TaskRegistry(TasksConfig config, GrantStore store, Set<String> routes, Clock clock, Ticker ticker,
-                         TaskAudit audit, Supplier<PolicySet> policy) {
+    private TaskRegistry(TasksConfig config, AccessConfig access, GrantStore store, Set<String> routes, Clock clock,
+                         Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
         this.policy = policy;
         this.config = config;
-        this.orchestrators = config.orchestratorPatterns();
-        this.admins = config.adminPatterns();
+        this.orchestrators = access.orchestratorPatterns();
+        this.admins = access.adminPatterns();
         this.store = store;
         this.routes = Set.copyOf(routes);
         this.clock = clock;
@@ -92,21 +93,24 @@ public final class TaskRegistry implements AutoCloseable {
     /**
      * Opens a registry over {@code store}, replaying what it recovered.
      *
+     * @param access who may start tasks for others ({@code orchestrators}) and see, end and revoke any task
+     *               ({@code admins})
      * @param routes the route names grants may name
      * @param ticker Caffeine's time source; must move with {@code clock} (tests pass one that does)
      */
-    public static TaskRegistry open(TasksConfig config, GrantStore store, Set<String> routes, Clock clock,
-                                    Ticker ticker, TaskAudit audit) {
-        return open(config, store, routes, clock, ticker, audit, PolicySet::unrestricted);
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, GrantStore store, Set<String> routes,
+                                    Clock clock, Ticker ticker, TaskAudit audit) {
+        return open(config, access, store, routes, clock, ticker, audit, PolicySet::unrestricted);
     }
 
     /**
      * Opens a registry whose grants must also lie within the policy in force ({@code policy} is read on every start
      * and every call, so a reload narrows what may be granted and what live grants do at once).
      */
-    public static TaskRegistry open(TasksConfig config, GrantStore store, Set<String> routes, Clock clock,
-                                    Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
-        TaskRegistry r = new TaskRegistry(requireNonNull(config, "config"), requireNonNull(store, "store"),
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, GrantStore store, Set<String> routes,
+                                    Clock clock, Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
+        TaskRegistry r = new TaskRegistry(requireNonNull(config, "config"), requireNonNull(access, "access"),
+                requireNonNull(store, "store"),
                 requireNonNull(routes, "routes"), requireNonNull(clock, "clock"), requireNonNull(ticker, "ticker"),
                 requireNonNull(audit, "audit"), requireNonNull(policy, "policy"));
         for (TaskEvent e : store.recovered()) {
@@ -119,8 +123,9 @@ public final class TaskRegistry implements AutoCloseable {
     }
 
     /** A registry on the system clock. */
-    public static TaskRegistry open(TasksConfig config, GrantStore store, Set<String> routes, TaskAudit audit) {
-        return open(config, store, routes, Clock.systemUTC(), Ticker.systemTicker(), audit);
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, GrantStore store, Set<String> routes,
+                                    TaskAudit audit) {
+        return open(config, access, store, routes, Clock.systemUTC(), Ticker.systemTicker(), audit);
     }
 
     /** Runs {@code listener} with every task that ends or is revoked (directly or through its parent). */
@@ -192,7 +197,7 @@ public final class TaskRegistry implements AutoCloseable {
         SpiffeId subject = req.agent() == null ? caller : req.agent();
         if (!subject.equals(caller) && !matchesAny(orchestrators, caller)) {
             throw new TaskException(TaskException.Kind.PERMISSION_DENIED, caller.uri()
-                    + " may start tasks only for itself (orchestrators are listed in tasks.orchestrators)");
+                    + " may start tasks only for itself (orchestrators are listed in access.orchestrators)");
         }
         Instant now = clock.instant();
         Duration ttl = req.ttl() == null ? config.defaultTtl() : req.ttl();

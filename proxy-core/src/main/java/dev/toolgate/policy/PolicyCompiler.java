@@ -13,11 +13,11 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.YamlErrors;
 import dev.toolgate.config.YamlLines;
 import dev.toolgate.identity.SpiffeIdPattern;
 import java.io.IOException;
@@ -131,32 +131,9 @@ final class PolicyCompiler {
                 throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
             }
             return f;
-        } catch (JsonMappingException e) {
-            String path = ConfigLoader.pathOf(e);
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": not valid YAML: " + e.getOriginalMessage(), e);
+            throw new PolicyException(YamlErrors.describe(s.name(), null, e), e);
         }
-    }
-
-    private static String reason(JsonMappingException e) {
-        if (e instanceof UnrecognizedPropertyException u) {
-            TreeSet<String> known = new TreeSet<>();
-            u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-            return "unknown key (expected: one of " + String.join(", ", known) + ")";
-        }
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
-            return t.getMessage();
-        }
-        String msg = e.getOriginalMessage();
-        int nl = msg.indexOf('\n');
-        return nl > 0 ? msg.substring(0, nl) : msg;
     }
 
     /** Validation of one document, with its name and line index for errors. */

@@ -59,7 +59,7 @@ final class TaskCommand {
         List<String> grants;
 
         @Option(names = "--agent", paramLabel = "SPIFFE_ID",
-                description = "Start it for another agent (the caller must be in tasks.orchestrators).")
+                description = "Start it for another agent (the caller must be in access.orchestrators).")
         String agent;
 
         @Option(names = "--token-only", description = "Print only the token (for scripts: T=$(toolgate task start"
@@ -195,7 +195,7 @@ final class TaskCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "List the tasks the caller may see (all of them for tasks.admins), newest first.")
+            description = "List the tasks the caller may see (all of them for access.admins), newest first.")
     static final class ListTasks extends Rpc {
         @Option(names = "--agent", paramLabel = "SPIFFE_ID", description = "Only this agent's tasks.")
         String agent;

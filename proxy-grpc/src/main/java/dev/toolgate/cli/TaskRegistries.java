@@ -39,7 +39,7 @@ public final class TaskRegistries {
         GrantStore store = cfg.tasks().journal() == null ? new MemoryGrantStore()
                 : JournalGrantStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
                         ? JournalGrantStore.FsyncPolicy.NEVER : JournalGrantStore.FsyncPolicy.ALWAYS);
-        return TaskRegistry.open(cfg.tasks(), store,
+        return TaskRegistry.open(cfg.tasks(), cfg.access(), store,
                 cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
                 Clock.systemUTC(), Ticker.systemTicker(),
                 new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()), policy);

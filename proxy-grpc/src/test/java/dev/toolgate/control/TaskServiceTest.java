@@ -134,7 +134,7 @@ class TaskServiceTest {
         StartTaskRequest forOther = StartTaskRequest.newBuilder().setAgent(OTHER.uri()).setPurpose("on behalf")
                 .addGrants(weather("GET /forecast/*")).build();
         StatusRuntimeException e = refused(Status.Code.PERMISSION_DENIED, () -> f.tasks(AGENT).startTask(forOther));
-        assertThat(e.getStatus().getDescription()).contains(AGENT.uri(), "tasks.orchestrators");
+        assertThat(e.getStatus().getDescription()).contains(AGENT.uri(), "access.orchestrators");
 
         Task t = f.tasks(ORCHESTRATOR).startTask(forOther).getTask();
         assertThat(t.getAgent()).isEqualTo(OTHER.uri());
@@ -348,7 +348,7 @@ class TaskServiceTest {
     void aCallerOutsideControlAllowedIdsIsRefusedEveryRpc() {
         StatusRuntimeException e = refused(Status.Code.PERMISSION_DENIED,
                 () -> f.tasks(OUTSIDER).listTasks(ListTasksRequest.getDefaultInstance()));
-        assertThat(e.getStatus().getDescription()).contains(OUTSIDER.uri(), "control.allowedIds");
+        assertThat(e.getStatus().getDescription()).contains(OUTSIDER.uri(), "access.control");
         refused(Status.Code.PERMISSION_DENIED, () -> f.start(OUTSIDER, "x", "GET /x"));
     }
 

@@ -238,8 +238,6 @@ public final class ConfigLoader {
             return value;
         } catch (JsonProcessingException e) {
             throw new ConfigException(YamlErrors.describe(file.toString(), lines, e, moved), e);
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
         }
     }
 

@@ -528,7 +528,7 @@ public final class TaskRegistry implements AutoCloseable {
                 try {
                     Condition.compile(r.condition());
                 } catch (IllegalArgumentException e) {
-                    throw invalid(where + ".condition: " + e.getMessage());
+                    throw invalid(where + ".when: " + e.getMessage());
                 }
             }
             if (r.budget() != null && r.budget() < 1) {

@@ -71,7 +71,7 @@ class TaskRegistryTest {
                 new Case(start(grant("weather", 0L, null, "GET /x")), "grants[0].budget: 0"),
                 new Case(start(grant("weather", null, Duration.ofHours(2), "GET /x")), "outlives its task"),
                 new Case(start(new GrantRequest("weather", List.of("GET /x"), "request.method ==", null, null)),
-                        "grants[0].condition"),
+                        "grants[0].when"),
                 new Case(new StartRequest(null, " ", null, List.of(grant("weather", null, null, "GET /x"))),
                         "purpose: missing"),
                 new Case(new StartRequest(null, "a\nb", null, List.of(grant("weather", null, null, "GET /x"))),

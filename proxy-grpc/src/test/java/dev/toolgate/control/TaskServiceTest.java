@@ -155,8 +155,8 @@ class TaskServiceTest {
         assertThat(invalid(tasks, ok.toBuilder().setGrants(0, weather("GET /x").setBudget(0)).build()))
                 .contains("grants[0].budget");
         // conditions are CEL now (policy issue): one that does not compile is refused, naming the field
-        assertThat(invalid(tasks, ok.toBuilder().setGrants(0, weather("GET /x").setCondition("1 +")).build()))
-                .contains("grants[0].condition");
+        assertThat(invalid(tasks, ok.toBuilder().setGrants(0, weather("GET /x").setWhen("1 +")).build()))
+                .contains("grants[0].when");
         assertThat(invalid(tasks, ok.toBuilder().clearGrants().build())).contains("grants: none");
         assertThat(invalid(tasks, ok.toBuilder().clearPurpose().build())).contains("purpose: missing");
         assertThat(invalid(tasks, ok.toBuilder().setTtl(minutes(24 * 60)).build()))

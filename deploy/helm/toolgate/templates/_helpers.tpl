@@ -60,6 +60,10 @@ limits:
 timeouts:
 {{ toYaml . | indent 2 }}
 {{- end }}
+{{- with .Values.access }}
+access:
+{{ toYaml . | indent 2 }}
+{{- end }}
 audit:
   file: {{ .Values.audit.file | quote }}
   queue: {{ .Values.audit.queue | int64 }}

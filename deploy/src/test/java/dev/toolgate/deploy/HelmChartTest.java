@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.ConfigLoader;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -97,6 +98,8 @@ class HelmChartTest {
         Manifests m = render(Map.of(), null);
         PodChecks.Pod pod = PodChecks.check("helm (defaults)", m, scratch, true);
         assertThat(pod.config().routes()).isEmpty();
+        assertThat(pod.config().access()).as("no access lists: the sidecar's defaults")
+                .isEqualTo(AccessConfig.defaults());
         PodChecks.checkClusterSpiffeIds("helm (defaults)", m.custom("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID"),
                 pod, NAMESPACE);
         assertThat(m.all(NetworkPolicy.class)).as("the NetworkPolicy is opt-in").isEmpty();
@@ -152,6 +155,9 @@ class HelmChartTest {
                   secret: {name: planner-svid}
                 limits: {maxBodyBytes: 1048576}
                 timeouts: {response: 20s}
+                access:
+                  agents: ["spiffe://example.org/ns/agents/sa/planner"]
+                  admins: ["spiffe://example.org/ns/ops/sa/admin"]
                 egressLock:
                   allowDns: true
                   dnsServers: ["10.96.0.10"]
@@ -170,6 +176,9 @@ class HelmChartTest {
         assertThat(pod.config().routes()).extracting(r -> r.name()).containsExactly("crm", "weather");
         assertThat(pod.config().limits().maxBodyBytes()).isEqualTo(1_048_576L);
         assertThat(pod.config().timeouts().response()).hasSeconds(20);
+        assertThat(pod.config().access().agents()).containsExactly("spiffe://example.org/ns/agents/sa/planner");
+        assertThat(pod.config().access().admins()).containsExactly("spiffe://example.org/ns/ops/sa/admin");
+        assertThat(pod.config().access().approvers()).isEmpty();
         assertThat(pod.config().identity().certificate()).hasToString("/var/run/toolgate/svid/tls.crt");
         assertThat(m.custom("spire.spiffe.io/v1alpha1", "ClusterSPIFFEID")).as("no SPIRE with a Secret").isEmpty();
         PodChecks.checkNetworkPolicy("helm (secret identity)", m.only(NetworkPolicy.class), pod);

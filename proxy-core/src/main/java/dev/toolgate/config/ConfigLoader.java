@@ -20,16 +20,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Reads a sidecar configuration file and the route files it names.
  *
  * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
- * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code routes} and
- * {@code policies}. {@code routes} is a list of route
+ * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code access}, {@code routes} and
+ * {@code policies}. The allow-lists that used to sit in {@code listener}, {@code control} and {@code tasks} are refused
+ * there with the {@code access} key that replaced them. {@code routes} is a list of route
  * files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file;
  * {@code policies} likewise lists policy document files or directories (read by
  * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
@@ -54,14 +53,25 @@ public final class ConfigLoader {
     /** Larger configuration files are refused (a route set of thousands of routes is far smaller). */
     private static final long MAX_FILE_BYTES = 4L * 1024 * 1024;
 
-    private static final Pattern SCANNER_LINE = Pattern.compile("in '[^']*', line (\\d{1,9}), column");
+    /**
+     * Keys of the sidecar file that moved into {@code access:}: refused with where they went, never read (an allow-list
+     * must not be half in one place and half in another).
+     */
+    private static final Map<String, String> MOVED = Map.of(
+            "listener.allowedIds", "access.agents",
+            "control.allowedIds", "access.control",
+            "tasks.orchestrators", "access.orchestrators",
+            "tasks.admins", "access.admins",
+            "control.approvers", "access.approvers",
+            "control.auditors", "access.auditors",
+            "control.extAuthzClients", "access.extAuthz");
 
     private ConfigLoader() {}
 
     /** Loads and validates {@code file}; {@link ConfigException} names the file and the path of the bad value. */
     public static SidecarConfig load(Path file) throws ConfigException {
         Path base = file.toAbsolutePath().getParent();
-        SidecarFile raw = read(file, SidecarFile.class);
+        SidecarFile raw = read(file, SidecarFile.class, MOVED);
         List<Path> routeSources = new ArrayList<>();
         for (String entry : raw.routes() == null ? List.<String>of() : raw.routes()) {
             Path p = base.resolve(entry);
@@ -84,7 +94,7 @@ public final class ConfigLoader {
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
                     raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control(),
-                    raw.approvals(), routeSources);
+                    raw.approvals(), raw.access(), routeSources);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -184,7 +194,7 @@ public final class ConfigLoader {
     private static FileRoutes readRoutes(Path routeFile) throws ConfigException {
         String text = text(routeFile);
         YamlLines lines = YamlLines.index(text);
-        RouteFile rf = parse(routeFile, text, lines, RouteFile.class);
+        RouteFile rf = parse(routeFile, text, lines, RouteFile.class, Map.of());
         if (rf.routes() == null) {
             return new FileRoutes(List.of(), lines);
         }
@@ -195,9 +205,9 @@ public final class ConfigLoader {
     /** One file's routes (null for an empty list entry) and where its entries are. */
     private record FileRoutes(List<RouteConfig> routes, YamlLines lines) {}
 
-    private static <T> T read(Path file, Class<T> type) throws ConfigException {
+    private static <T> T read(Path file, Class<T> type, Map<String, String> moved) throws ConfigException {
         String text = text(file);
-        return parse(file, text, YamlLines.index(text), type);
+        return parse(file, text, YamlLines.index(text), type, moved);
     }
 
     private static String text(Path file) throws ConfigException {
@@ -215,97 +225,27 @@ public final class ConfigLoader {
     }
 
     /**
-     * Binds {@code text}; an error names {@code file:line}, the path inside the document and what was expected.
+     * Binds {@code text}; an error names {@code file:line}, the path inside the document and what was expected (a key
+     * in {@code moved}: where it went).
      */
-    private static <T> T parse(Path file, String text, YamlLines lines, Class<T> type) throws ConfigException {
+    private static <T> T parse(Path file, String text, YamlLines lines, Class<T> type, Map<String, String> moved)
+            throws ConfigException {
         try {
             T value = YAML.readValue(text, type);
             if (value == null) {
                 throw new ConfigException(file + ": empty document (expected: a YAML mapping)");
             }
             return value;
-        } catch (JsonMappingException e) {
-            JsonProcessingException syntax = syntaxError(e);
-            if (syntax != null) {
-                throw notYaml(file, syntax);
-            }
-            String path = pathOf(e);
-            int line = lines.line(path.equals("(top level)") ? "" : path);
-            if (line <= 0 && e.getLocation() != null) {
-                line = e.getLocation().getLineNr();
-            }
-            throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
-            throw notYaml(file, e);
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+            throw new ConfigException(YamlErrors.describe(file.toString(), lines, e, moved), e);
         }
-    }
-
-    /** A parse error of the YAML itself that surfaced while binding (Jackson wraps it), or null. */
-    private static JsonProcessingException syntaxError(JsonMappingException e) {
-        for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
-            if (t instanceof JsonProcessingException p && !(t instanceof JsonMappingException)) {
-                return p;
-            }
-        }
-        return null;
-    }
-
-    /** {@code file:line: not valid YAML: what the scanner said} (without its location and snippet lines). */
-    private static ConfigException notYaml(Path file, JsonProcessingException e) {
-        // The scanner's own mark ("in 'reader', line 3, column 1") is where the problem is; Jackson's location is
-        // where its last token started, often the line before.
-        Matcher mark = SCANNER_LINE.matcher(String.valueOf(e.getOriginalMessage()));
-        int line = mark.find() ? Integer.parseInt(mark.group(1))
-                : e.getLocation() == null ? -1 : e.getLocation().getLineNr();
-        StringBuilder what = new StringBuilder();
-        for (String part : String.valueOf(e.getOriginalMessage()).split("\n")) {
-            if (part.startsWith(" in '") || part.isBlank()) {
-                break;
-            }
-            what.append(what.isEmpty() ? "" : ": ").append(part.strip());
-        }
-        return new ConfigException(file + (line > 0 ? ":" + line : "") + ": not valid YAML: " + what, e);
-    }
-
-    /**
-     * Where in a YAML document a binding error is, as {@code routes[1].upstream.url} ({@code (top level)} at the root);
-     * shared by every loader of the project's YAML files.
-     */
-    public static String pathOf(JsonMappingException e) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonMappingException.Reference ref : e.getPath()) {
-            if (ref.getIndex() >= 0) {
-                sb.append('[').append(ref.getIndex()).append(']');
-            } else if (ref.getFieldName() != null) {
-                if (!sb.isEmpty()) {
-                    sb.append('.');
-                }
-                sb.append(ref.getFieldName());
-            }
-        }
-        return sb.isEmpty() ? "(top level)" : sb.toString();
-    }
-
-    private static String reason(JsonMappingException e) {
-        // A record constructor's IllegalArgumentException carries the useful text; Jackson wraps it.
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
-            return t.getMessage();
-        }
-        String msg = e.getOriginalMessage();
-        int nl = msg.indexOf('\n');
-        return nl > 0 ? msg.substring(0, nl) : msg;
     }
 
     /** The sidecar file as written: route entries are file or directory names. */
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
                        AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
-                       List<String> policies, ControlConfig control, ApprovalsConfig approvals) {}
+                       List<String> policies, ControlConfig control, ApprovalsConfig approvals,
+                       AccessConfig access) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

@@ -2,20 +2,15 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
-import dev.toolgate.identity.SpiffeIdPattern;
-import java.util.List;
-
 /**
- * The agent-facing data plane listener.
+ * The agent-facing data plane listener. Which agents may use it is {@link AccessConfig#agents()}.
  *
  * @param address the address to bind; loopback by default: the agent shares the pod's network namespace, so
  *                nothing else on the network needs to reach the data plane (set another address deliberately)
  * @param port    the TCP port; {@code 0} picks a free one (tests)
- * @param allowedIds SPIFFE ID patterns an agent's ID must match ({@code spiffe://td/agents/*}, {@code .../**});
- *                empty: any ID that verifies against the trust bundles (applies to JWT-SVID subjects too)
  * @param jwtSvid whether JWT-SVIDs are accepted as an alternative to client certificates (off by default)
  */
-public record ListenerConfig(String address, Integer port, List<String> allowedIds, JwtSvidConfig jwtSvid) {
+public record ListenerConfig(String address, Integer port, JwtSvidConfig jwtSvid) {
     public static final int DEFAULT_PORT = 15001;
 
     public ListenerConfig {
@@ -24,32 +19,19 @@ public record ListenerConfig(String address, Integer port, List<String> allowedI
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
         }
-        allowedIds = allowedIds == null ? List.of() : List.copyOf(allowedIds);
-        for (String p : allowedIds) {
-            SpiffeIdPattern.parse(p);
-        }
         jwtSvid = requireNonNullElse(jwtSvid, JwtSvidConfig.disabled());
     }
 
     public ListenerConfig(String address, Integer port) {
-        this(address, port, null, null);
-    }
-
-    public ListenerConfig(String address, Integer port, List<String> allowedIds) {
-        this(address, port, allowedIds, null);
+        this(address, port, null);
     }
 
     /** The same listener with another JWT-SVID setting. */
     public ListenerConfig withJwtSvid(JwtSvidConfig newJwtSvid) {
-        return new ListenerConfig(address, port, allowedIds, newJwtSvid);
-    }
-
-    /** The parsed {@link #allowedIds}. */
-    public List<SpiffeIdPattern> allowedIdPatterns() {
-        return allowedIds.stream().map(SpiffeIdPattern::parse).toList();
+        return new ListenerConfig(address, port, newJwtSvid);
     }
 
     public static ListenerConfig defaults() {
-        return new ListenerConfig(null, null, null, null);
+        return new ListenerConfig(null, null, null);
     }
 }

@@ -22,13 +22,15 @@ import java.util.Set;
  *                   none are configured (then no policy applies: grants and routes alone limit an agent)
  * @param control    the control API listener (gRPC) and who may tail the audit trail
  * @param approvals  how long approval requests wait and how far an approval reaches
+ * @param access     who may do what: call through the listener, call the control API, start tasks for others, see
+ *                   and end any task, decide approvals, tail the audit trail, call ext_authz
  * @param routeSources the route files and directories {@code routes} was read from (absolute; watched for hot
  *                   reload); empty when the routes were given directly (tests, the demo)
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
         AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies,
-        ControlConfig control, ApprovalsConfig approvals, List<Path> routeSources) {
+        ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -42,6 +44,7 @@ public record SidecarConfig(
         policies = policies == null ? List.of() : List.copyOf(policies);
         control = requireNonNullElse(control, ControlConfig.defaults());
         approvals = requireNonNullElse(approvals, ApprovalsConfig.defaults());
+        access = requireNonNullElse(access, AccessConfig.defaults());
         if (listener.jwtSvid().enabled() && identity.source().equals("files") && identity.jwtBundles().isEmpty()) {
             throw new IllegalArgumentException("listener: jwtSvid: enabled, but identity source files has no"
                     + " jwtBundles (expected: identity.jwtBundles, a JWKS file per trust domain whose JWT-SVIDs"
@@ -63,78 +66,84 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null);
     }
 
     /** Without policy files. */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null);
     }
 
     /** The same configuration with a different route list (tests, demo), no longer tied to route files. */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies,
-                control, approvals, null);
+                control, approvals, access, null);
     }
 
     /** The same routes, read from (and watched in) these files and directories. */
     public SidecarConfig withRouteSources(List<Path> newSources) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, newSources);
+                approvals, access, newSources);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
         return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
         return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
         return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     /** The same configuration with other policy files and directories (tests, demo). */
     public SidecarConfig withPolicies(List<Path> newPolicies) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 
     public SidecarConfig withControl(ControlConfig newControl) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                newControl, approvals, routeSources);
+                newControl, approvals, access, routeSources);
     }
 
     /** Without approval settings (the defaults apply) and route sources (routes given directly). */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks, List<Path> policies, ControlConfig control) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null, null);
     }
 
     public SidecarConfig withApprovals(ApprovalsConfig newApprovals) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                newApprovals, routeSources);
+                newApprovals, access, routeSources);
+    }
+
+    /** The same configuration with other access lists. */
+    public SidecarConfig withAccess(AccessConfig newAccess) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
+                approvals, newAccess, routeSources);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
         return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies,
-                control, approvals, routeSources);
+                control, approvals, access, routeSources);
     }
 }

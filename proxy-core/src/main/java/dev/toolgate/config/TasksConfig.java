@@ -2,10 +2,8 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
-import dev.toolgate.identity.SpiffeIdPattern;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 
 /**
  * Tasks and their grants.
@@ -18,12 +16,11 @@ import java.util.List;
  * @param maxTtl             no task lives longer
  * @param maxDelegationDepth how many times a task may be delegated onwards (a task started directly is depth 0)
  * @param maxActive          live tasks the sidecar holds at most; more starts are refused
- * @param orchestrators      SPIFFE ID patterns that may start tasks for another agent
- * @param admins             SPIFFE ID patterns that may end or revoke any task
+ *
+ * <p>Who may start tasks for others or see, end and revoke any task is {@link AccessConfig}.
  */
 public record TasksConfig(Path journal, String fsync, Duration defaultTtl, Duration maxTtl,
-                          Integer maxDelegationDepth, Integer maxActive, List<String> orchestrators,
-                          List<String> admins) {
+                          Integer maxDelegationDepth, Integer maxActive) {
     public TasksConfig {
         fsync = requireNonNullElse(fsync, "always");
         if (!fsync.equals("always") && !fsync.equals("never")) {
@@ -47,28 +44,15 @@ public record TasksConfig(Path journal, String fsync, Duration defaultTtl, Durat
         if (maxActive < 1) {
             throw new IllegalArgumentException("maxActive: " + maxActive + " (expected: > 0)");
         }
-        orchestrators = orchestrators == null ? List.of() : List.copyOf(orchestrators);
-        admins = admins == null ? List.of() : List.copyOf(admins);
-        orchestrators.forEach(SpiffeIdPattern::parse);
-        admins.forEach(SpiffeIdPattern::parse);
     }
 
     public static TasksConfig defaults() {
-        return new TasksConfig(null, null, null, null, null, null, null, null);
-    }
-
-    public List<SpiffeIdPattern> orchestratorPatterns() {
-        return orchestrators.stream().map(SpiffeIdPattern::parse).toList();
-    }
-
-    public List<SpiffeIdPattern> adminPatterns() {
-        return admins.stream().map(SpiffeIdPattern::parse).toList();
+        return new TasksConfig(null, null, null, null, null, null);
     }
 
     /** The same settings with another journal (null: memory only). */
     public TasksConfig withJournal(Path newJournal) {
-        return new TasksConfig(newJournal, fsync, defaultTtl, maxTtl, maxDelegationDepth, maxActive, orchestrators,
-                admins);
+        return new TasksConfig(newJournal, fsync, defaultTtl, maxTtl, maxDelegationDepth, maxActive);
     }
 
     TasksConfig resolve(Path base) {

@@ -115,7 +115,7 @@ final class GrantChecks {
                 try {
                     Condition.compile(r.condition());
                 } catch (IllegalArgumentException e) {
-                    throw invalid(where + ".condition: " + e.getMessage());
+                    throw invalid(where + ".when: " + e.getMessage());
                 }
             }
             if (r.budget() != null && r.budget() < 1) {

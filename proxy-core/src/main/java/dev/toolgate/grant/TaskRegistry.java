@@ -3,6 +3,8 @@ package dev.toolgate.grant;
 import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.config.AccessConfig;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicySet;
@@ -48,10 +50,10 @@ public final class TaskRegistry implements AutoCloseable {
     /** Held for every change: the store append and the index update that go with it happen as one. */
     private final Object changes = new Object();
 
-    private TaskRegistry(TasksConfig config, TaskStore store, Set<String> routes, Clock clock, Ticker ticker,
-                         TaskAudit audit, Supplier<PolicySet> policy) {
+    private TaskRegistry(TasksConfig config, AccessConfig access, TaskStore store, Set<String> routes, Clock clock,
+                         Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
         this.maxActive = config.maxActive();
-        this.access = new TaskAccess(config.orchestratorPatterns(), config.adminPatterns());
+        this.access = new TaskAccess(access.orchestratorPatterns(), access.adminPatterns());
         this.checks = new GrantChecks(config.defaultTtl(), config.maxTtl(), config.maxDelegationDepth(), routes,
                 policy);
         this.store = store;
@@ -64,13 +66,15 @@ public final class TaskRegistry implements AutoCloseable {
     /**
      * Opens a registry over {@code store}, replaying what it loads.
      *
+     * @param access who may start tasks for others ({@code orchestrators}) and see, end and revoke any task
+     *               ({@code admins})
      * @param routes the route names grants may name
      * @param ticker Caffeine's time source; must move with {@code clock} (tests pass one that does)
      * @throws UncheckedIOException if the store's state cannot be loaded (its cause says why)
      */
-    public static TaskRegistry open(TasksConfig config, TaskStore store, Set<String> routes, Clock clock,
-                                    Ticker ticker, TaskAudit audit) {
-        return open(config, store, routes, clock, ticker, audit, PolicySet::unrestricted);
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, TaskStore store, Set<String> routes,
+                                    Clock clock, Ticker ticker, TaskAudit audit) {
+        return open(config, access, store, routes, clock, ticker, audit, PolicySet::unrestricted);
     }
 
     /**
@@ -79,9 +83,10 @@ public final class TaskRegistry implements AutoCloseable {
      *
      * @throws UncheckedIOException if the store's state cannot be loaded (its cause says why)
      */
-    public static TaskRegistry open(TasksConfig config, TaskStore store, Set<String> routes, Clock clock,
-                                    Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
-        TaskRegistry r = new TaskRegistry(requireNonNull(config, "config"), requireNonNull(store, "store"),
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, TaskStore store, Set<String> routes,
+                                    Clock clock, Ticker ticker, TaskAudit audit, Supplier<PolicySet> policy) {
+        TaskRegistry r = new TaskRegistry(requireNonNull(config, "config"), requireNonNull(access, "access"),
+                requireNonNull(store, "store"),
                 requireNonNull(routes, "routes"), requireNonNull(clock, "clock"), requireNonNull(ticker, "ticker"),
                 requireNonNull(audit, "audit"), requireNonNull(policy, "policy"));
         TaskStore.Snapshot snapshot;
@@ -105,8 +110,9 @@ public final class TaskRegistry implements AutoCloseable {
     }
 
     /** A registry on the system clock. */
-    public static TaskRegistry open(TasksConfig config, TaskStore store, Set<String> routes, TaskAudit audit) {
-        return open(config, store, routes, Clock.systemUTC(), Ticker.systemTicker(), audit);
+    public static TaskRegistry open(TasksConfig config, AccessConfig access, TaskStore store, Set<String> routes,
+                                    TaskAudit audit) {
+        return open(config, access, store, routes, Clock.systemUTC(), Ticker.systemTicker(), audit);
     }
 
     /** Runs {@code listener} with every task that ends or is revoked (directly or through its parent). */
@@ -166,7 +172,7 @@ public final class TaskRegistry implements AutoCloseable {
         SpiffeId subject = req.agent() == null ? caller : req.agent();
         if (!access.mayStartFor(caller, subject)) {
             throw new TaskException(TaskException.Kind.PERMISSION_DENIED, caller.uri()
-                    + " may start tasks only for itself (orchestrators are listed in tasks.orchestrators)");
+                    + " may start tasks only for itself (orchestrators are listed in access.orchestrators)");
         }
         Instant now = clock.instant();
         Instant expires = checks.startExpiry(now, req.ttl());

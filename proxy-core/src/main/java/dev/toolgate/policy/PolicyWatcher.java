@@ -3,13 +3,12 @@ package dev.toolgate.policy;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.config.FileWatch;
+import dev.toolgate.config.ReloadNotices;
 import dev.toolgate.config.RouteConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,18 +30,12 @@ public final class PolicyWatcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PolicyWatcher.class);
 
     /** Told of every reload attempt. Called on the polling thread; must not block. */
-    public interface Listener {
-        /** A changed set compiled and is now in force. */
-        default void reloaded(PolicySet policy) {}
-
-        /** A change did not load; the previous set stays in force. */
-        default void failed(PolicyException error) {}
-    }
+    public interface Listener extends ReloadNotices.Listener<PolicySet, PolicyException> {}
 
     private final List<Path> sources;
     private final AtomicReference<PolicySet> current = new AtomicReference<>();
-    private final AtomicLong failures = new AtomicLong();
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final ReloadNotices<PolicySet, PolicyException> notices = new ReloadNotices<>(log, "policy",
+            "policy files changed but do not load; keeping version {}: {}");
     private FileWatch files;
     // Guarded by this: the routes documents are checked against.
     private List<RouteConfig> routes;
@@ -88,11 +81,11 @@ public final class PolicyWatcher implements AutoCloseable {
 
     /** How many changes did not load since the start. */
     public long failures() {
-        return failures.get();
+        return notices.failures();
     }
 
     public void addListener(Listener listener) {
-        listeners.add(requireNonNull(listener, "listener"));
+        notices.add(requireNonNull(listener, "listener"));
     }
 
     /**
@@ -148,26 +141,11 @@ public final class PolicyWatcher implements AutoCloseable {
         }
         log.info("policy reloaded: version {} -> {}, documents {}", previous.version(), next.version(),
                 next.documents());
-        for (Listener l : listeners) {
-            try {
-                l.reloaded(next);
-            } catch (RuntimeException e) {
-                log.warn("policy listener failed on reload: {}", e.toString());
-            }
-        }
+        notices.reloaded(next);
     }
 
     private void failed(PolicyException e) {
-        failures.incrementAndGet();
-        log.error("policy files changed but do not load; keeping version {}: {}", current.get().version(),
-                e.getMessage());
-        for (Listener l : listeners) {
-            try {
-                l.failed(e);
-            } catch (RuntimeException ex) {
-                log.warn("policy listener failed on a load error: {}", ex.toString());
-            }
-        }
+        notices.failed(e, current.get().version());
     }
 
     @Override

@@ -14,11 +14,11 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.YamlErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -26,7 +26,6 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.TreeSet;
 
 /**
  * The YAML side of policy documents: strict reading into {@link PolicyFile} (unknown keys, duplicates, trailing
@@ -90,32 +89,9 @@ final class PolicyYaml {
                 throw new PolicyException(s.name() + ": empty document (expected: a YAML mapping with kind: Policy)");
             }
             return f;
-        } catch (JsonMappingException e) {
-            String path = ConfigLoader.pathOf(e);
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": " + path + ": " + reason(e), e);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? s.name() : s.name() + ":" + e.getLocation().getLineNr();
-            throw new PolicyException(where + ": not valid YAML: " + e.getOriginalMessage(), e);
+            throw new PolicyException(YamlErrors.describe(s.name(), null, e), e);
         }
-    }
-
-    private static String reason(JsonMappingException e) {
-        if (e instanceof UnrecognizedPropertyException u) {
-            TreeSet<String> known = new TreeSet<>();
-            u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-            return "unknown key (expected: one of " + String.join(", ", known) + ")";
-        }
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        if (t instanceof IllegalArgumentException && t.getMessage() != null) {
-            return t.getMessage();
-        }
-        String msg = e.getOriginalMessage();
-        int nl = msg.indexOf('\n');
-        return nl > 0 ? msg.substring(0, nl) : msg;
     }
 
     private static final class DurationDeserializer extends JsonDeserializer<Duration> {

@@ -1,5 +1,10 @@
 package dev.toolgate.proxy;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -9,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The JSON answers the sidecar gives itself:
@@ -21,6 +27,9 @@ import java.nio.charset.StandardCharsets;
  * records.
  */
 final class ErrorResponses {
+    /** ASCII-only output: a reason quoting what the client sent cannot smuggle anything into a log or a terminal. */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+
     private ErrorResponses() {}
 
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
@@ -36,32 +45,28 @@ final class ErrorResponses {
     static FullHttpResponse of(ByteBufAllocator alloc, ProxyError error, String code, String reason, String route,
                                String traceId, String decisionId, String approvalId, long retryAfterSeconds,
                                boolean close) {
-        StringBuilder json = new StringBuilder(128).append("{\"error\":\"").append(error.code).append('"');
+        ObjectNode json = JSON.createObjectNode().put("error", error.code);
         if (code != null) {
-            json.append(",\"code\":\"").append(code).append('"');
+            json.put("code", code);
         }
-        json.append(",\"reason\":");
-        appendString(json, reason);
+        json.put("reason", reason);
         if (route != null) {
-            json.append(",\"route\":");
-            appendString(json, route);
+            json.put("route", route);
         }
         if (decisionId != null) {
-            json.append(",\"decision_id\":\"").append(decisionId).append('"');
+            json.put("decision_id", decisionId);
         }
         if (approvalId != null) {
-            json.append(",\"approval_id\":");
-            appendString(json, approvalId);
+            json.put("approval_id", approvalId);
         }
         if (traceId != null) {
-            json.append(",\"trace_id\":\"").append(traceId).append('"');
+            json.put("trace_id", traceId);
         }
         if (retryAfterSeconds > 0) {
-            json.append(",\"retry_after\":").append(retryAfterSeconds);
+            json.put("retry_after", retryAfterSeconds);
         }
-        json.append("}\n");
-        ByteBuf body = alloc.buffer(json.length());
-        body.writeCharSequence(json, StandardCharsets.UTF_8);
+        byte[] bytes = write(json);
+        ByteBuf body = alloc.buffer(bytes.length).writeBytes(bytes);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, error.status, body);
         res.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
@@ -139,26 +144,16 @@ final class ErrorResponses {
         return sb.toString();
     }
 
-    /** Appends a JSON string literal; reasons may quote what the client sent, so everything is escaped. */
-    static void appendString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20 || c > 0x7e) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
+    /** One line of JSON, ASCII only: reasons may quote what the client sent, so everything else is escaped. */
+    static byte[] write(ObjectNode json) {
+        try {
+            byte[] line = JSON.writeValueAsBytes(json);
+            byte[] out = Arrays.copyOf(line, line.length + 1);
+            out[line.length] = '\n';
+            return out;
+        } catch (JsonProcessingException e) {
+            // An ObjectNode of strings and numbers always serializes; failing here is a bug, never a client's doing.
+            throw new IllegalStateException("cannot write an error answer", e);
         }
-        sb.append('"');
     }
 }

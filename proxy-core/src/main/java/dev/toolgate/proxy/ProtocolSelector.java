@@ -52,7 +52,7 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
             peer = peerOrNull(tls);
         }
         if (peer != null && !rt.allowed(peer)) {
-            // A valid SVID, but not one this listener serves (listener.allowedIds).
+            // A valid SVID, but not one this listener serves (access.agents).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");
             ctx.close();

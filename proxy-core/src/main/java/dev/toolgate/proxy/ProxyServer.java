@@ -157,7 +157,7 @@ public final class ProxyServer implements AutoCloseable {
             AtomicReference<RouteSnapshot> routes = new AtomicReference<>(first);
             ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), audit,
                     config.audit().maxWait().toNanos(), clock, metrics, spans,
-                    config.listener().allowedIdPatterns(), new TaskApi(tasks), taskExecutor,
+                    config.access().agentPatterns(), new TaskApi(tasks), taskExecutor,
                     new McpToolDigests(), jwtValidator(config, jwtBundles));
             // Whatever credentials are in force later, JWTs of an ended task are dropped (they share one cache).
             tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));

@@ -17,7 +17,7 @@ import java.util.List;
  *     nothing per request: the ID was read once, after the handshake.</li>
  * <li>On a listener with JWT-SVIDs enabled, a request on a connection without a certificate must carry exactly one
  *     {@code Authorization: Bearer <JWT-SVID>}, validated for that request alone: a valid token on one request
- *     identifies nobody on the next. Its subject must also match {@code listener.allowedIds}.</li>
+ *     identifies nobody on the next. Its subject must also match {@code access.agents}.</li>
  * <li>A request that presents both (a certificate and a Bearer token) is served as the certificate's identity
  *     ({@code x509} wins) only when the token is valid and names the same SPIFFE ID; an invalid token is refused
  *     ({@code DENY_NO_IDENTITY}), a token for another workload too ({@code DENY_IDENTITY_MISMATCH}): a request must

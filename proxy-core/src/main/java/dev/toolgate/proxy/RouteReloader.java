@@ -6,6 +6,7 @@ import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.FileWatch;
 import dev.toolgate.config.LoadedRoutes;
+import dev.toolgate.config.ReloadNotices;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.policy.PolicyException;
 import dev.toolgate.policy.PolicyWatcher;
@@ -14,8 +15,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,19 +46,13 @@ public final class RouteReloader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RouteReloader.class);
 
     /** Told of every reload attempt that changed something or failed. Called with the reload lock held. */
-    public interface Listener {
-        /** A changed route set is now in force. */
-        default void reloaded(RouteSnapshot routes) {}
-
-        /** A change was refused; the previous routes stay in force. */
-        default void failed(ConfigException error) {}
-    }
+    public interface Listener extends ReloadNotices.Listener<RouteSnapshot, ConfigException> {}
 
     private final ProxyServer server;
     private final List<Path> sources;
     private final PolicyWatcher policy;
-    private final AtomicLong failures = new AtomicLong();
-    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final ReloadNotices<RouteSnapshot, ConfigException> notices = new ReloadNotices<>(log, "route",
+            "route files changed but are refused; keeping version {}: {}");
     private FileWatch files;
 
     private RouteReloader(ProxyServer server, List<Path> sources, PolicyWatcher policy) {
@@ -110,7 +103,7 @@ public final class RouteReloader implements AutoCloseable {
 
     /** How many changes were refused since the start. */
     public long failures() {
-        return failures.get();
+        return notices.failures();
     }
 
     /** The version of the route set in force. */
@@ -119,7 +112,7 @@ public final class RouteReloader implements AutoCloseable {
     }
 
     public void addListener(Listener listener) {
-        listeners.add(requireNonNull(listener, "listener"));
+        notices.add(requireNonNull(listener, "listener"));
     }
 
     /** What the file watch does on a change. */
@@ -159,13 +152,7 @@ public final class RouteReloader implements AutoCloseable {
             server.install(prepared);
             log.info("routes reloaded: version {} -> {}, routes {} (from {})", current.version(), prepared.version(),
                     prepared.routes().stream().map(RouteConfig::name).sorted().toList(), next.files());
-            for (Listener l : listeners) {
-                try {
-                    l.reloaded(prepared);
-                } catch (RuntimeException e) {
-                    log.warn("route listener failed on reload: {}", e.toString());
-                }
-            }
+            notices.reloaded(prepared);
             return true;
         } catch (ConfigException e) {
             failed(e);
@@ -174,16 +161,7 @@ public final class RouteReloader implements AutoCloseable {
     }
 
     private void failed(ConfigException e) {
-        failures.incrementAndGet();
-        log.error("route files changed but are refused; keeping version {}: {}", server.routeSet().version(),
-                e.getMessage());
-        for (Listener l : listeners) {
-            try {
-                l.failed(e);
-            } catch (RuntimeException ex) {
-                log.warn("route listener failed on a load error: {}", ex.toString());
-            }
-        }
+        notices.failed(e, server.routeSet().version());
     }
 
     /** Stops following the files; the routes in force stay. */

@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -138,10 +139,13 @@ final class TaskApi {
     record StartJson(@JsonProperty("agent") String agent, @JsonProperty("purpose") String purpose,
                      @JsonProperty("ttl") String ttl, @JsonProperty("grants") List<GrantJson> grants) {}
 
-    /** The JSON of one requested grant. */
+    /**
+     * The JSON of one requested grant. {@code when} is its CEL condition, named as in policy rules; {@code condition}
+     * (its old name) is read only to be refused with the new one, never taken as a condition.
+     */
     record GrantJson(@JsonProperty("route") String route, @JsonProperty("operations") List<String> operations,
-                     @JsonProperty("condition") String condition, @JsonProperty("budget") Long budget,
-                     @JsonProperty("ttl") String ttl) {}
+                     @JsonProperty("when") String when, @JsonProperty("budget") Long budget,
+                     @JsonProperty("ttl") String ttl, @JsonProperty("condition") JsonNode condition) {}
 
     /** The optional JSON body of an end or revocation. */
     record ReasonJson(@JsonProperty("reason") String reason) {}
@@ -166,7 +170,11 @@ final class TaskApi {
                 if (g == null) {
                     throw invalid("grants[" + i + "]: null (expected: an object)");
                 }
-                grants.add(new GrantRequest(g.route(), g.operations(), g.condition(), g.budget(),
+                if (g.condition() != null) {
+                    throw invalid("grants[" + i + "].condition: renamed (expected: when, a CEL condition as in"
+                            + " policy rules)");
+                }
+                grants.add(new GrantRequest(g.route(), g.operations(), g.when(), g.budget(),
                         duration("grants[" + i + "].ttl", g.ttl())));
             }
         }
@@ -268,7 +276,7 @@ final class TaskApi {
             ArrayNode ops = gj.putArray("operations");
             g.operations().forEach(op -> ops.add(op.toString()));
             if (g.condition() != null) {
-                gj.put("condition", g.condition());
+                gj.put("when", g.condition());
             }
             if (g.budget() != null) {
                 gj.put("budget", g.budget());

@@ -3,6 +3,7 @@ package dev.toolgate.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.toolgate.call.Call;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.MemoryTaskStore;
@@ -28,7 +29,7 @@ class AuthorizerTest {
     static final SpiffeId OTHER = SpiffeId.parse("spiffe://toolgate.test/agents/other");
 
     final ManualClock clock = new ManualClock();
-    final TaskRegistry tasks = TaskRegistry.open(TasksConfig.defaults(), new MemoryTaskStore(),
+    final TaskRegistry tasks = TaskRegistry.open(TasksConfig.defaults(), AccessConfig.defaults(), new MemoryTaskStore(),
             Set.of("weather", "crm"), clock, clock, TaskAudit.NONE);
     final Authorizer authz = new Authorizer(tasks);
 

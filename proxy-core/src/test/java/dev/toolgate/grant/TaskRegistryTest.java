@@ -3,6 +3,7 @@ package dev.toolgate.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.testing.ManualClock;
@@ -21,13 +22,16 @@ class TaskRegistryTest {
     static final SpiffeId ORCHESTRATOR = SpiffeId.parse("spiffe://toolgate.test/orchestrators/main");
     static final SpiffeId ADMIN = SpiffeId.parse("spiffe://toolgate.test/ops/admin");
     static final TasksConfig CONFIG = new TasksConfig(null, null, Duration.ofMinutes(15), Duration.ofHours(1), 2,
-            100, List.of("spiffe://toolgate.test/orchestrators/*"), List.of("spiffe://toolgate.test/ops/admin"));
+            100);
+    static final AccessConfig ACCESS = AccessConfig.defaults()
+            .withOrchestrators(List.of("spiffe://toolgate.test/orchestrators/*"))
+            .withAdmins(List.of("spiffe://toolgate.test/ops/admin"));
 
     final ManualClock clock = new ManualClock();
     final List<TaskEvent> audited = new ArrayList<>();
 
     TaskRegistry registry(TaskStore store) {
-        return TaskRegistry.open(CONFIG, store, Set.of("weather", "crm"), clock, clock, (e, t) -> audited.add(e));
+        return TaskRegistry.open(CONFIG, ACCESS, store, Set.of("weather", "crm"), clock, clock, (e, t) -> audited.add(e));
     }
 
     static GrantRequest grant(String route, Long budget, Duration ttl, String... ops) {
@@ -67,7 +71,7 @@ class TaskRegistryTest {
                 new Case(start(grant("weather", 0L, null, "GET /x")), "grants[0].budget: 0"),
                 new Case(start(grant("weather", null, Duration.ofHours(2), "GET /x")), "outlives its task"),
                 new Case(start(new GrantRequest("weather", List.of("GET /x"), "request.method ==", null, null)),
-                        "grants[0].condition"),
+                        "grants[0].when"),
                 new Case(new StartRequest(null, " ", null, List.of(grant("weather", null, null, "GET /x"))),
                         "purpose: missing"),
                 new Case(new StartRequest(null, "a\nb", null, List.of(grant("weather", null, null, "GET /x"))),
@@ -91,7 +95,7 @@ class TaskRegistryTest {
         assertThatThrownBy(() -> r.start(AGENT, forHelper))
                 .isInstanceOfSatisfying(TaskException.class,
                         e -> assertThat(e.kind()).isEqualTo(TaskException.Kind.PERMISSION_DENIED))
-                .hasMessageContaining("tasks.orchestrators");
+                .hasMessageContaining("access.orchestrators");
         TaskRegistry.Started s = r.start(ORCHESTRATOR, forHelper);
         assertThat(s.task().task().subject()).isEqualTo(HELPER);
         assertThat(s.task().task().startedBy()).isEqualTo(ORCHESTRATOR);
@@ -236,7 +240,7 @@ class TaskRegistryTest {
 
     @Test
     void aStartThatCannotBeAuditedStartsNothing() {
-        TaskRegistry r = TaskRegistry.open(CONFIG, new MemoryTaskStore(), Set.of("weather"), clock, clock,
+        TaskRegistry r = TaskRegistry.open(CONFIG, ACCESS, new MemoryTaskStore(), Set.of("weather"), clock, clock,
                 (e, t) -> false);
         assertThatThrownBy(() -> r.start(AGENT, start(grant("weather", null, null, "GET /x"))))
                 .isInstanceOfSatisfying(TaskException.class,
@@ -247,8 +251,8 @@ class TaskRegistryTest {
 
     @Test
     void theMaximumNumberOfTasksIsEnforced() throws Exception {
-        TasksConfig small = new TasksConfig(null, null, null, null, null, 2, null, null);
-        TaskRegistry r = TaskRegistry.open(small, new MemoryTaskStore(), Set.of("weather"), clock, clock,
+        TasksConfig small = new TasksConfig(null, null, null, null, null, 2);
+        TaskRegistry r = TaskRegistry.open(small, ACCESS, new MemoryTaskStore(), Set.of("weather"), clock, clock,
                 TaskAudit.NONE);
         r.start(AGENT, start(grant("weather", null, null, "GET /x")));
         r.start(AGENT, start(grant("weather", null, null, "GET /x")));

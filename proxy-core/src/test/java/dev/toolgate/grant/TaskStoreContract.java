@@ -3,6 +3,7 @@ package dev.toolgate.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.testing.ManualClock;
@@ -34,8 +35,10 @@ public abstract class TaskStoreContract {
     protected static final SpiffeId HELPER = SpiffeId.parse("spiffe://toolgate.test/agents/helper");
     protected static final SpiffeId ADMIN = SpiffeId.parse("spiffe://toolgate.test/ops/admin");
     private static final TasksConfig CONFIG = new TasksConfig(null, null, Duration.ofMinutes(15),
-            Duration.ofHours(1), 2, 1000, List.of("spiffe://toolgate.test/orchestrators/*"),
-            List.of("spiffe://toolgate.test/ops/admin"));
+            Duration.ofHours(1), 2, 1000);
+    private static final AccessConfig ACCESS = AccessConfig.defaults()
+            .withOrchestrators(List.of("spiffe://toolgate.test/orchestrators/*"))
+            .withAdmins(List.of("spiffe://toolgate.test/ops/admin"));
 
     @TempDir
     protected Path dir;
@@ -56,7 +59,7 @@ public abstract class TaskStoreContract {
     }
 
     private TaskRegistry registry() throws IOException {
-        TaskRegistry r = TaskRegistry.open(CONFIG, open(dir), Set.of("weather", "crm"), clock, clock, TaskAudit.NONE);
+        TaskRegistry r = TaskRegistry.open(CONFIG, ACCESS, open(dir), Set.of("weather", "crm"), clock, clock, TaskAudit.NONE);
         opened.add(r);
         return r;
     }

@@ -107,7 +107,7 @@ class ApprovalFlowTest {
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
         clock = new ManualClock();
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)), () -> policy);
         proxy = Sidecar.start(pki, config, audit, tasks);

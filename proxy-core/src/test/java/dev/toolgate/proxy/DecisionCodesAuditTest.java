@@ -124,7 +124,7 @@ class DecisionCodesAuditTest {
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofSeconds(60));
         audit = AuditTrail.open(config.audit());
         clock = new ManualClock();
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(5)), policies::current);
         // JWT-SVIDs accepted besides client certificates, so a request without any identity reaches a decision.

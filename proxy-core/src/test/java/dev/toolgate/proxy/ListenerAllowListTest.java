@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.config.ListenerConfig;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
@@ -18,7 +18,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** listener.allowedIds: a valid SVID that is not on the list is turned away before any request is read. */
+/** access.agents: a valid SVID that is not on the list is turned away before any request is read. */
 class ListenerAllowListTest {
     @TempDir
     Path dir;
@@ -31,7 +31,7 @@ class ListenerAllowListTest {
         try (TestUpstream upstream = TestUpstream.start();
              ProxyServer proxy = Sidecar.start(pki, Sidecar.config(List.of(
                      Sidecar.route("weather", "/api/weather", upstream.url())))
-                     .withListener(new ListenerConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*"))),
+                     .withAccess(AccessConfig.defaults().withAgents(List.of("spiffe://toolgate.test/agents/*"))),
                      trail, metrics)) {
             try (RawHttpClient agent = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
                 assertThat(agent.exchange(get(Sidecar.taskForEverything(proxy, TestPki.AGENT))).status())

@@ -112,7 +112,7 @@ class PolicyFlowTest {
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofMillis(20));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                 policies::current);

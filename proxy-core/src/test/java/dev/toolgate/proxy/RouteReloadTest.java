@@ -106,7 +106,7 @@ class RouteReloadTest {
         }
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 loaded.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                 rules);
@@ -279,7 +279,7 @@ class RouteReloadTest {
                 {"routes:\n  - name: weather\n\tprefix: /api/weather\n", "routes.yaml:3: not valid YAML",
                         "\\t"},
                 {"routes:\n" + route("weather", "/api/weather", b, "lables: [pii]"),
-                        "routes.yaml:2: routes[0].lables", "Unrecognized field"},
+                        "routes.yaml:2: routes[0].lables", "unknown key (expected: one of "},
                 {"routes:\n" + route("weather", "/api/weather", a, "")
                         + "  - {name: ftp, prefix: /ftp, upstream: {url: \"ftp://x\"}}\n",
                         "routes.yaml:3: routes[1].upstream", "(expected: http:// or https://)"},

@@ -358,6 +358,17 @@ class TaskFlowTest {
     // ---- bad input on the task endpoints and the header -------------------------------------------------------
 
     @Test
+    void aGrantsWhenConditionDecidesEachCall() throws Exception {
+        JsonNode task = startTask(agent, "{\"purpose\":\"only forecasts for Oslo\",\"grants\":[{\"route\":"
+                + "\"weather\",\"operations\":[\"GET /v1/**\"],\"when\":\"request.path.endsWith('/oslo')\"}]}");
+        assertThat(task.at("/grants/0/when").asText()).isEqualTo("request.path.endsWith('/oslo')");
+        assertThat(task.at("/grants/0").has("condition")).isFalse();
+        String token = task.path("token").asText();
+        assertThat(get(agent, "/api/weather/v1/forecast/oslo", token).statusCode()).isEqualTo(200);
+        assertDenied(get(agent, "/api/weather/v1/forecast/bergen", token), 403, "DENY_CONDITION");
+    }
+
+    @Test
     void badTaskRequestsGetAClearErrorAndChangeNothing() throws Exception {
         record Case(String method, String path, String body, int status, String reason) {}
         List<Case> cases = List.of(
@@ -374,6 +385,13 @@ class TaskFlowTest {
                 new Case("POST", "/_toolgate/v1/tasks",
                         "{\"agent\":\"spiffe://toolgate.test/agents/helper\",\"purpose\":\"p\",\"grants\":"
                                 + "[{\"route\":\"weather\",\"operations\":[\"GET /x\"]}]}", 403, "for itself"),
+                // The grant condition is "when", as in policy rules; its old name is refused, naming the new one.
+                new Case("POST", "/_toolgate/v1/tasks",
+                        "{\"purpose\":\"p\",\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /x\"],"
+                                + "\"condition\":\"true\"}]}", 400, "grants[0].condition: renamed (expected: when"),
+                new Case("POST", "/_toolgate/v1/tasks",
+                        "{\"purpose\":\"p\",\"grants\":[{\"route\":\"weather\",\"operations\":[\"GET /x\"],"
+                                + "\"when\":\"1 +\"}]}", 400, "grants[0].when"),
                 new Case("PUT", "/_toolgate/v1/tasks", null, 405, "expected: POST, GET"),
                 new Case("DELETE", "/_toolgate/v1/tasks/t-000000000000000000000000", null, 404, "no task"),
                 new Case("GET", "/_toolgate/v1/nothing", null, 404, "no sidecar endpoint"),

@@ -89,7 +89,7 @@ public final class Sidecar {
     /** A registry in memory over the config's routes, auditing lifecycle events to {@code audit}. */
     public static TaskRegistry tasks(SidecarConfig config, AuditTrail audit, Clock clock) {
         Ticker ticker = clock instanceof ManualClock m ? m : Ticker.systemTicker();
-        return TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        return TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, ticker,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)));
     }

@@ -16,12 +16,12 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code toolgate approvals list|approve|deny}: the ApprovalService of a running sidecar over its control API, for
- * callers listed in {@code control.approvers}. Exit codes: 0 done, 1 refused by the sidecar (the status and its
+ * callers listed in {@code access.approvers}. Exit codes: 0 done, 1 refused by the sidecar (the status and its
  * reason are printed), 2 a local problem (options, SVID files).
  */
 @Command(name = "approvals", mixinStandardHelpOptions = true,
         description = "List, approve and deny calls waiting for a person's approval on a running sidecar"
-                + " (control API; the caller must be in control.approvers).",
+                + " (control API; the caller must be in access.approvers).",
         subcommands = {ApprovalsCommand.ListPending.class, ApprovalsCommand.Approve.class,
                 ApprovalsCommand.Deny.class})
 final class ApprovalsCommand {

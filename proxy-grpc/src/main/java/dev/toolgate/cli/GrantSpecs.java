@@ -6,18 +6,32 @@ import dev.toolgate.config.ConfigLoader;
 
 /**
  * Parses the {@code --grant} option: comma-separated {@code key=value} pairs, {@code route} once, {@code op} once or
- * more, {@code budget} and {@code ttl} at most once, e.g.
- * {@code route=weather,op=GET /v1/forecast/*,op=GET /v1/alerts,budget=5,ttl=5m}. Stateless.
+ * more, {@code budget} and {@code ttl} at most once, and last, if at all, {@code when}: a CEL condition named as in
+ * policy rules, which takes the rest of the option (commas included, as CEL has them), e.g.
+ * {@code route=weather,op=GET /v1/forecast/*,budget=5,ttl=5m,when=request.host == "api.weather.example"}.
+ * Stateless.
  */
 final class GrantSpecs {
-    static final String SYNTAX = "route=NAME,op=METHOD /path[,op=...][,budget=N][,ttl=DURATION]";
+    static final String SYNTAX = "route=NAME,op=METHOD /path[,op=...][,budget=N][,ttl=DURATION][,when=CEL]";
+    private static final String WHEN = "when=";
 
     private GrantSpecs() {}
 
     /** @throws IllegalArgumentException naming the part that is wrong */
     static RequestedGrant parse(String spec) {
         RequestedGrant.Builder b = RequestedGrant.newBuilder();
-        for (String part : spec.split(",", -1)) {
+        String pairs = spec;
+        // when= is last and takes the rest: CEL has commas of its own.
+        int comma = spec.startsWith(WHEN) ? -1 : spec.indexOf("," + WHEN);
+        if (spec.startsWith(WHEN) || comma >= 0) {
+            String condition = spec.substring(comma + 1 + WHEN.length()).trim();
+            if (condition.isEmpty()) {
+                throw bad(spec, "when is empty");
+            }
+            b.setWhen(condition);
+            pairs = comma < 0 ? "" : spec.substring(0, comma);
+        }
+        for (String part : pairs.isEmpty() ? new String[0] : pairs.split(",", -1)) {
             int eq = part.indexOf('=');
             if (eq <= 0) {
                 throw bad(spec, "\"" + part + "\" is not key=value");
@@ -48,6 +62,7 @@ final class GrantSpecs {
                     }
                     b.setTtl(duration(value));
                 }
+                case "condition" -> throw bad(spec, "condition is now when, and comes last");
                 default -> throw bad(spec, "unknown key \"" + key + "\"");
             }
         }

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code toolgate tail}: the audit records a running sidecar writes, live, as a table or as the JSON lines of the
- * audit file. Needs a caller in {@code tasks.admins} or {@code control.auditors}. A tail that falls behind is told
+ * audit file. Needs a caller in {@code access.admins} or {@code access.auditors}. A tail that falls behind is told
  * how many records it skipped (they are in the audit file). Runs until interrupted, {@code --count} records or
  * {@code --for} a duration.
  */

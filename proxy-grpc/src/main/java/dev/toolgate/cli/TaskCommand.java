@@ -59,7 +59,7 @@ final class TaskCommand {
         List<String> grants;
 
         @Option(names = "--agent", paramLabel = "SPIFFE_ID",
-                description = "Start it for another agent (the caller must be in tasks.orchestrators).")
+                description = "Start it for another agent (the caller must be in access.orchestrators).")
         String agent;
 
         @Option(names = "--token-only", description = "Print only the token (for scripts: T=$(toolgate task start"
@@ -119,66 +119,55 @@ final class TaskCommand {
         }
     }
 
-    @Command(name = "end", mixinStandardHelpOptions = true,
-            description = "End a task (and revoke what was delegated from it); the next call with its token is denied.")
-    static final class End extends Rpc {
+    /**
+     * A command that changes one task ({@code end}, {@code revoke}, {@code revoke-grant}): its id first, an optional
+     * {@code --reason} for the audit trail, the changed task printed.
+     */
+    abstract static class TaskChange extends Rpc {
         @Parameters(index = "0", paramLabel = "TASK_ID")
         String taskId;
 
         @Option(names = "--reason", description = "Recorded in the audit trail.")
         String reason;
 
+        /** Makes the change ({@code reason}: empty when none was given, which proto3 does not send). */
+        abstract Task change(TaskServiceGrpc.TaskServiceBlockingStub tasks, String reason);
+
         @Override
-        int call(TaskServiceGrpc.TaskServiceBlockingStub tasks, PrintWriter out) {
-            EndTaskRequest.Builder req = EndTaskRequest.newBuilder().setTaskId(taskId);
-            if (reason != null) {
-                req.setReason(reason);
-            }
-            printTask(out, tasks.endTask(req.build()));
+        final int call(TaskServiceGrpc.TaskServiceBlockingStub tasks, PrintWriter out) {
+            printTask(out, change(tasks, reason == null ? "" : reason));
             return 0;
+        }
+    }
+
+    @Command(name = "end", mixinStandardHelpOptions = true,
+            description = "End a task (and revoke what was delegated from it); the next call with its token is denied.")
+    static final class End extends TaskChange {
+        @Override
+        Task change(TaskServiceGrpc.TaskServiceBlockingStub tasks, String reason) {
+            return tasks.endTask(EndTaskRequest.newBuilder().setTaskId(taskId).setReason(reason).build());
         }
     }
 
     @Command(name = "revoke", mixinStandardHelpOptions = true,
             description = "Revoke a task by force (and what was delegated from it).")
-    static final class Revoke extends Rpc {
-        @Parameters(index = "0", paramLabel = "TASK_ID")
-        String taskId;
-
-        @Option(names = "--reason", description = "Recorded in the audit trail.")
-        String reason;
-
+    static final class Revoke extends TaskChange {
         @Override
-        int call(TaskServiceGrpc.TaskServiceBlockingStub tasks, PrintWriter out) {
-            RevokeTaskRequest.Builder req = RevokeTaskRequest.newBuilder().setTaskId(taskId);
-            if (reason != null) {
-                req.setReason(reason);
-            }
-            printTask(out, tasks.revokeTask(req.build()));
-            return 0;
+        Task change(TaskServiceGrpc.TaskServiceBlockingStub tasks, String reason) {
+            return tasks.revokeTask(RevokeTaskRequest.newBuilder().setTaskId(taskId).setReason(reason).build());
         }
     }
 
     @Command(name = "revoke-grant", mixinStandardHelpOptions = true,
             description = "Revoke one grant of a task (and what delegated tasks hold only through it).")
-    static final class RevokeGrant extends Rpc {
-        @Parameters(index = "0", paramLabel = "TASK_ID")
-        String taskId;
-
+    static final class RevokeGrant extends TaskChange {
         @Parameters(index = "1", paramLabel = "GRANT_ID", description = "e.g. g1")
         String grantId;
 
-        @Option(names = "--reason", description = "Recorded in the audit trail.")
-        String reason;
-
         @Override
-        int call(TaskServiceGrpc.TaskServiceBlockingStub tasks, PrintWriter out) {
-            RevokeGrantRequest.Builder req = RevokeGrantRequest.newBuilder().setTaskId(taskId).setGrantId(grantId);
-            if (reason != null) {
-                req.setReason(reason);
-            }
-            printTask(out, tasks.revokeGrant(req.build()));
-            return 0;
+        Task change(TaskServiceGrpc.TaskServiceBlockingStub tasks, String reason) {
+            return tasks.revokeGrant(RevokeGrantRequest.newBuilder().setTaskId(taskId).setGrantId(grantId)
+                    .setReason(reason).build());
         }
     }
 
@@ -195,7 +184,7 @@ final class TaskCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true,
-            description = "List the tasks the caller may see (all of them for tasks.admins), newest first.")
+            description = "List the tasks the caller may see (all of them for access.admins), newest first.")
     static final class ListTasks extends Rpc {
         @Option(names = "--agent", paramLabel = "SPIFFE_ID", description = "Only this agent's tasks.")
         String agent;
@@ -253,6 +242,9 @@ final class TaskCommand {
             String budget = g.hasBudget() ? "  budget " + g.getRemaining() + "/" + g.getBudget() + " left" : "";
             out.printf("  %s  %s  %s  %s%s%n", g.getGrantId(), g.getRoute(), String.join(", ", g.getOperationsList()),
                     g.getState().name().substring("GRANT_STATE_".length()).toLowerCase(Locale.ROOT), budget);
+            if (!g.getWhen().isEmpty()) {
+                out.printf("      when %s%n", g.getWhen());
+            }
         }
     }
 

@@ -41,7 +41,7 @@ public final class TaskRegistries {
                 : JournalTaskStore.open(cfg.tasks().journal(), cfg.tasks().fsync().equals("never")
                         ? JournalTaskStore.FsyncPolicy.NEVER : JournalTaskStore.FsyncPolicy.ALWAYS);
         try {
-            return TaskRegistry.open(cfg.tasks(), store,
+            return TaskRegistry.open(cfg.tasks(), cfg.access(), store,
                     cfg.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()),
                     Clock.systemUTC(), Ticker.systemTicker(),
                     new TaskLifecycleAudit(audit, Clock.systemUTC(), cfg.audit().maxWait()), policy);

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code toolgate.v1.ApprovalService} over the data plane's {@link Approvals}: only callers matching
- * {@code control.approvers} may list or decide (an empty list: nobody), and the registry refuses an agent deciding
+ * {@code access.approvers} may list or decide (an empty list: nobody), and the registry refuses an agent deciding
  * its own request. An {@link ApprovalException} becomes the status of its kind with its message; anything else is
  * {@code INTERNAL} (logged). Runs on gRPC's executor (a decision waits for the audit trail). Thread-safe.
  */
@@ -90,7 +90,7 @@ final class ApprovalServiceImpl extends ApprovalServiceGrpc.ApprovalServiceImplB
             SpiffeId caller = CallerInterceptor.caller();
             if (approvers.stream().noneMatch(p -> p.matches(caller))) {
                 throw Status.PERMISSION_DENIED.withDescription(caller.uri()
-                        + " may not list or decide approvals (control.approvers)").asException();
+                        + " may not list or decide approvals (access.approvers)").asException();
             }
             result = work.run(caller);
         } catch (StatusException e) {

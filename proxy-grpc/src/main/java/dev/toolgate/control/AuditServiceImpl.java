@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code toolgate.v1.AuditService}: {@code Tail} streams the records the sidecar's audit trail writes, filtered on
- * the server, for callers matching {@code tasks.admins} or {@code control.auditors} only (an agent must not watch
+ * the server, for callers matching {@code access.admins} or {@code access.auditors} only (an agent must not watch
  * other agents' calls). Thread-safe.
  */
 final class AuditServiceImpl extends AuditServiceGrpc.AuditServiceImplBase {
@@ -33,7 +33,7 @@ final class AuditServiceImpl extends AuditServiceGrpc.AuditServiceImplBase {
         SpiffeId caller = CallerInterceptor.caller();
         if (tailers.stream().noneMatch(p -> p.matches(caller))) {
             observer.onError(Status.PERMISSION_DENIED.withDescription(caller.uri()
-                    + " may not tail the audit trail (expected: an ID matching tasks.admins or control.auditors)")
+                    + " may not tail the audit trail (expected: an ID matching access.admins or access.auditors)")
                     .asRuntimeException());
             return;
         }

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Names the caller of every control RPC: the SPIFFE ID of the client certificate of the call's TLS session (already
  * verified as an X.509-SVID during the handshake). A call without one is closed {@code UNAUTHENTICATED}; a caller
- * outside {@code control.allowedIds} (when set) is closed {@code PERMISSION_DENIED}. Fails closed: no session, no
+ * outside {@code access.control} (when set) is closed {@code PERMISSION_DENIED}. Fails closed: no session, no
  * certificate or an unreadable one means no call. Thread-safe.
  */
 final class CallerInterceptor implements ServerInterceptor {
@@ -65,9 +65,9 @@ final class CallerInterceptor implements ServerInterceptor {
             return new ServerCall.Listener<>() {};
         }
         if (!allowed.isEmpty() && allowed.stream().noneMatch(p -> p.matches(id))) {
-            log.warn("control call {} from {} refused: not in control.allowedIds", method, id);
+            log.warn("control call {} from {} refused: not in access.control", method, id);
             call.close(Status.PERMISSION_DENIED.withDescription(id.uri()
-                    + " may not use the control API (control.allowedIds)"), new Metadata());
+                    + " may not use the control API (access.control)"), new Metadata());
             return new ServerCall.Listener<>() {};
         }
         return Contexts.interceptCall(Context.current().withValue(CALLER, id), call, headers, next);

@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * The control API listener: gRPC over mTLS (client certificate required, verified as an X.509-SVID by the
  * sidecar's {@link TlsMaterial}, rotated material used for every new connection) serving {@code
  * toolgate.v1.TaskService}, {@code toolgate.v1.AuditService}, {@code toolgate.v1.ApprovalService} (for
- * {@code control.approvers} only, over the authorizer's approvals), Envoy's ext_authz {@code
- * envoy.service.auth.v3.Authorization} (for {@code control.extAuthzClients} only), {@code grpc.health.v1.Health} and
+ * {@code access.approvers} only, over the authorizer's approvals), Envoy's ext_authz {@code
+ * envoy.service.auth.v3.Authorization} (for {@code access.extAuthz} only), {@code grpc.health.v1.Health} and
  * server reflection (v1 and v1alpha, for grpcurl and grpc_cli).
  *
  * <p>Health reports {@code SERVING} for the server and each service while {@code ready} holds (checked every
@@ -68,7 +68,7 @@ public final class ControlServer implements AutoCloseable {
     /**
      * Binds {@code config.control()} and starts serving.
      *
-     * @param config the validated sidecar configuration ({@code control}, and {@code tasks.admins}, who may tail)
+     * @param config the validated sidecar configuration ({@code control}, and {@code access}: who may call what)
      * @param tls    the sidecar's TLS material (the same as the data plane's)
      * @param tasks  the task registry the data plane authorizes calls with
      * @param audit  the audit trail whose records the tail streams
@@ -103,15 +103,15 @@ public final class ControlServer implements AutoCloseable {
         ControlConfig control = config.control();
         // Every route set's authorizer asks the one approvals registry of the sidecar.
         Approvals approvals = routes.get().authorizer().approvals();
-        List<SpiffeIdPattern> tailers = new ArrayList<>(config.tasks().adminPatterns());
-        tailers.addAll(control.auditorPatterns());
+        List<SpiffeIdPattern> tailers = new ArrayList<>(config.access().adminPatterns());
+        tailers.addAll(config.access().auditorPatterns());
         TailHub tails = TailHub.open(audit, control.tailBuffer());
         HealthStatusManager health = new HealthStatusManager();
-        CallerInterceptor callers = new CallerInterceptor(control.allowedIdPatterns());
-        // ext_authz callers (Envoy) are authorized by control.extAuthzClients alone, inside the service.
+        CallerInterceptor callers = new CallerInterceptor(config.access().controlPatterns());
+        // ext_authz callers (Envoy) are authorized by access.extAuthz alone, inside the service.
         CallerInterceptor envoy = new CallerInterceptor(List.of());
         ExtAuthzService extAuthz = new ExtAuthzService(routes, audit,
-                config.audit().maxWait().toNanos(), Clock.systemUTC(), control.extAuthzClientPatterns());
+                config.audit().maxWait().toNanos(), Clock.systemUTC(), config.access().extAuthzPatterns());
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(control.address(), control.port()))
                 .sslContext(new RotatingSslContext(tls))
                 .handshakeTimeout(10, TimeUnit.SECONDS)
@@ -121,7 +121,7 @@ public final class ControlServer implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(new TaskServiceImpl(tasks), callers))
                 .addService(ServerInterceptors.intercept(new AuditServiceImpl(tails, tailers), callers))
                 .addService(ServerInterceptors.intercept(new ApprovalServiceImpl(approvals,
-                        control.approverPatterns()), callers))
+                        config.access().approverPatterns()), callers))
                 .addService(ServerInterceptors.intercept(extAuthz, envoy))
                 .addService(ServerInterceptors.intercept(health.getHealthService(), callers))
                 .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), callers))

@@ -1,5 +1,10 @@
 package dev.toolgate.control;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.rpc.Code;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
@@ -15,6 +20,8 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
  */
 final class ExtAuthzAnswers {
     static final String DECISION_ID_HEADER = "x-toolgate-decision-id";
+    /** ASCII only, like the data plane's answers: a reason quoting what the client sent stays readable anywhere. */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
     private ExtAuthzAnswers() {}
 
@@ -52,32 +59,23 @@ final class ExtAuthzAnswers {
      */
     static CheckResponse denied(int httpStatus, String error, String code, String reason, String route,
                                 String decisionId, String approvalId, long retryAfterSeconds) {
-        StringBuilder json = new StringBuilder(128).append("{\"error\":");
-        appendString(json, error);
-        json.append(",\"code\":");
-        appendString(json, code);
-        json.append(",\"reason\":");
-        appendString(json, reason);
+        ObjectNode json = JSON.createObjectNode().put("error", error).put("code", code).put("reason", reason);
         if (route != null) {
-            json.append(",\"route\":");
-            appendString(json, route);
+            json.put("route", route);
         }
-        json.append(",\"decision_id\":");
-        appendString(json, decisionId);
+        json.put("decision_id", decisionId);
         if (approvalId != null) {
-            json.append(",\"approval_id\":");
-            appendString(json, approvalId);
+            json.put("approval_id", approvalId);
         }
         if (retryAfterSeconds > 0) {
-            json.append(",\"retry_after\":").append(retryAfterSeconds);
+            json.put("retry_after", retryAfterSeconds);
         }
-        json.append("}\n");
         DeniedHttpResponse.Builder denied = DeniedHttpResponse.newBuilder()
                 .setStatus(HttpStatus.newBuilder().setCode(StatusCode.forNumber(httpStatus)))
                 .addHeaders(header("content-type", "application/json"))
                 .addHeaders(header("cache-control", "no-store"))
                 .addHeaders(header(DECISION_ID_HEADER, decisionId))
-                .setBody(json.toString());
+                .setBody(body(json));
         if (retryAfterSeconds > 0) {
             denied.addHeaders(header("retry-after", Long.toString(retryAfterSeconds)));
         }
@@ -95,30 +93,13 @@ final class ExtAuthzAnswers {
                 .build();
     }
 
-    /** A JSON string: quotes, backslashes and control characters escaped. */
-    private static void appendString(StringBuilder sb, String s) {
-        if (s == null) {
-            sb.append("null");
-            return;
+    /** One line of JSON, ASCII only, as the data plane writes its answers. */
+    private static String body(ObjectNode json) {
+        try {
+            return JSON.writeValueAsString(json) + "\n";
+        } catch (JsonProcessingException e) {
+            // An ObjectNode of strings and numbers always serializes; failing here is a bug, never a client's doing.
+            throw new IllegalStateException("cannot write a denial body", e);
         }
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
     }
 }

@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every check writes a decision record to the audit trail before it answers; if the trail does not accept it
  * within {@code audit.maxWait} the call is denied ({@code ERROR_FAIL_CLOSED}). There is no outcome record: Envoy,
- * not the sidecar, forwards an allowed call. Only callers matching {@code control.extAuthzClients} may check
+ * not the sidecar, forwards an allowed call. Only callers matching {@code access.extAuthz} may check
  * (others get {@code PERMISSION_DENIED}). Fails closed: any error while mapping or deciding is a denial.
  *
  * <p>Thread-safe. A check waits for the audit trail on the gRPC executor thread (never on an event loop), at most
@@ -69,9 +69,9 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
     public void check(CheckRequest request, StreamObserver<CheckResponse> response) {
         SpiffeId caller = CallerInterceptor.caller();
         if (clients.stream().noneMatch(p -> p.matches(caller))) {
-            log.warn("ext_authz check from {} refused: not in control.extAuthzClients", caller);
+            log.warn("ext_authz check from {} refused: not in access.extAuthz", caller);
             response.onError(Status.PERMISSION_DENIED.withDescription(caller.uri()
-                    + " may not call ext_authz Check (control.extAuthzClients)").asRuntimeException());
+                    + " may not call ext_authz Check (access.extAuthz)").asRuntimeException());
             return;
         }
         response.onNext(new Check(request).run());

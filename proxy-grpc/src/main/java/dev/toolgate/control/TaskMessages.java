@@ -31,7 +31,7 @@ final class TaskMessages {
             RequestedGrant g = grants.get(i);
             String where = "grants[" + i + "]";
             out.add(new GrantRequest(g.getRoute().isEmpty() ? null : g.getRoute(), g.getOperationsList(),
-                    g.getCondition().isEmpty() ? null : g.getCondition(), g.hasBudget() ? g.getBudget() : null,
+                    g.getWhen().isEmpty() ? null : g.getWhen(), g.hasBudget() ? g.getBudget() : null,
                     g.hasTtl() ? duration(where + ".ttl", g.getTtl()) : null));
         }
         return new StartRequest(agent.isEmpty() ? null : spiffeId("agent", agent), purpose,
@@ -98,7 +98,7 @@ final class TaskMessages {
                             : lg.expired(nowMillis) ? GrantState.GRANT_STATE_EXPIRED : GrantState.GRANT_STATE_ACTIVE);
             g.operations().forEach(op -> gb.addOperations(op.toString()));
             if (g.condition() != null) {
-                gb.setCondition(g.condition());
+                gb.setWhen(g.condition());
             }
             if (g.budget() != null) {
                 gb.setBudget(g.budget()).setRemaining(lg.remaining());

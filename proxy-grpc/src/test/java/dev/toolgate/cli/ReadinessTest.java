@@ -38,7 +38,7 @@ class ReadinessTest {
         TestPki pki = TestPki.create(dir);
         SidecarConfig config = Sidecar.config(List.<RouteConfig>of());
         AuditTrail audit = AuditTrail.start(new MemoryAuditSink(), null, 1_000);
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(),
                 JournalTaskStore.open(dir.resolve("tasks.journal"), JournalTaskStore.FsyncPolicy.ALWAYS),
                 config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)));

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ApprovalService over real mTLS against a real data plane whose policy asks for approval of {@code GET /alerts/*}
  * on route weather: a call waits ({@code PENDING_APPROVAL} and an approval id), an approver lists and decides it,
  * and the same call then passes (or stays denied). Every refusal with its status: PERMISSION_DENIED for a caller
- * outside {@code control.approvers} and for an agent deciding its own request (even one listed as approver),
+ * outside {@code access.approvers} and for an agent deciding its own request (even one listed as approver),
  * NOT_FOUND, FAILED_PRECONDITION, INVALID_ARGUMENT.
  */
 class ApprovalServiceTest {
@@ -152,9 +152,9 @@ class ApprovalServiceTest {
             assertThat(code).isEqualTo(Status.Code.PERMISSION_DENIED);
             assertThat(refused(Status.Code.PERMISSION_DENIED, () -> f.approvals(notApprover).decide(decide(own,
                     ApprovalDecision.APPROVAL_DECISION_APPROVE, ""))).getStatus().getDescription())
-                    .contains(notApprover.uri(), "control.approvers");
+                    .contains(notApprover.uri(), "access.approvers");
         }
-        // Outside control.allowedIds: refused before any service sees it.
+        // Outside access.control: refused before any service sees it.
         refused(Status.Code.PERMISSION_DENIED, () -> f.approvals(OUTSIDER)
                 .listPending(ListPendingRequest.getDefaultInstance()));
 

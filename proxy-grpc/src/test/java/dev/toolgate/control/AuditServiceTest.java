@@ -62,7 +62,7 @@ class AuditServiceTest {
         TailClient agent = TailClient.open(f.tail(AGENT), TailRequest.getDefaultInstance());
         Status refused = agent.status();
         assertThat(refused.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
-        assertThat(refused.getDescription()).contains(AGENT.uri(), "tasks.admins", "control.auditors");
+        assertThat(refused.getDescription()).contains(AGENT.uri(), "access.admins", "access.auditors");
 
         int before = f.control.tailSubscribers();
         TailClient admin = TailClient.open(f.tail(ADMIN), TailRequest.newBuilder().setAgent(OTHER.uri()).build());

@@ -16,6 +16,7 @@ import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.policy.PolicyLoader;
 import dev.toolgate.policy.PolicySet;
 import java.util.stream.Collectors;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.RouteConfig;
@@ -56,11 +57,11 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
  * mTLS. The identities and their roles:
  * <ul>
  *   <li>{@link #AGENT}, {@link #OTHER}: plain agents ({@code agents/*});
- *   <li>{@link #ORCHESTRATOR}: in {@code tasks.orchestrators};
- *   <li>{@link #ADMIN}: in {@code tasks.admins}; {@link #AUDITOR}: in {@code control.auditors};
- *   <li>{@link #OUTSIDER}: verifies against the bundle but is outside {@code control.allowedIds};
- *   <li>{@link #ENVOY}: in {@code control.extAuthzClients} (and outside {@code control.allowedIds});
- *   <li>{@link #APPROVER}: in {@code control.approvers}; {@link #LEAD}: an agent that is in {@code control.approvers}
+ *   <li>{@link #ORCHESTRATOR}: in {@code access.orchestrators};
+ *   <li>{@link #ADMIN}: in {@code access.admins}; {@link #AUDITOR}: in {@code access.auditors};
+ *   <li>{@link #OUTSIDER}: verifies against the bundle but is outside {@code access.control};
+ *   <li>{@link #ENVOY}: in {@code access.extAuthz} (and outside {@code access.control});
+ *   <li>{@link #APPROVER}: in {@code access.approvers}; {@link #LEAD}: an agent that is in {@code access.approvers}
  *       too (it may decide other agents' approvals, never its own).
  * </ul>
  * Routes: {@code weather} (HTTP, {@code /api/weather}) and {@code tools-mcp} (MCP, {@code /mcp/tools}).
@@ -117,12 +118,13 @@ final class ControlFixture implements AutoCloseable {
                         new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
                                 new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null)))
                 .withAudit(new AuditConfig(auditFile, 100_000, Duration.ofSeconds(5), null, false))
-                .withTasks(new TasksConfig(null, null, null, null, null, maxActiveTasks,
-                        List.of("spiffe://toolgate.test/orchestrators/*"), List.of(ADMIN.uri())))
-                .withControl(new ControlConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*",
+                .withTasks(new TasksConfig(null, null, null, null, null, maxActiveTasks))
+                .withControl(new ControlConfig("127.0.0.1", 0, tailBuffer))
+                .withAccess(new AccessConfig(null, List.of("spiffe://toolgate.test/agents/*",
                         "spiffe://toolgate.test/orchestrators/*", "spiffe://toolgate.test/ops/*"),
-                        List.of(AUDITOR.uri()), tailBuffer, List.of("spiffe://toolgate.test/mesh/*"),
-                        List.of(APPROVER.uri(), LEAD.uri())));
+                        List.of("spiffe://toolgate.test/orchestrators/*"), List.of(ADMIN.uri()),
+                        List.of(APPROVER.uri(), LEAD.uri()), List.of(AUDITOR.uri()),
+                        List.of("spiffe://toolgate.test/mesh/*")));
         AuditTrail audit = AuditTrail.open(config.audit());
         TaskRegistry tasks;
         if (policy == null) {
@@ -130,7 +132,7 @@ final class ControlFixture implements AutoCloseable {
         } else {
             PolicySet rules = PolicyLoader.load(List.of(Files.writeString(dir.resolve("policy.yaml"), policy)),
                     config.routes());
-            tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(), config.routes().stream()
+            tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(), config.routes().stream()
                             .map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                     Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                     () -> rules);

@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditSink;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -55,7 +56,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Envoy's ext_authz check on the control port, called the way Envoy calls it: over mTLS as the Envoy proxy's SVID
- * ({@code control.extAuthzClients}), with the agent's SPIFFE ID in {@code attributes.source.principal} (Envoy
+ * ({@code access.extAuthz}), with the agent's SPIFFE ID in {@code attributes.source.principal} (Envoy
  * terminated the agent's mTLS), lower-cased headers (repeated ones comma-joined, or in {@code header_map}) and
  * the body when {@code with_request_body} is set.
  */
@@ -281,8 +282,8 @@ class ExtAuthzTest {
         TestPki pki = TestPki.create(own);
         SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", "http://127.0.0.1:9")))
                 .withAudit(new AuditConfig(own.resolve("audit.jsonl"), 100_000, Duration.ofMillis(50), null, false))
-                .withControl(new ControlConfig("127.0.0.1", 0, List.of(), List.of(), null,
-                        List.of(ENVOY.uri())));
+                .withControl(new ControlConfig("127.0.0.1", 0, null))
+                .withAccess(AccessConfig.defaults().withExtAuthz(List.of(ENVOY.uri())));
         AuditTrail audit = AuditTrail.start(stuck, null, 1);
         TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
         ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, () -> true);

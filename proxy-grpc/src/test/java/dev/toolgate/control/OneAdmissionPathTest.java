@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.RouteConfig;
@@ -144,13 +145,14 @@ class OneAdmissionPathTest {
         auditFile = dir.resolve("audit").resolve("audit.jsonl");
         SidecarConfig config = Sidecar.config(routes)
                 .withAudit(new AuditConfig(auditFile, 10_000, Duration.ofSeconds(5), null, false))
-                .withControl(new ControlConfig("127.0.0.1", 0, List.of(), List.of(), null, List.of(ENVOY.uri())));
+                .withControl(new ControlConfig("127.0.0.1", 0, null))
+                .withAccess(AccessConfig.defaults().withExtAuthz(List.of(ENVOY.uri())));
         Files.createDirectories(dir.resolve("policies"));
         Files.writeString(dir.resolve("policies").resolve("agents.yaml"), POLICY);
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofSeconds(60));
         audit = AuditTrail.open(config.audit());
         clock = new ManualClock();
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryTaskStore(),
+        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(5)), policies::current);
         plane = Sidecar.start(pki, config, audit, tasks);
@@ -331,15 +333,16 @@ class OneAdmissionPathTest {
         return new GrantRequest(route, List.of(ops), null, null, null);
     }
 
-    private static String task(SpiffeId who, GrantRequest... grants) {
+    private static String task(SpiffeId who, GrantRequest... grants) throws Exception {
         return started(who, null, grants).token();
     }
 
-    private static String task(SpiffeId who, Duration ttl, GrantRequest... grants) {
+    private static String task(SpiffeId who, Duration ttl, GrantRequest... grants) throws Exception {
         return started(who, ttl, grants).token();
     }
 
-    private static TaskRegistry.Started started(SpiffeId who, Duration ttl, GrantRequest... grants) {
+    private static TaskRegistry.Started started(SpiffeId who, Duration ttl, GrantRequest... grants)
+            throws Exception {
         return plane.tasks().start(who, new StartRequest(null, "one admission path", ttl, List.of(grants)));
     }
 }

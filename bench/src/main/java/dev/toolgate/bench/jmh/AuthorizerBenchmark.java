@@ -4,6 +4,7 @@ import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.authz.DecisionCode;
 import dev.toolgate.call.Call;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.LiveTask;
@@ -82,8 +83,8 @@ public class AuthorizerBenchmark {
             }
             // maxActive above the tasks; the default lifetime outlasts any run of this benchmark
             TasksConfig config = new TasksConfig(null, "never", Duration.ofHours(1), Duration.ofHours(1), null,
-                    20_000, null, null);
-            registry = TaskRegistry.open(config, new MemoryTaskStore(), routes, TaskAudit.NONE);
+                    20_000);
+            registry = TaskRegistry.open(config, AccessConfig.defaults(), new MemoryTaskStore(), routes, TaskAudit.NONE);
             authorizer = new Authorizer(registry);
             String[] taskTokens = new String[tasks];
             for (int t = 0; t < tasks; t++) {

@@ -10,6 +10,7 @@ import dev.toolgate.authz.DecisionCode;
 import dev.toolgate.call.Call;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.MemoryTaskStore;
@@ -110,8 +111,8 @@ public class LoadedAuthorizerBenchmark {
             }
             PolicySet policy = load(routes);
             TasksConfig config = new TasksConfig(null, "never", Duration.ofHours(1), Duration.ofHours(1), null,
-                    20_000, null, null);
-            registry = TaskRegistry.open(config, new MemoryTaskStore(), names, Clock.systemUTC(),
+                    20_000);
+            registry = TaskRegistry.open(config, AccessConfig.defaults(), new MemoryTaskStore(), names, Clock.systemUTC(),
                     Ticker.systemTicker(), TaskAudit.NONE, () -> policy);
             authorizer = new Authorizer(registry, labels);
             String[] tokens = new String[tasks];

@@ -46,9 +46,9 @@ public final class Approvals {
     private final ApprovalAudit audit;
     private final Object lock = new Object();
     /** The current approval of each operation key (pending, approved or denied). Guarded by {@link #lock}. */
-    private final Map<String, Entry> byKey = new HashMap<>();
+    private final Map<String, ApprovalEntry> byKey = new HashMap<>();
     /** The same entries by id. Guarded by {@link #lock}. */
-    private final Map<String, Entry> byId = new HashMap<>();
+    private final Map<String, ApprovalEntry> byId = new HashMap<>();
     /** Pending approvals per task id. Guarded by {@link #lock}. */
     private final Map<String, Integer> pendingPerTask = new HashMap<>();
     /** Expiries whose record the trail did not take yet (retried on every call here). Guarded by {@link #lock}. */
@@ -93,7 +93,7 @@ public final class Approvals {
         synchronized (lock) {
             flushExpiries();
             String key = request.key();
-            Entry e = byKey.get(key);
+            ApprovalEntry e = byKey.get(key);
             if (e != null) {
                 switch (e.state) {
                     case PENDING -> {
@@ -135,7 +135,7 @@ public final class Approvals {
                         + " once some are decided");
             }
             Instant until = min(now.plus(config.pendingFor()), request.taskExpiresAt());
-            Entry created = new Entry(newId(), request, now, until);
+            ApprovalEntry created = new ApprovalEntry(newId(), request, now, until);
             Approval snapshot = created.snapshot();
             if (!record(ApprovalAudit.Event.REQUESTED, snapshot, request.agent(), null, false)) {
                 return new ApprovalCheck(ApprovalCheck.Outcome.FAILED, null, "the approval request could not be"
@@ -153,7 +153,7 @@ public final class Approvals {
     public void refund(String approvalId) {
         Instant now = clock.instant();
         synchronized (lock) {
-            Entry e = byId.get(approvalId);
+            ApprovalEntry e = byId.get(approvalId);
             if (e != null && e.state == Approval.State.APPROVED && now.isBefore(e.until)) {
                 e.callsLeft++;
             }
@@ -172,7 +172,7 @@ public final class Approvals {
         synchronized (lock) {
             sweepLocked(clock.instant());
             List<Approval> out = new ArrayList<>();
-            for (Entry e : byId.values()) {
+            for (ApprovalEntry e : byId.values()) {
                 if (e.state == Approval.State.PENDING && (agent == null || agent.equals(e.request.agent()))
                         && (taskId == null || taskId.equals(e.request.taskId()))) {
                     out.add(e.snapshot());
@@ -206,7 +206,7 @@ public final class Approvals {
             throw new ApprovalException(ApprovalException.Kind.INVALID_ARGUMENT, "reason: " + why.length()
                     + " characters (expected: at most " + MAX_REASON_CHARS + ")");
         }
-        Entry e;
+        ApprovalEntry e;
         Approval asked;
         synchronized (lock) {
             sweepLocked(clock.instant());
@@ -283,7 +283,7 @@ public final class Approvals {
             if (byId.isEmpty()) {
                 return;
             }
-            for (Entry e : new ArrayList<>(byId.values())) {
+            for (ApprovalEntry e : new ArrayList<>(byId.values())) {
                 if (e.request.taskId().equals(taskId)) {
                     if (e.state == Approval.State.PENDING && !e.deciding) {
                         expire(e, "task " + taskId + " ended");
@@ -314,7 +314,7 @@ public final class Approvals {
 
     private void sweepLocked(Instant now) {
         flushExpiries();
-        for (Entry e : new ArrayList<>(byId.values())) {
+        for (ApprovalEntry e : new ArrayList<>(byId.values())) {
             switch (e.state) {
                 case PENDING -> {
                     if (!e.deciding && !now.isBefore(e.until)) {
@@ -338,7 +338,7 @@ public final class Approvals {
     }
 
     /** Marks a pending entry expired, forgets it and audits it (retried later if the trail is full now). */
-    private void expire(Entry e, String why) {
+    private void expire(ApprovalEntry e, String why) {
         remove(e);
         e.state = Approval.State.EXPIRED;
         e.reason = why;
@@ -358,7 +358,7 @@ public final class Approvals {
         }
     }
 
-    private void remove(Entry e) {
+    private void remove(ApprovalEntry e) {
         byId.remove(e.id, e);
         byKey.remove(e.request.key(), e);
         if (e.state == Approval.State.PENDING) {
@@ -366,7 +366,7 @@ public final class Approvals {
         }
     }
 
-    private void pendingDone(Entry e) {
+    private void pendingDone(ApprovalEntry e) {
         pending--;
         pendingPerTask.computeIfPresent(e.request.taskId(), (t, n) -> n <= 1 ? null : n - 1);
     }
@@ -388,32 +388,5 @@ public final class Approvals {
         byte[] b = new byte[12];
         RANDOM.nextBytes(b);
         return "apr_" + HexFormat.of().formatHex(b);
-    }
-
-    /** One approval's live state. Every field is guarded by the registry's lock. */
-    private static final class Entry {
-        final String id;
-        final ApprovalRequest request;
-        final Instant createdAt;
-        Approval.State state = Approval.State.PENDING;
-        /** Pending: when it expires; approved: end of its window; denied: when the denial lapses (task expiry). */
-        Instant until;
-        SpiffeId decidedBy;
-        String reason;
-        Instant decidedAt;
-        int callsLeft;
-        /** An approver's decision is being audited: it is neither expired nor decided by another meanwhile. */
-        boolean deciding;
-
-        Entry(String id, ApprovalRequest request, Instant createdAt, Instant until) {
-            this.id = id;
-            this.request = request;
-            this.createdAt = createdAt;
-            this.until = until;
-        }
-
-        Approval snapshot() {
-            return new Approval(id, request, state, createdAt, until, decidedBy, reason, decidedAt, callsLeft);
-        }
     }
 }

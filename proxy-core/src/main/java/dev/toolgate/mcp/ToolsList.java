@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -139,5 +140,25 @@ public final class ToolsList {
         }
         ((ObjectNode) message.get("result")).set("tools", kept);
         return true;
+    }
+
+    /**
+     * The outcome record's reason for the answer this watched: {@code reason} (if any), then how many tools it
+     * listed and hid, which definitions changed since the route's server last listed them ({@code changed}), and
+     * {@code note} (if any).
+     */
+    public String describe(String reason, List<String> changed, String note) {
+        StringBuilder sb = new StringBuilder(reason == null ? "" : reason + "; ");
+        sb.append("tools/list: ").append(digests().size()).append(" tools");
+        if (filters()) {
+            sb.append(", ").append(hidden()).append(" hidden");
+        }
+        if (!changed.isEmpty()) {
+            sb.append("; definition changed since last listed: ").append(String.join(", ", changed));
+        }
+        if (note != null) {
+            sb.append("; ").append(note);
+        }
+        return sb.toString();
     }
 }

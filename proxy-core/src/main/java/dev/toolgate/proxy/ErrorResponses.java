@@ -156,4 +156,20 @@ final class ErrorResponses {
             throw new IllegalStateException("cannot write an error answer", e);
         }
     }
+
+    /**
+     * A JSON body the sidecar made itself (a JSON-RPC answer, a task API answer), never cached; {@code close} adds
+     * {@code Connection: close} (HTTP/1.1 only: the caller knows).
+     */
+    static FullHttpResponse json(ByteBufAllocator alloc, int status, byte[] json, boolean close) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                alloc.buffer(json.length).writeBytes(json));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        if (close) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return res;
+    }
 }

@@ -13,18 +13,15 @@ import dev.toolgate.telemetry.TraceParent;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,26 +119,14 @@ final class Exchange {
                 body.collectMcp(req, nb, full);
             } else {
                 Step.Admitted a = (Step.Admitted) step;
-                relay = new UpstreamRelay(this, a, req);
+                UpstreamRelay up = new UpstreamRelay(this, a, req);
                 if (full) {
-                    relay.bodyInFull((FullHttpRequest) req);
+                    up.bodyInFull((FullHttpRequest) req);
                 }
-                forward(a);
+                forward(a, up);
             }
         } finally {
             ReferenceCountUtil.release(req);
-        }
-    }
-
-    /** An MCP POST's body is in: judged by its JSON-RPC messages, then forwarded as the very bytes judged. */
-    void mcpJudged(Step step, HttpRequest outbound, BodyCollector collected) {
-        audit.intent(step.intent());
-        if (step instanceof Step.Admitted a) {
-            relay = new UpstreamRelay(this, a, outbound, collected.take());
-            forward(a);
-        } else {
-            collected.release();
-            refused((Step.Refused) step);
         }
     }
 
@@ -160,7 +145,8 @@ final class Exchange {
     }
 
     /** The call is admitted: add the route's credential, write the decision record, then go to the upstream. */
-    private void forward(Step.Admitted a) {
+    void forward(Step.Admitted a, UpstreamRelay r) {
+        relay = r;
         String route = a.route();
         try {
             Task t = a.allow().task().task();
@@ -204,18 +190,11 @@ final class Exchange {
 
     /** Answers with a JSON body the sidecar made itself and ends the exchange. */
     void answerJson(int status, byte[] json) {
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-                ctx.alloc().buffer(json.length).writeBytes(json));
-        res.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length)
-                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
         boolean close = !requestDone;
-        if (!http2 && (close || !framing.keepAlive())) {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        }
         responseStarted = true;
         responseDone = true;
-        lastWrite = ctx.writeAndFlush(res);
+        lastWrite = ctx.writeAndFlush(ErrorResponses.json(ctx.alloc(), status, json,
+                !http2 && (close || !framing.keepAlive())));
         finish(close);
     }
 
@@ -229,7 +208,7 @@ final class Exchange {
     /** The agent channel can take more: resume reading the upstream if that was held back. */
     void onAgentWritable() {
         if (relay != null) {
-            relay.onAgentWritable();
+            relay.answer.onAgentWritable();
         }
     }
 
@@ -309,8 +288,8 @@ final class Exchange {
     void recordOutcome(String outcome, String reason) {
         if (allowed && !outcomeRecorded) {
             outcomeRecorded = true;
-            audit.outcome(relay.upstreamStatus(), outcome, relay.toolsSeen(reason), body.bytes(),
-                    relay.bytesOut());
+            audit.outcome(relay.answer.upstreamStatus(), outcome, relay.answer.toolsSeen(reason), body.bytes(),
+                    relay.answer.bytesOut());
         }
     }
 }

@@ -1,12 +1,10 @@
 package dev.toolgate.proxy;
 
 import dev.toolgate.mcp.McpToolDigests;
-import dev.toolgate.mcp.McpSessions;
 import dev.toolgate.admission.Admission;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.CallDecider;
-import dev.toolgate.mcp.McpParser;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.credential.Credentials;

@@ -56,11 +56,20 @@ final class RequestBody {
         // copy, and releasing the head frees only a body), so conditions read them after the body is in.
         HttpRequest outbound = ExchangeMessages.upstreamRequest(req, pending.match(), pending.target(), upstream,
                 ex.trace);
-        collect(req, full, pending.maxBytes(), () -> {
-            BodyCollector in = collected;
-            collected = null;
-            ex.mcpJudged(ex.rt.admission().body(pending, in.bytes(), 0, in.size()), outbound, in);
-        }, pending);
+        collect(req, full, pending.maxBytes(), () -> judged(ex.rt.admission().body(pending, collected.bytes(), 0,
+                collected.size()), outbound), pending);
+    }
+
+    /** An MCP POST's body was judged: forwarded as the very bytes judged, or refused. */
+    private void judged(Step step, HttpRequest outbound) {
+        ex.audit.intent(step.intent());
+        BodyCollector in = take();
+        if (step instanceof Step.Admitted a) {
+            ex.forward(a, new UpstreamRelay(ex, a, outbound, in.take()));
+        } else {
+            in.release();
+            ex.refused((Step.Refused) step);
+        }
     }
 
     /**

@@ -59,8 +59,7 @@ class AdminServerTest {
         upstream = TestUpstream.start();
         trail = AuditTrail.start(new MemoryAuditSink(), null, 1000);
         metrics = ProxyMetrics.create();
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                trail, metrics);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))).audit(trail).metrics(metrics).build();
         admin = AdminServer.start("127.0.0.1", 0, metrics, ready::get);
     }
 

@@ -110,7 +110,7 @@ class ApprovalFlowTest {
         TaskRegistry tasks = TaskRegistry.open(config.tasks(), new MemoryGrantStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)), () -> policy);
-        proxy = Sidecar.start(pki, config, audit, tasks);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         approvals = proxy.authorizer().approvals();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(AGENT)).build();
     }

@@ -49,8 +49,7 @@ class AuditedCallsTest {
         upstream = TestUpstream.start();
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                trail);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))).audit(trail).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         taskId = proxy.tasks().find(token).task().id();
@@ -215,9 +214,9 @@ class AuditedCallsTest {
         // A writer that never finishes: the queue of 1 fills, and the sidecar must fail closed.
         MemoryAuditSink stuck = new MemoryAuditSink(60_000);
         AuditTrail full = AuditTrail.start(stuck, null, 1);
-        try (ProxyServer strict = Sidecar.start(pki, Sidecar.config(List.of(
+        try (ProxyServer strict = Sidecar.builder(pki, Sidecar.config(List.of(
                         Sidecar.route("weather", "/api/weather", upstream.url())))
-                .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200), null, null)), full)) {
+                .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200), null, null))).audit(full).build()) {
             // The task's start record is taken by the writer (which then never finishes).
             String strictToken = Sidecar.taskForEverything(strict, TestPki.AGENT);
             HttpRequest.Builder b = HttpRequest.newBuilder(

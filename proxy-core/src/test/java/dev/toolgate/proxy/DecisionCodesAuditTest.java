@@ -20,8 +20,6 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicyWatcher;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -130,8 +128,7 @@ class DecisionCodesAuditTest {
         // JWT-SVIDs accepted besides client certificates, so a request without any identity reaches a decision.
         SidecarConfig withJwt = config.withListener(new ListenerConfig("127.0.0.1", 0)
                 .withJwtSvid(new JwtSvidConfig(true, "toolgate-test", null)));
-        proxy = ProxyServer.start(withJwt, pki.sidecarTls(), pki.ca().jwtBundles(), audit, tasks,
-                Sidecar.credentials(withJwt), ProxyMetrics.create(), CallSpans.noop(), 2);
+        proxy = Sidecar.builder(pki, withJwt).jwtBundles(pki.ca().jwtBundles()).audit(audit).tasks(tasks).build();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         other = HttpClient.newBuilder().sslContext(pki.jdkClient(OTHER)).build();
     }

@@ -91,8 +91,8 @@ class Http2HostileRequestsTest {
         upstream = TestUpstream.start();
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url())))
-                .withLimits(new LimitsConfig(256, MAX_HEADERS, MAX_BODY)), trail);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url())))
+                .withLimits(new LimitsConfig(256, MAX_HEADERS, MAX_BODY))).audit(trail).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         clientTls = RawHttp2Client.tls(pki, TestPki.AGENT);
         clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());

@@ -85,10 +85,9 @@ class JwtSvidTest {
         Map<String, PublicKey> own = new HashMap<>(pki.ca().jwtBundles().keys(TestPki.TRUST_DOMAIN));
         own.putAll(key.bundle());
         SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
-        proxy = Sidecar.start(pki, config.withListener(new ListenerConfig("127.0.0.1", 0)
-                .withJwtSvid(new JwtSvidConfig(true, AUD, Duration.ofSeconds(5)))),
-                JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own)), trail);
-        jwtOff = Sidecar.start(pki, config, JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own)), trail);
+        proxy = Sidecar.builder(pki, config.withListener(new ListenerConfig("127.0.0.1", 0)
+                .withJwtSvid(new JwtSvidConfig(true, AUD, Duration.ofSeconds(5))))).jwtBundles(JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own))).audit(trail).build();
+        jwtOff = Sidecar.builder(pki, config).jwtBundles(JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own))).audit(trail).build();
         taskToken = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         noCert = pki.jdkClientWithoutCertificate();
     }

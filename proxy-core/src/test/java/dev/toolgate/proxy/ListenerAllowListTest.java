@@ -29,10 +29,9 @@ class ListenerAllowListTest {
         ProxyMetrics metrics = ProxyMetrics.create();
         AuditTrail trail = AuditTrail.start(new MemoryAuditSink(), null, 100);
         try (TestUpstream upstream = TestUpstream.start();
-             ProxyServer proxy = Sidecar.start(pki, Sidecar.config(List.of(
+             ProxyServer proxy = Sidecar.builder(pki, Sidecar.config(List.of(
                      Sidecar.route("weather", "/api/weather", upstream.url())))
-                     .withListener(new ListenerConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*"))),
-                     trail, metrics)) {
+                     .withListener(new ListenerConfig("127.0.0.1", 0, List.of("spiffe://toolgate.test/agents/*")))).audit(trail).metrics(metrics).build()) {
             try (RawHttpClient agent = new RawHttpClient(pki.jdkClient(TestPki.AGENT), proxy.port())) {
                 assertThat(agent.exchange(get(Sidecar.taskForEverything(proxy, TestPki.AGENT))).status())
                         .isEqualTo(200);

@@ -49,10 +49,10 @@ class McpArgumentsAuditTest {
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
         UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(
                 new RouteConfig("plain-mcp", "/mcp/plain", null, "mcp", up, null, null),
                 new RouteConfig("captured-mcp", "/mcp/captured", null, "mcp", up, null, null, null,
-                        new RouteAuditConfig(List.of("repo", "query"), List.of("ACME-[0-9]{6}"))))), trail);
+                        new RouteAuditConfig(List.of("repo", "query"), List.of("ACME-[0-9]{6}")))))).audit(trail).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }

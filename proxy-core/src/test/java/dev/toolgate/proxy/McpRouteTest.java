@@ -58,7 +58,7 @@ class McpRouteTest {
                 new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), List.of("external"), null)));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        proxy = Sidecar.start(pki, config, audit);
+        proxy = Sidecar.builder(pki, config).audit(audit).build();
         agentTls = pki.jdkClient(TestPki.AGENT);
         h1 = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_1_1).build();
         h2 = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_2).build();

@@ -105,8 +105,8 @@ class NoSecretsInOutputTest {
             });
             TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
             OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(tracing).build();
-            try (ProxyServer proxy = ProxyServer.start(config, pki.sidecarTls(), audit, tasks,
-                    Sidecar.credentials(config), metrics, CallSpans.of(otel), 2)) {
+            try (ProxyServer proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).metrics(metrics)
+                    .spans(CallSpans.of(otel)).build()) {
                 token = tasks.start(TestPki.AGENT, new StartRequest(null, "secrets scan", null, List.of(
                         new GrantRequest("weather", List.of("* /**"), null, null, null),
                         new GrantRequest("tools-mcp", List.of("mcp:tools/call:search_issues"), null, null, null))))

@@ -116,7 +116,7 @@ class PolicyFlowTest {
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                 policies::current);
-        proxy = Sidecar.start(pki, config, audit, tasks);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
     }
 

@@ -18,11 +18,9 @@ import dev.toolgate.config.CredentialConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
-import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
-import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
@@ -95,8 +93,7 @@ class TaskFlowTest {
         clock = new ManualClock(Instant.now());
         keys = SigningKeys.generate();
         TaskRegistry tasks = Sidecar.tasks(config, audit, clock);
-        proxy = ProxyServer.start(config, pki.sidecarTls(), audit, tasks,
-                Credentials.create(config.routes(), keys, clock), ProxyMetrics.create(), CallSpans.noop(), 2);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).signingKeys(keys).clock(clock).build();
         admin = AdminServer.start("127.0.0.1", 0, ProxyMetrics.create(), () -> true, keys::jwksJson);
         agentTls = pki.jdkClient(TestPki.AGENT);
         agent = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_1_1).build();

@@ -55,8 +55,7 @@ class CallSpansTest {
         tracerProvider = SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
         OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(tracerProvider).build();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                trail, CallSpans.of(otel));
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))).audit(trail).spans(CallSpans.of(otel)).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }

@@ -135,7 +135,7 @@ final class ControlFixture implements AutoCloseable {
                     Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                     () -> rules);
         }
-        ProxyServer dataPlane = Sidecar.start(pki, config, audit, tasks);
+        ProxyServer dataPlane = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         AtomicBoolean ready = new AtomicBoolean(true);
         ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get,
                 dataPlane::routeSet);

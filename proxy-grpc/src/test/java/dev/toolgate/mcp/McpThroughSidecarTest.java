@@ -53,13 +53,13 @@ class McpThroughSidecarTest {
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 100_000);
         McpRouteConfig filtered = new McpRouteConfig(true);
-        sidecar = Sidecar.start(pki, Sidecar.config(List.of(
+        sidecar = Sidecar.builder(pki, Sidecar.config(List.of(
                 new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(server.url(), null, null),
                         List.of("source-code", "external"), null),
                 new RouteConfig("github-filtered", "/mcp/filtered", null, "mcp",
                         new UpstreamConfig(server.url(), null, null), List.of(), null, null, filtered),
                 new RouteConfig("github-filtered-json", "/mcp/filtered-json", null, "mcp",
-                        new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered))), audit);
+                        new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered)))).audit(audit).build();
     }
 
     @AfterAll

@@ -20,6 +20,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicyWatcher;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -343,10 +344,7 @@ class DecisionCodesAuditTest {
     }
 
     static List<JsonNode> lines() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> out = new ArrayList<>();
         for (String line : Files.readAllLines(auditFile)) {
             out.add(JSON.readTree(line));

@@ -9,6 +9,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.RouteAuditConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -76,10 +77,7 @@ class McpArgumentsAuditTest {
                 .header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (trail.written() < trail.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(trail);
         JsonNode last = null;
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

@@ -10,6 +10,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.StartRequest;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
@@ -284,10 +285,7 @@ class McpRouteTest {
     }
 
     private static JsonNode lastDecision() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> decisions = new ArrayList<>();
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

@@ -19,6 +19,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
@@ -128,10 +129,7 @@ class NoSecretsInOutputTest {
                 assertThat(upstream.requests).hasSize(2).allSatisfy(s -> assertThat(s.headers().get("authorization"))
                         .isEqualTo("Bearer " + CREDENTIAL));
 
-                long deadline = System.nanoTime() + 5_000_000_000L;
-                while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
+                AuditRecords.awaitWritten(audit);
                 JsonNode decision = JSON.readTree(Files.readAllLines(auditFile).stream()
                         .filter(l -> l.contains("\"operation\":\"mcp:tools/call:search_issues\"")
                                 && l.contains("\"phase\":\"decision\""))

@@ -17,6 +17,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.policy.PolicyWatcher;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -315,10 +316,7 @@ class PolicyFlowTest {
     }
 
     private static JsonNode lastDecision() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> decisions = new ArrayList<>();
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

@@ -22,6 +22,7 @@ import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttp2Client;
@@ -165,10 +166,7 @@ class TaskFlowTest {
     }
 
     static List<JsonNode> auditRecords() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> out = new ArrayList<>();
         for (String line : sink.lines) {
             out.add(JSON.readTree(line));

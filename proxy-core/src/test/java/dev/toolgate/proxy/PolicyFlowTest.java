@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -139,10 +140,7 @@ class PolicyFlowTest {
         if (!Files.readString(policyFile).equals(text)) {
             String before = policies.current().version();
             Files.writeString(policyFile, text);
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (policies.current().version().equals(before) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until("the new policy in force", () -> !policies.current().version().equals(before));
         }
     }
 
@@ -230,10 +228,7 @@ class PolicyFlowTest {
 
         String version = policies.current().version();
         Files.writeString(policyFile, "kind: Policy\nname: [broken\n");
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (policies.failures() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.until("the broken policy refused", () -> policies.failures() > 0);
         assertThat(policies.failures()).isPositive();
         assertThat(policies.current().version()).isEqualTo(version);
         assertThat(send("GET", "/api/crm/customers/2", token, null).statusCode()).isEqualTo(200);

@@ -2,6 +2,7 @@ package dev.toolgate.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
@@ -83,10 +84,8 @@ class CallSpansTest {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static SpanData onlySpan() throws InterruptedException {
-        for (int i = 0; i < 200 && spans.getFinishedSpanItems().isEmpty(); i++) {
-            Thread.sleep(10);
-        }
+    private static SpanData onlySpan() throws Exception {
+        Await.until("a finished span", () -> !spans.getFinishedSpanItems().isEmpty());
         assertThat(spans.getFinishedSpanItems()).hasSize(1);
         return spans.getFinishedSpanItems().get(0);
     }

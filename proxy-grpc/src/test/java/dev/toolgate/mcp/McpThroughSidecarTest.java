@@ -2,6 +2,7 @@ package dev.toolgate.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.AuditRecords;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.McpRouteConfig;
@@ -178,17 +179,7 @@ class McpThroughSidecarTest {
     }
 
     private static JsonNode awaitRecord(java.util.function.Predicate<JsonNode> which) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            for (String line : sink.lines) {
-                JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
-                if (which.test(n)) {
-                    return n;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such audit record in " + sink.lines);
+        return AuditRecords.of(audit, sink).awaitAll("a matching record", 1, which).get(0);
     }
 
     @Test

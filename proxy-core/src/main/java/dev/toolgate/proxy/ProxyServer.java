@@ -5,7 +5,6 @@ import dev.toolgate.mcp.McpSessions;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.approval.Approvals;
-import dev.toolgate.audit.ApprovalLifecycleAudit;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.grant.TaskRegistry;
@@ -17,12 +16,12 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.credential.Credentials;
+import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.config.JwtSvidConfig;
 import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.JwtSvidValidator;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
-import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -62,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * <p>The routes in force are one {@link RouteSnapshot}, replaced whole by a route reload ({@link RouteReloader});
  * listener, identity, limits and the default timeouts are fixed for the server's life.
  *
- * <p>Start with {@link #start}; {@link #close} stops accepting, lets exchanges in flight finish for a short grace
+ * <p>Start with {@link #builder}; {@link #close} stops accepting, lets exchanges in flight finish for a short grace
  * period and releases every thread. Thread-safe.
  */
 public final class ProxyServer implements AutoCloseable {
@@ -80,16 +79,31 @@ public final class ProxyServer implements AutoCloseable {
     private final AtomicReference<RouteSnapshot> routes;
     private final Approvals approvals;
 
+    private final DataPlaneParts parts;
+    private volatile Attached attached;
+
+    /**
+     * What the builder starts around the listener and what the server closes after itself: the admin listener,
+     * the route reloader (null without route files), readiness, the policy watcher (null without policies) and the
+     * parts the builder opened, in the order they are closed after the listener.
+     */
+    record Attached(AdminServer admin, RouteReloader reloader, Readiness readiness, PolicyWatcher policies,
+                    List<AutoCloseable> closeLast) {
+        Attached {
+            closeLast = List.copyOf(closeLast);
+        }
+    }
+
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
-                        Channel listener, ExecutorService taskExecutor, TaskRegistry tasks, TlsMaterial tls,
-                        TimeoutsConfig timeouts, ProxyMetrics metrics, AtomicReference<RouteSnapshot> routes,
-                        Approvals approvals) {
-        this.approvals = approvals;
+                        Channel listener, ExecutorService taskExecutor, DataPlaneParts parts,
+                        AtomicReference<RouteSnapshot> routes) {
+        this.parts = parts;
         this.taskExecutor = taskExecutor;
-        this.tasks = tasks;
-        this.tls = tls;
-        this.timeouts = timeouts;
-        this.metrics = metrics;
+        this.tasks = parts.tasks();
+        this.tls = parts.tls();
+        this.timeouts = parts.config().timeouts();
+        this.metrics = parts.metrics();
+        this.approvals = parts.approvals();
         this.routes = routes;
         this.boss = boss;
         this.workers = workers;
@@ -98,46 +112,28 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Binds the listener of {@code config} and starts serving.
+     * The way to start a sidecar's data plane: a builder over {@code config} that opens (or is given) the identity,
+     * audit trail, policy, tasks and the rest, then starts the listener, the route reloader and the admin listener.
+     */
+    public static SidecarBuilder builder(SidecarConfig config) {
+        return new SidecarBuilder(config);
+    }
+
+    /**
+     * Binds the listener of {@code parts.config()} and starts serving.
      *
-     * @param config the validated sidecar configuration (listener, limits, timeouts, routes)
-     * @param tls    the sidecar's TLS material (its SVID and the trust bundles agents are verified against)
-     * @param audit  the audit trail every decision and outcome is written to (owned by the caller)
-     * @param tasks  the tasks whose grants authorize calls (owned by the caller)
-     * @param credentials the upstream credentials injected per route (told when a task ends)
-     * @param metrics where calls, decisions and failures are counted
-     * @param spans  the span of each call ({@link CallSpans#noop()} for tracing off)
-     * @param workerThreads event loop threads; {@code 0} for one per core
      * @throws SSLException if an upstream's TLS context cannot be built
      * @throws InterruptedException if interrupted while binding
      * @throws io.netty.channel.ChannelException if the address cannot be bound
      */
-    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, AuditTrail audit, TaskRegistry tasks,
-                                    Credentials credentials, ProxyMetrics metrics, CallSpans spans,
-                                    int workerThreads)
-            throws SSLException, InterruptedException {
-        return start(config, tls, JwtBundles.none(), audit, tasks, credentials, metrics, spans, workerThreads);
-    }
-
-    /**
-     * As {@link #start(SidecarConfig, TlsMaterial, AuditTrail, TaskRegistry, Credentials, ProxyMetrics, CallSpans,
-     * int)}, with the JWT bundles that JWT-SVIDs are verified against when {@code listener.jwtSvid.enabled} (unused
-     * otherwise; {@link JwtBundles#none()} refuses every token).
-     */
-    public static ProxyServer start(SidecarConfig config, TlsMaterial tls, JwtBundles jwtBundles, AuditTrail audit,
-                                    TaskRegistry tasks, Credentials credentials, ProxyMetrics metrics,
-                                    CallSpans spans, int workerThreads)
-            throws SSLException, InterruptedException {
-        requireNonNull(config, "config");
-        requireNonNull(jwtBundles, "jwtBundles");
-        requireNonNull(tls, "tls");
-        requireNonNull(audit, "audit");
-        requireNonNull(tasks, "tasks");
-        requireNonNull(credentials, "credentials");
-        requireNonNull(metrics, "metrics");
-        requireNonNull(spans, "spans");
+    static ProxyServer start(DataPlaneParts parts) throws SSLException, InterruptedException {
+        SidecarConfig config = parts.config();
+        TlsMaterial tls = parts.tls();
+        TaskRegistry tasks = parts.tasks();
+        AuditTrail audit = parts.audit();
+        ProxyMetrics metrics = parts.metrics();
         EventLoopGroup boss = Transports.newGroup(1);
-        EventLoopGroup workers = Transports.newGroup(workerThreads);
+        EventLoopGroup workers = Transports.newGroup(parts.workerThreads());
         ExecutorService taskExecutor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "toolgate-tasks");
             t.setDaemon(true);
@@ -150,15 +146,14 @@ public final class ProxyServer implements AutoCloseable {
             for (RouteConfig r : config.routes()) {
                 upstreams.put(r.name(), newUpstream(r, config.timeouts(), tls, resolver));
             }
-            Approvals approvals = approvals(config, tasks, audit);
-            Clock clock = Clock.systemUTC();
             RouteSnapshot first = new RouteSnapshot(LoadedRoutes.versionOf(config.routes()), config.routes(), tasks,
-                    approvals, credentials, upstreams, new McpParser(), new McpSessions(), clock);
+                    parts.approvals(), parts.credentials(), upstreams, new McpParser(), new McpSessions(),
+                    parts.clock());
             AtomicReference<RouteSnapshot> routes = new AtomicReference<>(first);
             ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), clock, metrics, spans,
+                    config.audit().maxWait().toNanos(), parts.clock(), metrics, parts.spans(),
                     config.access().agentPatterns(), new TaskApi(tasks), taskExecutor,
-                    new McpToolDigests(), jwtValidator(config, jwtBundles));
+                    new McpToolDigests(), jwtValidator(config, parts.jwtBundles(), parts.clock()));
             // Whatever credentials are in force later, JWTs of an ended task are dropped (they share one cache).
             tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
@@ -175,8 +170,7 @@ public final class ProxyServer implements AutoCloseable {
                     .channel();
             log.info("data plane listening on {} ({} routes, version {}, transport {})", ch.localAddress(),
                     config.routes().size(), first.version(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, tasks, tls, config.timeouts(), metrics,
-                    routes, approvals);
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, parts, routes);
         } catch (SSLException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -186,29 +180,25 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
-    private static JwtSvidValidator jwtValidator(SidecarConfig config, JwtBundles bundles) {
+    /** Called once by the builder before it hands the server out. */
+    void attach(Attached parts) {
+        this.attached = requireNonNull(parts, "parts");
+    }
+
+    private static JwtSvidValidator jwtValidator(SidecarConfig config, JwtBundles bundles, Clock clock) {
         JwtSvidConfig c = config.listener().jwtSvid();
         if (!c.enabled()) {
             return null;
         }
         log.info("data plane accepts JWT-SVIDs for audience {} (leeway {}) besides client certificates",
                 c.audience(), c.leeway());
-        return JwtSvidValidator.of(bundles, c.audience(), c.leeway(), Clock.systemUTC());
+        return JwtSvidValidator.of(bundles, c.audience(), c.leeway(), clock);
     }
 
     private static Upstream newUpstream(RouteConfig r, TimeoutsConfig defaults, TlsMaterial tls,
                                         DnsAddressResolverGroup resolver) throws SSLException {
         return new Upstream(r, r.timeouts().orElse(defaults), upstreamTls(r.upstream(), tls),
                 r.upstream().tls() && r.upstream().spiffeId() == null, resolver);
-    }
-
-    /**
-     * The approvals registry of a sidecar with {@code config} ({@code config.approvals()}), its steps audited to
-     * {@code audit}: one per sidecar, shared by the authorizer of every route set it loads.
-     */
-    public static Approvals approvals(SidecarConfig config, TaskRegistry tasks, AuditTrail audit) {
-        return Approvals.create(config.approvals(), tasks.clock(),
-                new ApprovalLifecycleAudit(audit, tasks.clock(), config.audit().maxWait()));
     }
 
     /**
@@ -329,14 +319,74 @@ public final class ProxyServer implements AutoCloseable {
         return listener.isActive();
     }
 
-    /** Stops accepting, gives exchanges in flight up to two seconds, then releases all threads. */
+    /** The configuration the server was started with (its listener, limits and timeouts stay in force). */
+    public SidecarConfig config() {
+        return parts.config();
+    }
+
+    /** The sidecar's TLS material (also presented by the control API). */
+    public TlsMaterial tls() {
+        return tls;
+    }
+
+    /** The audit trail every decision and outcome is written to. */
+    public AuditTrail audit() {
+        return parts.audit();
+    }
+
+    /** The sidecar's one approvals registry, shared by the authorizer of every route set. */
+    public Approvals approvals() {
+        return approvals;
+    }
+
+    /** Whether the sidecar can do its job now ({@code /readyz}, gRPC health). */
+    public Readiness readiness() {
+        return attached.readiness();
+    }
+
+    /** The admin listener (health, readiness, metrics, JWKS). */
+    public AdminServer admin() {
+        return attached.admin();
+    }
+
+    /** The reloader following the route files; null when the configuration lists its routes inline. */
+    public RouteReloader routeReloader() {
+        return attached.reloader();
+    }
+
+    /** The policy watcher; null when the configuration names no policy. */
+    public PolicyWatcher policies() {
+        return attached.policies();
+    }
+
+    /**
+     * Closes the admin listener and the route reloader, stops accepting, gives exchanges in flight up to two
+     * seconds, releases all threads, then closes what the builder opened for it (policy watcher, task registry,
+     * audit trail, identity, in that order); parts it was given stay open.
+     */
     @Override
     public void close() {
+        Attached a = attached;
+        if (a != null) {
+            a.admin().close();
+            if (a.reloader() != null) {
+                a.reloader().close();
+            }
+        }
         listener.close().syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.terminationFuture().syncUninterruptibly();
         taskExecutor.shutdown();
         resolver.close();
+        if (a != null) {
+            for (AutoCloseable c : a.closeLast()) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    log.warn("closing {} failed", c.getClass().getSimpleName(), e);
+                }
+            }
+        }
     }
 }

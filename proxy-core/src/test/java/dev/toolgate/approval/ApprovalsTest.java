@@ -9,6 +9,7 @@ import dev.toolgate.audit.ApprovalLifecycleAudit;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ApprovalsConfig;
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
 import java.time.Duration;
@@ -47,10 +48,7 @@ class ApprovalsTest {
     }
 
     List<JsonNode> records() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (trail.written() < trail.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(2);
-        }
+        AuditRecords.awaitWritten(trail);
         List<JsonNode> out = new ArrayList<>();
         for (String l : sink.lines) {
             out.add(JSON.readTree(l));

@@ -2,6 +2,7 @@ package dev.toolgate.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.testing.MemoryAuditSink;
@@ -299,10 +300,7 @@ class AuditTrailTest {
         MemoryAuditSink sink = new MemoryAuditSink();
         AuditTrail trail = AuditTrail.start(sink, null, 8);
         trail.refused(decision(7));
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (sink.lines.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        Await.until("the gap record", () -> !sink.lines.isEmpty());
         assertThat(sink.lines).hasSize(1);
         assertThat(JSON.readTree(sink.lines.get(0)).get("phase").asText()).isEqualTo("gap");
         trail.close();

@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.crypto.ECDSAVerifier;
 import com.nimbusds.jose.jwk.ECKey;
@@ -59,8 +60,7 @@ class AdminServerTest {
         upstream = TestUpstream.start();
         trail = AuditTrail.start(new MemoryAuditSink(), null, 1000);
         metrics = ProxyMetrics.create();
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                trail, metrics);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))).audit(trail).metrics(metrics).build();
         admin = AdminServer.start("127.0.0.1", 0, metrics, ready::get);
     }
 
@@ -133,12 +133,8 @@ class AdminServerTest {
         } catch (java.io.IOException expected) {
             // the handshake is refused
         }
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        String body = "";
-        while (System.nanoTime() < deadline && !body.contains("toolgate_tls_handshake_failures_total")) {
-            body = adminGet("/metrics").body();
-            Thread.sleep(20);
-        }
+        String body = Await.value("the handshake failure in /metrics", () -> java.util.Optional.of(
+                adminGet("/metrics").body()).filter(b -> b.contains("toolgate_tls_handshake_failures_total")));
         assertThat(body).contains("toolgate_tls_handshake_failures_total{reason=\"certificate_rejected\"}");
     }
 

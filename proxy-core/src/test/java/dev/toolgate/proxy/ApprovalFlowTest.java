@@ -22,6 +22,7 @@ import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicyLoader;
 import dev.toolgate.policy.PolicySet;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
@@ -110,7 +111,7 @@ class ApprovalFlowTest {
         TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(2)), () -> policy);
-        proxy = Sidecar.start(pki, config, audit, tasks);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         approvals = proxy.authorizer().approvals();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(AGENT)).build();
     }
@@ -168,10 +169,7 @@ class ApprovalFlowTest {
     }
 
     static List<JsonNode> records() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> out = new ArrayList<>();
         for (String line : sink.lines) {
             out.add(JSON.readTree(line));

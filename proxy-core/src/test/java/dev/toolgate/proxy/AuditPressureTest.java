@@ -69,7 +69,7 @@ class AuditPressureTest {
         AuditTrail trail = AuditTrail.start(slow, null, 4);
         ProxyMetrics metrics = ProxyMetrics.create();
         int calls = 60;
-        try (ProxyServer proxy = Sidecar.start(pki, config(4, Duration.ofSeconds(30)), trail, metrics)) {
+        try (ProxyServer proxy = Sidecar.builder(pki, config(4, Duration.ofSeconds(30))).audit(trail).metrics(metrics).build()) {
             String token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
             HttpClient client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
             List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
@@ -123,7 +123,7 @@ class AuditPressureTest {
         AuditTrail trail = AuditTrail.start(stalled, null, 1);
         List<Integer> statuses = new ArrayList<>();
         Instant before = Instant.now();
-        try (ProxyServer proxy = Sidecar.start(pki, config(1, Duration.ofMillis(200)), trail)) {
+        try (ProxyServer proxy = Sidecar.builder(pki, config(1, Duration.ofMillis(200))).audit(trail).build()) {
             // The task's start record goes to the writer, which then hangs at the sink's gate.
             String token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
             assertThat(stalled.held.await(10, TimeUnit.SECONDS)).isTrue();

@@ -5,51 +5,46 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.testing.RawHttpClient;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.SidecarExtension;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Agent connections beyond the configured maximum are closed at accept; a freed slot can be used again. */
 class ConnectionLimitTest {
-    @TempDir
-    Path dir;
+    @RegisterExtension
+    final SidecarExtension env = new SidecarExtension();
 
     @Test
     void connectionsOverTheLimitAreClosed() throws Exception {
-        TestPki pki = TestPki.create(dir);
-        try (TestUpstream upstream = TestUpstream.start();
-             ProxyServer proxy = Sidecar.start(pki, Sidecar.config(List.of(
-                     Sidecar.route("weather", "/api/weather", upstream.url())))
-                     .withLimits(new LimitsConfig(null, null, null, 2)))) {
-            SSLContext tls = pki.jdkClient(TestPki.AGENT);
-            String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
-                    + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";
-            try (RawHttpClient first = new RawHttpClient(tls, proxy.port());
-                 RawHttpClient second = new RawHttpClient(tls, proxy.port())) {
-                assertThat(first.exchange(get).status()).isEqualTo(200);
-                assertThat(second.exchange(get).status()).isEqualTo(200);
-                assertThatThrownBy(() -> new RawHttpClient(tls, proxy.port()).exchange(get))
-                        .isInstanceOf(IOException.class);
-            }
-            // Both closed: the slots are free again (the server notices the close asynchronously).
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (true) {
-                try (RawHttpClient again = new RawHttpClient(tls, proxy.port())) {
-                    assertThat(again.exchange(get).status()).isEqualTo(200);
-                    break;
-                } catch (IOException e) {
-                    if (System.nanoTime() > deadline) {
-                        throw e;
-                    }
-                    Thread.sleep(20);
-                }
-            }
+        TestPki pki = env.pki();
+        TestUpstream upstream = env.upstream();
+        ProxyServer proxy = env.sidecar(Sidecar.config(List.of(
+                Sidecar.route("weather", "/api/weather", upstream.url())))
+                .withLimits(new LimitsConfig(null, null, null, 2)));
+        SSLContext tls = pki.jdkClient(TestPki.AGENT);
+        String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
+                + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";
+        try (RawHttpClient first = new RawHttpClient(tls, proxy.port());
+             RawHttpClient second = new RawHttpClient(tls, proxy.port())) {
+            assertThat(first.exchange(get).status()).isEqualTo(200);
+            assertThat(second.exchange(get).status()).isEqualTo(200);
+            assertThatThrownBy(() -> new RawHttpClient(tls, proxy.port()).exchange(get))
+                    .isInstanceOf(IOException.class);
         }
+        // Both closed: the slots are free again (the server notices the close asynchronously).
+        Await.until("a freed connection slot", () -> {
+            try (RawHttpClient again = new RawHttpClient(tls, proxy.port())) {
+                return again.exchange(get).status() == 200;
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 }

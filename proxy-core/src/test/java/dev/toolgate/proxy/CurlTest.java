@@ -7,6 +7,7 @@ import dev.toolgate.config.LimitsConfig;
 import dev.toolgate.config.ListenerConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.SidecarExtension;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
 import java.io.IOException;
@@ -15,16 +16,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** curl, a real client, through the sidecar with dev-CA files written by the dev CA (as a user would). */
 class CurlTest {
     @TempDir
     static Path dir;
+    @RegisterExtension
+    static final SidecarExtension env = new SidecarExtension();
     static TestPki pki;
     static TestUpstream upstream;
     static ProxyServer proxy;
@@ -33,17 +36,11 @@ class CurlTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pki = TestPki.create(dir);
-        upstream = TestUpstream.start();
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))));
+        pki = env.pki();
+        upstream = env.upstream();
+        proxy = env.sidecar(Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))));
         agent = pki.files(TestPki.AGENT);
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-        upstream.close();
     }
 
     @BeforeEach

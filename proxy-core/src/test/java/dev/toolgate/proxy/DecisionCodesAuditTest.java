@@ -20,8 +20,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicyWatcher;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -130,8 +129,7 @@ class DecisionCodesAuditTest {
         // JWT-SVIDs accepted besides client certificates, so a request without any identity reaches a decision.
         SidecarConfig withJwt = config.withListener(new ListenerConfig("127.0.0.1", 0)
                 .withJwtSvid(new JwtSvidConfig(true, "toolgate-test", null)));
-        proxy = ProxyServer.start(withJwt, pki.sidecarTls(), pki.ca().jwtBundles(), audit, tasks,
-                Sidecar.credentials(withJwt), ProxyMetrics.create(), CallSpans.noop(), 2);
+        proxy = Sidecar.builder(pki, withJwt).jwtBundles(pki.ca().jwtBundles()).audit(audit).tasks(tasks).build();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         other = HttpClient.newBuilder().sslContext(pki.jdkClient(OTHER)).build();
     }
@@ -192,7 +190,8 @@ class DecisionCodesAuditTest {
             assertThat(o.path("prev_hash").asText()).matches("[0-9a-f]{64}");
             assertThat(o.path("hash").asText()).matches("[0-9a-f]{64}");
         } else {
-            Thread.sleep(100); // grace for an outcome record that must not come
+            // A negative check: only time passing can show that an outcome record does not come.
+            Thread.sleep(100);
             assertThat(records(id, 1)).as("a refused call has no outcome").hasSize(1);
         }
     }
@@ -346,10 +345,7 @@ class DecisionCodesAuditTest {
     }
 
     static List<JsonNode> lines() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> out = new ArrayList<>();
         for (String line : Files.readAllLines(auditFile)) {
             out.add(JSON.readTree(line));
@@ -359,19 +355,8 @@ class DecisionCodesAuditTest {
 
     /** The records of one decision, waiting (bounded) until {@code expected} of them are in the file. */
     static List<JsonNode> records(String decisionId, int expected) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (true) {
-            List<JsonNode> found = new ArrayList<>();
-            for (JsonNode n : lines()) {
-                if (n.path("decision_id").asText().equals(decisionId)) {
-                    found.add(n);
-                }
-            }
-            if (found.size() >= expected || System.nanoTime() > deadline) {
-                return found;
-            }
-            Thread.sleep(10);
-        }
+        return AuditRecords.of(audit, auditFile).awaitAll("decision " + decisionId, expected,
+                AuditRecords.field("decision_id", decisionId));
     }
 
     static void assertField(JsonNode r, String name, String expected) {

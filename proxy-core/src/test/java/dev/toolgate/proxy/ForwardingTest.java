@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.SidecarExtension;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
 import java.net.ServerSocket;
@@ -13,14 +14,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The forwarding path with a real JDK client over mTLS: routing, header handling and upstream failures. Every call
@@ -29,8 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ForwardingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final SidecarExtension env = new SidecarExtension();
     static TestPki pki;
     static TestUpstream upstream;
     static ProxyServer proxy;
@@ -40,12 +39,12 @@ class ForwardingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pki = TestPki.create(dir);
-        upstream = TestUpstream.start();
+        pki = env.pki();
+        upstream = env.upstream();
         try (ServerSocket s = new ServerSocket(0)) {
             deadPort = s.getLocalPort();
         }
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(
+        proxy = env.sidecar(Sidecar.config(List.of(
                 Sidecar.route("weather", "/api/weather", upstream.url() + "/base"),
                 Sidecar.route("root", "/api/root", upstream.url()),
                 Sidecar.route("down", "/api/down", "http://127.0.0.1:" + deadPort),
@@ -54,12 +53,6 @@ class ForwardingTest {
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT))
                 .version(HttpClient.Version.HTTP_1_1).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-        upstream.close();
     }
 
     @BeforeEach

@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
@@ -91,8 +92,8 @@ class Http2HostileRequestsTest {
         upstream = TestUpstream.start();
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url())))
-                .withLimits(new LimitsConfig(256, MAX_HEADERS, MAX_BODY)), trail);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url())))
+                .withLimits(new LimitsConfig(256, MAX_HEADERS, MAX_BODY))).audit(trail).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         clientTls = RawHttp2Client.tls(pki, TestPki.AGENT);
         clientGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -748,13 +749,7 @@ class Http2HostileRequestsTest {
         assertThat(recs.get(1).has("upstream_status")).isFalse();
     }
 
-    private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(5);
-        }
+    private static void awaitTrue(BooleanSupplier condition, String what) throws Exception {
+        Await.until(what, condition::getAsBoolean);
     }
 }

@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.testing.AuditRecords;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -85,10 +86,9 @@ class JwtSvidTest {
         Map<String, PublicKey> own = new HashMap<>(pki.ca().jwtBundles().keys(TestPki.TRUST_DOMAIN));
         own.putAll(key.bundle());
         SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
-        proxy = Sidecar.start(pki, config.withListener(new ListenerConfig("127.0.0.1", 0)
-                .withJwtSvid(new JwtSvidConfig(true, AUD, Duration.ofSeconds(5)))),
-                JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own)), trail);
-        jwtOff = Sidecar.start(pki, config, JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own)), trail);
+        proxy = Sidecar.builder(pki, config.withListener(new ListenerConfig("127.0.0.1", 0)
+                .withJwtSvid(new JwtSvidConfig(true, AUD, Duration.ofSeconds(5))))).jwtBundles(JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own))).audit(trail).build();
+        jwtOff = Sidecar.builder(pki, config).jwtBundles(JwtBundles.of(Map.of(TestPki.TRUST_DOMAIN, own))).audit(trail).build();
         taskToken = Sidecar.taskForEverything(proxy, TestPki.AGENT);
         noCert = pki.jdkClientWithoutCertificate();
     }
@@ -135,35 +135,16 @@ class JwtSvidTest {
 
     /** The records of one decision id, waiting (bounded) until {@code expected} of them were written. */
     private static List<JsonNode> records(String decisionId, int expected) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (true) {
-            List<JsonNode> found = new ArrayList<>();
-            for (String line : sink.lines) {
-                JsonNode n = JSON.readTree(line);
-                if (n.get("decision_id").asText().equals(decisionId)) {
-                    found.add(n);
-                }
-            }
-            if (found.size() >= expected || System.nanoTime() > deadline) {
-                return found;
-            }
-            Thread.sleep(10);
-        }
+        return AuditRecords.of(trail, sink).awaitAll("decision " + decisionId, expected,
+                AuditRecords.field("decision_id", decisionId));
     }
 
     /** The decision id of the newest decision record for {@code operation}. */
     private static String lastDecisionIdFor(String operation) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            for (int i = sink.lines.size() - 1; i >= 0; i--) {
-                JsonNode n = JSON.readTree(sink.lines.get(i));
-                if (n.path("phase").asText().equals("decision") && n.path("operation").asText().equals(operation)) {
-                    return n.get("decision_id").asText();
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("no record for " + operation);
+        return AuditRecords.of(trail, sink).awaitLast("decision on " + operation,
+                        n -> n.path("phase").asText().equals("decision")
+                                && n.path("operation").asText().equals(operation))
+                .get("decision_id").asText();
     }
 
     @Test

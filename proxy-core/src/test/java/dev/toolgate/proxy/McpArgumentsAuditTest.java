@@ -9,6 +9,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.RouteAuditConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -49,10 +50,10 @@ class McpArgumentsAuditTest {
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
         UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(
                 new RouteConfig("plain-mcp", "/mcp/plain", null, "mcp", up, null, null),
                 new RouteConfig("captured-mcp", "/mcp/captured", null, "mcp", up, null, null, null,
-                        new RouteAuditConfig(List.of("repo", "query"), List.of("ACME-[0-9]{6}"))))), trail);
+                        new RouteAuditConfig(List.of("repo", "query"), List.of("ACME-[0-9]{6}")))))).audit(trail).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
@@ -76,10 +77,7 @@ class McpArgumentsAuditTest {
                 .header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (trail.written() < trail.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(trail);
         JsonNode last = null;
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

@@ -10,6 +10,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.StartRequest;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
@@ -58,7 +59,7 @@ class McpRouteTest {
                 new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), List.of("external"), null)));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        proxy = Sidecar.start(pki, config, audit);
+        proxy = Sidecar.builder(pki, config).audit(audit).build();
         agentTls = pki.jdkClient(TestPki.AGENT);
         h1 = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_1_1).build();
         h2 = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_2).build();
@@ -284,10 +285,7 @@ class McpRouteTest {
     }
 
     private static JsonNode lastDecision() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> decisions = new ArrayList<>();
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

@@ -19,6 +19,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
@@ -105,8 +106,8 @@ class NoSecretsInOutputTest {
             });
             TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
             OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(tracing).build();
-            try (ProxyServer proxy = ProxyServer.start(config, pki.sidecarTls(), audit, tasks,
-                    Sidecar.credentials(config), metrics, CallSpans.of(otel), 2)) {
+            try (ProxyServer proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).metrics(metrics)
+                    .spans(CallSpans.of(otel)).build()) {
                 token = tasks.start(TestPki.AGENT, new StartRequest(null, "secrets scan", null, List.of(
                         new GrantRequest("weather", List.of("* /**"), null, null, null),
                         new GrantRequest("tools-mcp", List.of("mcp:tools/call:search_issues"), null, null, null))))
@@ -128,10 +129,7 @@ class NoSecretsInOutputTest {
                 assertThat(upstream.requests).hasSize(2).allSatisfy(s -> assertThat(s.headers().get("authorization"))
                         .isEqualTo("Bearer " + CREDENTIAL));
 
-                long deadline = System.nanoTime() + 5_000_000_000L;
-                while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
+                AuditRecords.awaitWritten(audit);
                 JsonNode decision = JSON.readTree(Files.readAllLines(auditFile).stream()
                         .filter(l -> l.contains("\"operation\":\"mcp:tools/call:search_issues\"")
                                 && l.contains("\"phase\":\"decision\""))

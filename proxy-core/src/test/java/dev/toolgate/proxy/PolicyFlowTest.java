@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -17,6 +18,7 @@ import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.policy.PolicyWatcher;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -116,7 +118,7 @@ class PolicyFlowTest {
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                 policies::current);
-        proxy = Sidecar.start(pki, config, audit, tasks);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
     }
 
@@ -138,10 +140,7 @@ class PolicyFlowTest {
         if (!Files.readString(policyFile).equals(text)) {
             String before = policies.current().version();
             Files.writeString(policyFile, text);
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (policies.current().version().equals(before) && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until("the new policy in force", () -> !policies.current().version().equals(before));
         }
     }
 
@@ -229,10 +228,7 @@ class PolicyFlowTest {
 
         String version = policies.current().version();
         Files.writeString(policyFile, "kind: Policy\nname: [broken\n");
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (policies.failures() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Await.until("the broken policy refused", () -> policies.failures() > 0);
         assertThat(policies.failures()).isPositive();
         assertThat(policies.current().version()).isEqualTo(version);
         assertThat(send("GET", "/api/crm/customers/2", token, null).statusCode()).isEqualTo(200);
@@ -315,10 +311,7 @@ class PolicyFlowTest {
     }
 
     private static JsonNode lastDecision() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> decisions = new ArrayList<>();
         for (String line : sink.lines) {
             JsonNode n = JSON.readTree(line);

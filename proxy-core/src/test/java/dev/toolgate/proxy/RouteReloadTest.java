@@ -3,21 +3,15 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.GrantRequest;
-import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
-import dev.toolgate.grant.TaskRegistry;
-import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
@@ -33,12 +27,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,14 +62,9 @@ class RouteReloadTest {
 
     @AfterEach
     void stop() {
-        if (reloader != null) {
-            reloader.close();
-        }
         if (proxy != null) {
+            // Closes its route reloader and policy watcher too.
             proxy.close();
-        }
-        if (policies != null) {
-            policies.close();
         }
         if (audit != null) {
             audit.close();
@@ -97,22 +83,18 @@ class RouteReloadTest {
         routes = Files.createDirectories(dir.resolve("routes"));
         List<RouteConfig> loaded = ConfigLoader.loadRoutes(List.of(routes)).routes();
         SidecarConfig config = Sidecar.config(loaded).withRouteSources(List.of(routes));
-        Supplier<PolicySet> rules = PolicySet::unrestricted;
         if (policy != null) {
             Path file = Files.createDirectories(dir.resolve("policies")).resolve("agents.yaml");
             Files.writeString(file, policy);
-            policies = PolicyWatcher.start(List.of(file), loaded, MANUAL);
-            rules = policies::current;
+            config = config.withPolicies(List.of(file));
         }
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
-                loaded.stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
-                Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
-                rules);
         metrics = ProxyMetrics.create();
-        proxy = Sidecar.start(pki, config, audit, tasks, metrics);
-        reloader = RouteReloader.start(proxy, config.routeSources(), policies, metrics, MANUAL);
+        // The builder opens the registry over the watched policy and follows the route files; checked by hand here.
+        proxy = Sidecar.builder(pki, config).audit(audit).metrics(metrics).reloadInterval(MANUAL).build();
+        policies = proxy.policies();
+        reloader = proxy.routeReloader();
         reloader.addListener(new RouteReloader.Listener() {
             @Override
             public void failed(ConfigException error) {

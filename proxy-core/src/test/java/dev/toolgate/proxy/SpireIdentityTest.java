@@ -8,8 +8,6 @@ import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpireTlsMaterial;
 import dev.toolgate.identity.Svid;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
@@ -24,7 +22,6 @@ import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -74,8 +71,7 @@ class SpireIdentityTest {
     }
 
     private ProxyServer start(SpireTlsMaterial tls) throws Exception {
-        return ProxyServer.start(config, tls, trail, Sidecar.tasks(config, trail, Clock.systemUTC()),
-                Sidecar.credentials(config), ProxyMetrics.create(), CallSpans.noop(), 1);
+        return ProxyServer.builder(config).tls(tls).audit(trail).workerThreads(1).build();
     }
 
     private static String get(String token) {
@@ -281,9 +277,8 @@ class SpireIdentityTest {
                 .withJwtSvid(dev.toolgate.config.JwtSvidConfig.enabled(audience)));
         SSLContext noCert = pki.jdkClientWithoutCertificate();
         try (SpireTlsMaterial tls = SpireTlsMaterial.connect(spire.address(), Optional.empty(), Duration.ofSeconds(30));
-             ProxyServer proxy = ProxyServer.start(jwtConfig, tls, tls.jwtSvidBundles(), trail,
-                     Sidecar.tasks(jwtConfig, trail, Clock.systemUTC()), Sidecar.credentials(jwtConfig),
-                     ProxyMetrics.create(), CallSpans.noop(), 1)) {
+             ProxyServer proxy = ProxyServer.builder(jwtConfig).tls(tls).jwtBundles(tls.jwtSvidBundles())
+                     .audit(trail).workerThreads(1).build()) {
             String task = Sidecar.taskForEverything(proxy, TestPki.AGENT);
             String jwt = pki.ca().mintJwtSvid(TestPki.AGENT, audience, Duration.ofMinutes(5));
             String request = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + jwt

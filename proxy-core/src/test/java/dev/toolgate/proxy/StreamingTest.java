@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
+import dev.toolgate.testing.SidecarExtension;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
 import java.io.InputStream;
@@ -13,16 +14,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -31,8 +30,8 @@ class StreamingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MIB = 1024 * 1024;
 
-    @TempDir
-    static Path dir;
+    @RegisterExtension
+    static final SidecarExtension env = new SidecarExtension();
     static TestPki pki;
     static TestUpstream upstream;
     static ProxyServer proxy;
@@ -40,16 +39,10 @@ class StreamingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        pki = TestPki.create(dir);
-        upstream = TestUpstream.start();
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("files", "/api/files", upstream.url()))));
+        pki = env.pki();
+        upstream = env.upstream();
+        proxy = env.sidecar(Sidecar.config(List.of(Sidecar.route("files", "/api/files", upstream.url()))));
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-        upstream.close();
     }
 
     @ParameterizedTest

@@ -7,8 +7,6 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.identity.FileTlsMaterial;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TrustBundles;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
@@ -58,9 +56,7 @@ class SvidRotationTest {
         try (upstream;
              FileTlsMaterial tls = FileTlsMaterial.watch(files.resolve("svid.pem"), files.resolve("svid.key"),
                      files.resolve("bundle.pem"), Duration.ofMillis(20));
-             ProxyServer proxy = ProxyServer.start(config, tls, trail,
-                     Sidecar.tasks(config, trail, java.time.Clock.systemUTC()), Sidecar.credentials(config),
-                     ProxyMetrics.create(), CallSpans.noop(), 1);
+             ProxyServer proxy = ProxyServer.builder(config).tls(tls).audit(trail).workerThreads(1).build();
              RawHttpClient longLived = new RawHttpClient(agent, proxy.port())) {
             String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: "
                     + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n\r\n";

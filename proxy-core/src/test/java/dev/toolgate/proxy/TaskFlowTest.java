@@ -18,12 +18,11 @@ import dev.toolgate.config.CredentialConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
-import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
-import dev.toolgate.telemetry.CallSpans;
 import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttp2Client;
@@ -95,8 +94,7 @@ class TaskFlowTest {
         clock = new ManualClock(Instant.now());
         keys = SigningKeys.generate();
         TaskRegistry tasks = Sidecar.tasks(config, audit, clock);
-        proxy = ProxyServer.start(config, pki.sidecarTls(), audit, tasks,
-                Credentials.create(config.routes(), keys, clock), ProxyMetrics.create(), CallSpans.noop(), 2);
+        proxy = Sidecar.builder(pki, config).audit(audit).tasks(tasks).signingKeys(keys).clock(clock).build();
         admin = AdminServer.start("127.0.0.1", 0, ProxyMetrics.create(), () -> true, keys::jwksJson);
         agentTls = pki.jdkClient(TestPki.AGENT);
         agent = HttpClient.newBuilder().sslContext(agentTls).version(HttpClient.Version.HTTP_1_1).build();
@@ -168,10 +166,7 @@ class TaskFlowTest {
     }
 
     static List<JsonNode> auditRecords() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         List<JsonNode> out = new ArrayList<>();
         for (String line : sink.lines) {
             out.add(JSON.readTree(line));

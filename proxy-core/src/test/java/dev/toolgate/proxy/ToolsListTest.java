@@ -85,7 +85,7 @@ class ToolsListTest {
                         List.of(), null)));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);
-        proxy = Sidecar.start(pki, config, audit);
+        proxy = Sidecar.builder(pki, config).audit(audit).build();
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
     }
 

@@ -2,6 +2,7 @@ package dev.toolgate.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
@@ -55,8 +56,7 @@ class CallSpansTest {
         tracerProvider = SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
         OpenTelemetrySdk otel = OpenTelemetrySdk.builder().setTracerProvider(tracerProvider).build();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()))),
-                trail, CallSpans.of(otel));
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))).audit(trail).spans(CallSpans.of(otel)).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
     }
@@ -84,10 +84,8 @@ class CallSpansTest {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static SpanData onlySpan() throws InterruptedException {
-        for (int i = 0; i < 200 && spans.getFinishedSpanItems().isEmpty(); i++) {
-            Thread.sleep(10);
-        }
+    private static SpanData onlySpan() throws Exception {
+        Await.until("a finished span", () -> !spans.getFinishedSpanItems().isEmpty());
         assertThat(spans.getFinishedSpanItems()).hasSize(1);
         return spans.getFinishedSpanItems().get(0);
     }

@@ -8,8 +8,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.TimeoutsConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.proxy.SidecarBuilder;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.credential.Credentials;
@@ -19,7 +18,6 @@ import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskException;
 import dev.toolgate.grant.TaskRegistry;
-import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.SpiffeId;
 import java.net.URI;
 import java.time.Clock;
@@ -27,7 +25,10 @@ import java.util.stream.Collectors;
 import java.time.Duration;
 import java.util.List;
 
-/** Starts the real data plane on 127.0.0.1, port 0, with dev-CA identities. */
+/**
+ * Starts the real data plane on 127.0.0.1, port 0, with dev-CA identities, through the production
+ * {@link SidecarBuilder} (see also {@link SidecarExtension}, which also closes what it starts).
+ */
 public final class Sidecar {
     private Sidecar() {}
 
@@ -37,48 +38,18 @@ public final class Sidecar {
                 new AdminConfig("127.0.0.1", 0), routes);
     }
 
+    /**
+     * The production builder set up for a test: the sidecar's SVID from {@code pki}, two event loop threads. Add
+     * what the test needs ({@code audit}, {@code tasks}, {@code metrics}, {@code spans}, {@code jwtBundles},
+     * {@code clock}...) and {@code build()}; without an audit trail of its own it opens {@code config.audit()}.
+     */
+    public static SidecarBuilder builder(TestPki pki, SidecarConfig config) {
+        return ProxyServer.builder(config).tls(pki.sidecarTls()).workerThreads(2);
+    }
+
     /** Starts with an in-memory audit trail nobody reads. */
     public static ProxyServer start(TestPki pki, SidecarConfig config) throws Exception {
-        return start(pki, config, AuditTrail.start(new MemoryAuditSink(), null, 100_000));
-    }
-
-    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit) throws Exception {
-        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), ProxyMetrics.create(),
-                CallSpans.noop());
-    }
-
-    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, ProxyMetrics metrics)
-            throws Exception {
-        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), metrics, CallSpans.noop());
-    }
-
-    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, CallSpans spans)
-            throws Exception {
-        return start(pki, config, audit, tasks(config, audit, Clock.systemUTC()), ProxyMetrics.create(), spans);
-    }
-
-    /** With a registry of the test's own (a manual clock, a journal). */
-    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks)
-            throws Exception {
-        return start(pki, config, audit, tasks, ProxyMetrics.create(), CallSpans.noop());
-    }
-
-    /** With a registry and metrics of the test's own. */
-    public static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
-                                    ProxyMetrics metrics) throws Exception {
-        return start(pki, config, audit, tasks, metrics, CallSpans.noop());
-    }
-
-    private static ProxyServer start(TestPki pki, SidecarConfig config, AuditTrail audit, TaskRegistry tasks,
-                                     ProxyMetrics metrics, CallSpans spans) throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), audit, tasks, credentials(config), metrics, spans, 2);
-    }
-
-    /** With JWT-SVIDs verified against {@code jwtBundles} (when the config's listener enables them). */
-    public static ProxyServer start(TestPki pki, SidecarConfig config, JwtBundles jwtBundles, AuditTrail audit)
-            throws Exception {
-        return ProxyServer.start(config, pki.sidecarTls(), jwtBundles, audit, tasks(config, audit, Clock.systemUTC()),
-                credentials(config), ProxyMetrics.create(), CallSpans.noop(), 2);
+        return builder(pki, config).audit(AuditTrail.start(new MemoryAuditSink(), null, 100_000)).build();
     }
 
     /** The credentials of the config's routes, signed with fresh keys. */

@@ -1,29 +1,21 @@
 package dev.toolgate.cli;
 
-import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.control.ControlServer;
-import dev.toolgate.credential.Credentials;
-import dev.toolgate.credential.SigningKeys;
-import dev.toolgate.grant.TaskRegistry;
-import dev.toolgate.policy.PolicyException;
-import dev.toolgate.policy.PolicySet;
-import dev.toolgate.policy.PolicyWatcher;
-import dev.toolgate.identity.TlsMaterial;
-import dev.toolgate.proxy.AdminServer;
 import dev.toolgate.proxy.ProxyServer;
-import dev.toolgate.proxy.RouteReloader;
-import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.proxy.StartupException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code toolgate run --config FILE}: the sidecar, until SIGTERM or SIGINT. */
+/**
+ * {@code toolgate run --config FILE}: the sidecar, until SIGTERM or SIGINT. The data plane (with everything it
+ * owns) comes from {@link ProxyServer#builder}, the control API starts on top of it; they stop in reverse order.
+ */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Run the sidecar.")
 final class RunCommand implements Callable<Integer> {
 
@@ -42,114 +34,35 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: " + e.getMessage());
             return 2;
         }
-        SigningKeys keys = SigningKeys.generate();
-        Credentials credentials;
+        ProxyServer server;
         try {
-            credentials = Credentials.create(cfg.routes(), keys, Clock.systemUTC());
+            server = ProxyServer.builder(cfg).spans(Tracing.fromEnvironment()).workerThreads(workers).build();
+        } catch (StartupException e) {
+            System.err.println("toolgate: " + e.getMessage());
+            return 2;
         } catch (IllegalArgumentException e) {
+            // A route's credential settings (the configuration loaded, but a secret or signing setting is unusable).
             System.err.println("toolgate: " + config + ": " + e.getMessage());
             return 2;
         }
-        Identities.Loaded identity;
-        try {
-            identity = Identities.load(cfg.identity());
-        } catch (java.io.IOException | java.security.GeneralSecurityException | IllegalArgumentException e) {
-            System.err.println("toolgate: cannot load the sidecar's identity (" + cfg.identity().source() + "): "
-                    + e.getMessage());
-            return 2;
-        }
-        TlsMaterial tls = identity.tls();
-        Path auditFile = cfg.audit().file();
-        // The chain continues from the last record of the existing file (a torn last line stops the start-up).
-        AuditTrail audit;
-        try {
-            audit = AuditTrail.open(cfg.audit());
-        } catch (java.io.IOException e) {
-            System.err.println("toolgate: cannot open the audit trail: " + e.getMessage());
-            identity.close();
-            return 2;
-        }
-        PolicyWatcher policies;
-        try {
-            policies = TaskRegistries.policies(cfg);
-        } catch (PolicyException e) {
-            System.err.println("toolgate: the policy does not load: " + e.getMessage());
-            audit.close();
-            identity.close();
-            return 2;
-        }
-        TaskRegistry tasks;
-        try {
-            tasks = TaskRegistries.open(cfg, audit, policies == null ? PolicySet::unrestricted : policies::current);
-        } catch (java.io.IOException e) {
-            System.err.println("toolgate: cannot open the task store: " + e.getMessage());
-            audit.close();
-            identity.close();
-            return 2;
-        }
-        ProxyMetrics metrics = ProxyMetrics.create();
-        if (policies != null) {
-            metrics.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
-                    policies, p -> (double) p.failures());
-        }
-        ProxyServer server = ProxyServer.start(cfg, tls, identity.jwtBundles(), audit, tasks, credentials, metrics,
-                Tracing.fromEnvironment(), workers);
-        // Routes follow their files from now on (policy already does); listener and identity stay as started.
-        RouteReloader routes = null;
-        if (!cfg.routeSources().isEmpty()) {
-            try {
-                routes = RouteReloader.start(server, cfg.routeSources(), policies, metrics,
-                        TaskRegistries.RELOAD_INTERVAL);
-            } catch (ConfigException e) {
-                System.err.println("toolgate: cannot watch the route files: " + e.getMessage());
-                server.close();
-                tasks.close();
-                audit.close();
-                identity.close();
-                return 2;
-            }
-        }
-        RouteReloader routeFiles = routes;
-        Readiness ready = new Readiness(server, audit, tls, tasks, policies, java.time.Clock.systemUTC());
-        AdminServer admin = AdminServer.start(cfg.admin().address(), cfg.admin().port(), metrics, ready,
-                keys::jwksJson);
         ControlServer control;
         try {
-            control = ControlServer.start(cfg, tls, tasks, audit, ready, server::routeSet);
+            control = ControlServer.start(server);
         } catch (java.io.IOException e) {
             System.err.println("toolgate: cannot start the control API on " + cfg.control().address() + ":"
                     + cfg.control().port() + ": " + e.getMessage());
-            admin.close();
-            if (routeFiles != null) {
-                routeFiles.close();
-            }
             server.close();
-            tasks.close();
-            audit.close();
-            identity.close();
             return 2;
         }
         System.err.printf("toolgate: serving agents on %s as %s; control API on %s; admin on %s; audit trail in %s%n",
-                server.address(), tls.svid().id(), control.address(), admin.address(), auditFile);
+                server.address(), server.tls().svid().id(), control.address(), server.admin().address(),
+                cfg.audit().file());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // The control API first; the data plane then closes admin, routes, listener, policy, tasks, audit and,
+            // last, the identity (nothing needs the SVID any more).
             control.close();
-            admin.close();
-            if (routeFiles != null) {
-                routeFiles.close();
-            }
             server.close();
-            if (policies != null) {
-                policies.close();
-            }
-            try {
-                tasks.close();
-            } catch (java.io.IOException e) {
-                System.err.println("toolgate: closing the task store: " + e.getMessage());
-            }
-            audit.close();
-            // Last: the listeners are closed, so nothing needs the SVID any more (ends SPIRE streams, file polling).
-            identity.close();
             stopped.countDown();
         }, "toolgate-shutdown"));
         stopped.await();

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.ControlConfig;
-import dev.toolgate.config.LoadedRoutes;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeIdPattern;
@@ -41,7 +40,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Health reports {@code SERVING} for the server and each service while {@code ready} holds (checked every
  * second) and {@code NOT_SERVING} otherwise and after {@link #close}. The same second-by-second task expires
- * approvals left undecided ({@code approvals.pendingFor}). Start with {@link #start}; thread-safe.
+ * approvals left undecided ({@code approvals.pendingFor}). Start with {@link #start(ProxyServer)}; thread-safe.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
@@ -66,33 +65,32 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /**
-     * Binds {@code config.control()} and starts serving.
+     * Binds {@code dataPlane.config().control()} and starts serving on top of a running data plane: the same TLS
+     * material, tasks, audit trail and approvals; health follows its readiness; Envoy's ext_authz checks are
+     * answered with the route set in force on the data plane (so both decide alike, even after a route reload).
+     *
+     * @throws IOException if the address cannot be bound
+     */
+    public static ControlServer start(ProxyServer dataPlane) throws IOException {
+        requireNonNull(dataPlane, "dataPlane");
+        return start(dataPlane.config(), dataPlane.tls(), dataPlane.tasks(), dataPlane.audit(),
+                dataPlane.readiness(), dataPlane::routeSet);
+    }
+
+    /**
+     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with the route set
+     * {@code routes} gives (its authorizer's approvals are the ones ApprovalService decides). For tests that steer
+     * health by hand; everything else starts with {@link #start(ProxyServer)}.
      *
      * @param config the validated sidecar configuration ({@code control}, and {@code access}: who may call what)
      * @param tls    the sidecar's TLS material (the same as the data plane's)
      * @param tasks  the task registry the data plane authorizes calls with
      * @param audit  the audit trail whose records the tail streams
      * @param ready  whether the sidecar is ready (health follows it)
-     * @throws IOException if the address cannot be bound
-     */
-    public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
-                                     BooleanSupplier ready) throws IOException {
-        requireNonNull(config, "config");
-        requireNonNull(tasks, "tasks");
-        RouteSnapshot fixed = RouteSnapshot.forDecisions(LoadedRoutes.versionOf(config.routes()), config.routes(),
-                tasks, ProxyServer.approvals(config, tasks, audit));
-        return start(config, tls, tasks, audit, ready, () -> fixed);
-    }
-
-    /**
-     * Binds {@code config.control()} and starts serving, answering Envoy's ext_authz checks with the route set
-     * {@code routes} gives: pass the data plane's ({@code dataPlane::routeSet}) so both decide alike, with the same
-     * routes even after a route reload.
-     *
      * @param routes the route set in force, read once per check
      * @throws IOException if the address cannot be bound
      */
-    public static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
+    static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
                                      BooleanSupplier ready, Supplier<RouteSnapshot> routes) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(routes, "routes");

@@ -4,21 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
-import dev.toolgate.cli.TaskRegistries;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.control.ControlServer;
-import dev.toolgate.credential.Credentials;
-import dev.toolgate.credential.SigningKeys;
-import dev.toolgate.grant.TaskRegistry;
-import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.proxy.ProxyServer;
-import dev.toolgate.telemetry.CallSpans;
-import dev.toolgate.telemetry.ProxyMetrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -26,7 +19,6 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -77,13 +69,9 @@ public final class Demo {
             AuditTrail audit = AuditTrail.open(config.audit());
             List<String> auditLines = new CopyOnWriteArrayList<>();
             audit.subscribe(auditLines::add);
-            PolicyWatcher policies = TaskRegistries.policies(config);
-            try (audit; policies; TaskRegistry tasks = TaskRegistries.open(config, audit, policies::current);
-                 ProxyServer sidecar = ProxyServer.start(config, tls, audit, tasks,
-                         Credentials.create(config.routes(), SigningKeys.generate(), Clock.systemUTC()),
-                         ProxyMetrics.create(), CallSpans.noop(), 1);
-                 ControlServer control = ControlServer.start(config, tls, tasks, audit, sidecar::isListening,
-                         sidecar::routeSet);
+            try (audit; ProxyServer sidecar = ProxyServer.builder(config).tls(tls).audit(audit).workerThreads(1)
+                         .build();
+                 ControlServer control = ControlServer.start(sidecar);
                  DemoControl agentControl = new DemoControl(control.port(), TlsMaterial.of(ca.issue(AGENT),
                          ca.bundles()).upstreamContext(tls.svid().id(), true))) {
                 out.println("toolgate demo");

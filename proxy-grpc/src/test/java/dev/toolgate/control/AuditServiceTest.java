@@ -6,6 +6,7 @@ import static dev.toolgate.control.ControlFixture.AUDITOR;
 import static dev.toolgate.control.ControlFixture.OTHER;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.api.v1.AuditRecord;
@@ -274,11 +275,8 @@ class AuditServiceTest {
     }
 
     /** Waits (bounded) for a value the server changes asynchronously, e.g. when a cancellation reaches it. */
-    static void await(IntSupplier value, int expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (value.getAsInt() != expected && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+    static void await(IntSupplier value, int expected) throws Exception {
+        Await.until("the value " + expected, () -> value.getAsInt() == expected);
         assertThat(value.getAsInt()).isEqualTo(expected);
     }
 }

@@ -27,6 +27,7 @@ import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
@@ -137,7 +138,7 @@ final class ControlFixture implements AutoCloseable {
                     Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)),
                     () -> rules);
         }
-        ProxyServer dataPlane = Sidecar.start(pki, config, audit, tasks);
+        ProxyServer dataPlane = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
         AtomicBoolean ready = new AtomicBoolean(true);
         ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, ready::get,
                 dataPlane::routeSet);
@@ -197,10 +198,7 @@ final class ControlFixture implements AutoCloseable {
 
     /** The audit file's lines once the writer has written everything accepted so far. */
     List<String> auditLines() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        AuditRecords.awaitWritten(audit);
         return Files.readAllLines(auditFile);
     }
 

@@ -28,6 +28,7 @@ import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.Svid;
+import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import io.grpc.ManagedChannel;
@@ -286,7 +287,8 @@ class ExtAuthzTest {
                 .withAccess(AccessConfig.defaults().withExtAuthz(List.of(ENVOY.uri())));
         AuditTrail audit = AuditTrail.start(stuck, null, 1);
         TaskRegistry tasks = Sidecar.tasks(config, audit, Clock.systemUTC());
-        ControlServer control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, () -> true);
+        ProxyServer dataPlane = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
+        ControlServer control = ControlServer.start(dataPlane);
         Svid svid = pki.issue(ENVOY);
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", control.port())
                 .sslContext(GrpcSslContexts.forClient()
@@ -309,6 +311,7 @@ class ExtAuthzTest {
             release.countDown();
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             control.close();
+            dataPlane.close();
             tasks.close();
             audit.close();
         }

@@ -155,8 +155,8 @@ class OneAdmissionPathTest {
         TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(), new MemoryTaskStore(),
                 routes.stream().map(RouteConfig::name).collect(Collectors.toSet()), clock, clock,
                 new TaskLifecycleAudit(audit, clock, Duration.ofSeconds(5)), policies::current);
-        plane = Sidecar.start(pki, config, audit, tasks);
-        control = ControlServer.start(config, pki.sidecarTls(), tasks, audit, () -> true, plane::routeSet);
+        plane = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build();
+        control = ControlServer.start(plane);
         Svid svid = pki.issue(ENVOY);
         envoy = NettyChannelBuilder.forAddress("127.0.0.1", control.port())
                 .sslContext(GrpcSslContexts.forClient()

@@ -35,7 +35,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -67,10 +66,10 @@ class GrpcRouteReloadTest {
         SidecarConfig config = Sidecar.config(ConfigLoader.loadRoutes(routes)).withRouteSources(List.of(routes));
         AuditTrail audit = AuditTrail.start(new MemoryAuditSink(), null, 10_000);
         ProxyMetrics metrics = ProxyMetrics.create();
-        ProxyServer sidecar = Sidecar.start(pki, config, audit, Sidecar.tasks(config, audit, Clock.systemUTC()),
-                metrics);
-        RouteReloader reloader = RouteReloader.start(sidecar, config.routeSources(), null, metrics,
-                Duration.ofHours(1));
+        // The sidecar follows the route file; the test checks it by hand.
+        ProxyServer sidecar = Sidecar.builder(pki, config).audit(audit).metrics(metrics)
+                .reloadInterval(Duration.ofHours(1)).build();
+        RouteReloader reloader = sidecar.routeReloader();
         Svid agent = pki.issue(TestPki.AGENT);
         ManagedChannel managed = NettyChannelBuilder.forAddress("127.0.0.1", sidecar.port())
                 .sslContext(GrpcSslContexts.forClient()
@@ -130,7 +129,6 @@ class GrpcRouteReloadTest {
                     .isTrue();
         } finally {
             managed.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-            reloader.close();
             sidecar.close();
             audit.close();
             a.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

@@ -2,6 +2,7 @@ package dev.toolgate.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.testing.AuditRecords;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.McpRouteConfig;
@@ -53,13 +54,13 @@ class McpThroughSidecarTest {
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 100_000);
         McpRouteConfig filtered = new McpRouteConfig(true);
-        sidecar = Sidecar.start(pki, Sidecar.config(List.of(
+        sidecar = Sidecar.builder(pki, Sidecar.config(List.of(
                 new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(server.url(), null, null),
                         List.of("source-code", "external"), null),
                 new RouteConfig("github-filtered", "/mcp/filtered", null, "mcp",
                         new UpstreamConfig(server.url(), null, null), List.of(), null, null, filtered),
                 new RouteConfig("github-filtered-json", "/mcp/filtered-json", null, "mcp",
-                        new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered))), audit);
+                        new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered)))).audit(audit).build();
     }
 
     @AfterAll
@@ -178,17 +179,7 @@ class McpThroughSidecarTest {
     }
 
     private static JsonNode awaitRecord(java.util.function.Predicate<JsonNode> which) throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            for (String line : sink.lines) {
-                JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
-                if (which.test(n)) {
-                    return n;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("no such audit record in " + sink.lines);
+        return AuditRecords.of(audit, sink).awaitAll("a matching record", 1, which).get(0);
     }
 
     @Test

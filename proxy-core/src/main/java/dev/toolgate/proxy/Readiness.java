@@ -1,4 +1,4 @@
-package dev.toolgate.cli;
+package dev.toolgate.proxy;
 
 import static java.util.Objects.requireNonNull;
 
@@ -6,7 +6,6 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.policy.PolicyWatcher;
-import dev.toolgate.proxy.ProxyServer;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.toolgate.cli;
+package dev.toolgate.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,6 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.JournalTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
-import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
@@ -44,7 +43,7 @@ class ReadinessTest {
                 Ticker.systemTicker(), new TaskLifecycleAudit(audit, Clock.systemUTC(), Duration.ofSeconds(2)));
         TlsMaterial tls = pki.sidecarTls();
         ManualClock clock = new ManualClock(Instant.now());
-        try (ProxyServer server = Sidecar.start(pki, config, audit, tasks)) {
+        try (ProxyServer server = Sidecar.builder(pki, config).audit(audit).tasks(tasks).build()) {
             Readiness ready = new Readiness(server, audit, tls, tasks, null, clock);
             assertThat(ready.getAsBoolean()).as("%s", ready.failing()).isTrue();
 

@@ -16,7 +16,6 @@ import dev.toolgate.grant.JournalTaskStore;
 import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.grant.TaskStore;
-import dev.toolgate.identity.Identities;
 import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.policy.PolicyException;

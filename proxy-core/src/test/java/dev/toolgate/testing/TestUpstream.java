@@ -49,6 +49,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  */
 public final class TestUpstream implements AutoCloseable {
+    /**
+     * A request header that makes the upstream answer with {@code Mcp-Session-Id} set to its value, as an MCP
+     * server does when it opens a session.
+     */
+    public static final String OPEN_SESSION = "x-test-open-session";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A request head as the upstream saw it. */
@@ -174,6 +180,10 @@ public final class TestUpstream implements AutoCloseable {
             res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
             HttpUtil.setContentLength(res, bytes.length);
             res.headers().set("x-upstream", "test");
+            String session = req.headers().get(OPEN_SESSION);
+            if (session != null) {
+                res.headers().set("mcp-session-id", session);
+            }
             ctx.writeAndFlush(res);
         }
     }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.config.IdentityConfig;
-import dev.toolgate.identity.Identities;
+import dev.toolgate.proxy.Identities;
 import dev.toolgate.identity.SpireTlsMaterial;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TlsMaterial;

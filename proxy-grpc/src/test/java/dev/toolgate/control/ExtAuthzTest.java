@@ -136,10 +136,11 @@ class ExtAuthzTest {
     void aMissingOrForeignPrincipalHasNoIdentity() throws Exception {
         CheckRequest noPrincipal = request("", "GET", "/api/weather/forecast/oslo",
                 Map.of("toolgate-task", weatherToken), null);
-        denied(check(noPrincipal), 403, "DENY_NO_IDENTITY");
+        // 401 as on the data plane (the same answer from Admission), not a bare 403.
+        denied(check(noPrincipal), 401, "DENY_NO_IDENTITY");
         CheckRequest notSpiffe = request("CN=agent,O=example", "GET", "/api/weather/forecast/oslo",
                 Map.of("toolgate-task", weatherToken), null);
-        denied(check(notSpiffe), 403, "DENY_NO_IDENTITY");
+        denied(check(notSpiffe), 401, "DENY_NO_IDENTITY");
     }
 
     @Test
@@ -220,7 +221,7 @@ class ExtAuthzTest {
     void encodedDotSegmentsAreResolvedBeforeTheRouteIsMatched() throws Exception {
         // /api/weather/%2e%2e/admin is /api/admin: outside every route, whatever prefix it started with
         JsonNode body = denied(check(get(AGENT, "/api/weather/%2e%2e/admin", Map.of("toolgate-task", weatherToken))),
-                403, "DENY_POLICY");
+                404, "DENY_POLICY");
         assertThat(body.path("reason").asText()).isEqualTo("no route for /api/admin");
         assertThat(decisionRecord(body.path("decision_id").asText()).path("operation").asText())
                 .isEqualTo("GET /api/admin");
@@ -228,7 +229,10 @@ class ExtAuthzTest {
 
     @Test
     void noRouteIsDeniedByPolicy() throws Exception {
-        denied(check(get(AGENT, "/nowhere", Map.of("toolgate-task", weatherToken))), 403, "DENY_POLICY");
+        // 404 no_route, as the data plane answers an unknown path.
+        JsonNode body = denied(check(get(AGENT, "/nowhere", Map.of("toolgate-task", weatherToken))), 404,
+                "DENY_POLICY");
+        assertThat(body.path("error").asText()).isEqualTo("no_route");
     }
 
     @Test

@@ -51,6 +51,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -72,8 +73,13 @@ class OneAdmissionPathTest {
     private static final SpiffeId OTHER = SpiffeId.parse("spiffe://toolgate.test/agents/writer");
     private static final SpiffeId ENVOY = SpiffeId.parse("spiffe://toolgate.test/mesh/envoy");
     /** Record fields that name one call or one task, not what was decided: compared by presence only. */
-    private static final Set<String> PER_CALL = Set.of("ts", "decision_id", "trace_id", "span_id", "decision_us",
-            "prev_hash", "hash", "task_id", "grant_id", "approval_id");
+    private static final Set<String> PER_CALL = Set.of("ts", "decision_id", "decision_us", "prev_hash", "hash",
+            "task_id", "grant_id", "approval_id");
+    /**
+     * The data plane's own span: it starts one per request (trace_id, span_id on its records); ext_authz's trace is
+     * Envoy's, so its records carry neither.
+     */
+    private static final Set<String> DATA_PLANE_ONLY = Set.of("trace_id", "span_id");
     private static final String POLICY = """
             kind: Policy
             name: agents
@@ -196,6 +202,30 @@ class OneAdmissionPathTest {
             assertThat(check.has(field)).as("%s present on both records of %s", field, code)
                     .isEqualTo(plane.has(field));
         }
+        for (String field : DATA_PLANE_ONLY) {
+            assertThat(plane.has(field)).as("%s on the data plane's record of %s", field, code).isTrue();
+        }
+    }
+
+    @Test
+    void anMcpSessionIsKeptToItsOpenerThroughBothFrontEnds() throws Exception {
+        String call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search\","
+                + "\"arguments\":{}}}";
+        String opener = task(AGENT, grant("tools-mcp", "mcp:tools/call:*"));
+        // The upstream hands out a session on the opener's call through the data plane: bound to AGENT and its task.
+        assertThat(viaDataPlane(new Call(AGENT, "POST", "/mcp/tools", opener, call),
+                Map.of(TestUpstream.OPEN_SESSION, "sess-both-paths"))).isEqualTo("ALLOW");
+        Map<String, String> session = Map.of("mcp-session-id", "sess-both-paths");
+        String thief = task(OTHER, grant("tools-mcp", "mcp:tools/call:*"));
+        for (Via via : Via.values()) {
+            assertThat(send(via, new Call(OTHER, "POST", "/mcp/tools", thief, call), session))
+                    .as("another identity on the session via %s", via).isEqualTo("DENY_IDENTITY_MISMATCH");
+            assertThat(send(via, new Call(AGENT, "POST", "/mcp/tools", task(AGENT, grant("tools-mcp",
+                    "mcp:tools/call:*")), call), session))
+                    .as("another task of the same identity via %s", via).isEqualTo("DENY_IDENTITY_MISMATCH");
+            assertThat(send(via, new Call(AGENT, "POST", "/mcp/tools", opener, call), session))
+                    .as("the opener via %s", via).isEqualTo("ALLOW");
+        }
     }
 
     /** Sets up a row for one front end (its own task, warm-up calls through the same front end) and the call. */
@@ -243,10 +273,14 @@ class OneAdmissionPathTest {
 
     /** Makes the call through {@code via}; returns the decision code it was answered with. */
     private static String send(Via via, Call c) throws Exception {
-        return via == Via.DATA_PLANE ? viaDataPlane(c) : viaExtAuthz(c);
+        return send(via, c, Map.of());
     }
 
-    private static String viaDataPlane(Call c) throws Exception {
+    private static String send(Via via, Call c, Map<String, String> headers) throws Exception {
+        return via == Via.DATA_PLANE ? viaDataPlane(c, headers) : viaExtAuthz(c, headers);
+    }
+
+    private static String viaDataPlane(Call c, Map<String, String> headers) throws Exception {
         HttpClient client = agents.computeIfAbsent(c.agent(), a -> {
             try {
                 return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.jdkClient(a))
@@ -265,23 +299,25 @@ class OneAdmissionPathTest {
         if (c.token() != null) {
             b.header("toolgate-task", c.token());
         }
+        headers.forEach(b::header);
         HttpResponse<String> res = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        if (res.statusCode() == 200 && c.body() == null) {
-            return "ALLOW";
-        }
         JsonNode answer = JSON.readTree(res.body());
-        // An MCP POST is refused in JSON-RPC's form: the code rides in error.data.
-        return answer.has("error") && answer.get("error").isObject()
-                ? answer.path("error").path("data").path("code").asText() : answer.path("code").asText();
+        // An MCP POST is refused in JSON-RPC's form: the code rides in error.data; a JSON-RPC refusal of a single
+        // request comes with status 200, so the code decides, not the status.
+        if (answer.path("error").isObject()) {
+            return answer.path("error").path("data").path("code").asText();
+        }
+        return res.statusCode() == 200 ? "ALLOW" : answer.path("code").asText();
     }
 
-    private static String viaExtAuthz(Call c) throws Exception {
+    private static String viaExtAuthz(Call c, Map<String, String> headers) throws Exception {
         AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
                 .setId("1").setMethod(c.method()).setPath(c.path()).setHost("tools.internal").setScheme("https")
                 .setProtocol("HTTP/1.1");
         if (c.token() != null) {
             http.putHeaders("toolgate-task", c.token());
         }
+        http.putAllHeaders(headers);
         if (c.body() != null) {
             http.putHeaders("content-type", "application/json").setBody(c.body())
                     .setSize(c.body().getBytes(StandardCharsets.UTF_8).length);
@@ -298,6 +334,7 @@ class OneAdmissionPathTest {
     private static Map<String, JsonNode> decided(JsonNode rec) {
         ObjectNode copy = rec.deepCopy();
         PER_CALL.forEach(copy::remove);
+        DATA_PLANE_ONLY.forEach(copy::remove);
         copy.put("reason", copy.path("reason").asText()
                 .replaceAll("t-[0-9a-f]{24}", "t-…").replaceAll("apr_[A-Za-z0-9_-]+", "apr_…")
                 .replaceAll("\\bg[0-9]+\\b", "g…"));

@@ -1,6 +1,12 @@
-package dev.toolgate.identity;
+package dev.toolgate.proxy;
 
 import dev.toolgate.config.IdentityConfig;
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.FileTlsMaterial;
+import dev.toolgate.identity.JwtBundles;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.identity.SpireTlsMaterial;
+import dev.toolgate.identity.TlsMaterial;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.toolgate;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,8 +42,18 @@ class ArchitectureTest {
     @Test
     void theDecisionPathHasNoNettyTypes() {
         noClasses().that().resideInAnyPackage("dev.toolgate.authz..", "dev.toolgate.admission..",
-                        "dev.toolgate.mcp..", "dev.toolgate.call..", "dev.toolgate.grant..", "dev.toolgate.policy..")
+                        "dev.toolgate.mcp..", "dev.toolgate.call..", "dev.toolgate.grant..", "dev.toolgate.policy..",
+                        "dev.toolgate.common..", "dev.toolgate.operation..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "io.grpc..")
+                .check(main);
+    }
+
+    @Test
+    void theSharedVocabularyIsALeaf() {
+        // Protocol and DecisionCode are imported by config, call, policy, authz and admission alike: any import
+        // of ours in common would be one cycle away.
+        classes().that().resideInAPackage("dev.toolgate.common..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.toolgate.common..", "java..")
                 .check(main);
     }
 

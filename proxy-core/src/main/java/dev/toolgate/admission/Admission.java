@@ -6,7 +6,7 @@ import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.CallDecider;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;

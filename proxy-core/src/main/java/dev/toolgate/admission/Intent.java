@@ -3,7 +3,7 @@ package dev.toolgate.admission;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.grant.Task;
 import java.time.Instant;
 import java.util.List;

@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.mcp.McpRequest;

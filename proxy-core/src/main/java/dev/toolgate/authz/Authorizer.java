@@ -8,6 +8,7 @@ import dev.toolgate.approval.ApprovalRequest;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.call.Call;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.grant.Task;
 import dev.toolgate.grant.LiveGrant;
 import dev.toolgate.grant.LiveTask;

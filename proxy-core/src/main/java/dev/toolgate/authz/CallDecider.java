@@ -3,6 +3,7 @@ package dev.toolgate.authz;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.call.Call;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.mcp.McpRequest;
 import dev.toolgate.call.RequestHeaders;

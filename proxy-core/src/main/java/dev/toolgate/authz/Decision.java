@@ -2,6 +2,7 @@ package dev.toolgate.authz;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.grant.Grant;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.policy.Verdict;

@@ -4,7 +4,7 @@ import dev.toolgate.admission.AdmissionRequest;
 import dev.toolgate.admission.Intent;
 import dev.toolgate.admission.JsonRpcDenial;
 import dev.toolgate.admission.Step;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.credential.CredentialException;
 import dev.toolgate.credential.TaskClaims;
 import dev.toolgate.grant.Task;

@@ -1,6 +1,6 @@
 package dev.toolgate.proxy;
 
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.InvalidJwtSvidException;
 import dev.toolgate.identity.JwtSvidValidator;

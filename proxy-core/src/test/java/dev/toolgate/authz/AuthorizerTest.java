@@ -3,6 +3,7 @@ package dev.toolgate.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.toolgate.call.Call;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.audit.TaskLifecycleAudit;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.JwtSvidConfig;
 import dev.toolgate.config.ListenerConfig;

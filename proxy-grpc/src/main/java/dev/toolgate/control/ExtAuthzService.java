@@ -7,7 +7,7 @@ import dev.toolgate.admission.Intent;
 import dev.toolgate.admission.Step;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpiffeIdPattern;

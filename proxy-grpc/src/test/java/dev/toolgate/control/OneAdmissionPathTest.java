@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;

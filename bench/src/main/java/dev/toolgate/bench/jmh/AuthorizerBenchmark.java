@@ -2,7 +2,7 @@ package dev.toolgate.bench.jmh;
 
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.Call;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
-import dev.toolgate.authz.DecisionCode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.Call;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.config.RouteConfig;

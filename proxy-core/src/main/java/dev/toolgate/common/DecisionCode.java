@@ -1,4 +1,4 @@
-package dev.toolgate.authz;
+package dev.toolgate.common;
 
 /**
  * The decision codes of DESIGN.md (section Decision), as they appear in denials, audit records and metrics, each

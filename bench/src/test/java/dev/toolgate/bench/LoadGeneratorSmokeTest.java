@@ -2,6 +2,7 @@ package dev.toolgate.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.proxy.ProxyServer;
@@ -45,7 +46,7 @@ class LoadGeneratorSmokeTest {
         agent = pki.files(TestPki.AGENT);
         proxy = Sidecar.start(pki, Sidecar.config(List.of(
                 Sidecar.route("bench", "/bench", "http://127.0.0.1:" + upstream.port()),
-                new RouteConfig("tools", "/mcp/bench", null, "mcp",
+                new RouteConfig("tools", "/mcp/bench", null, Protocol.MCP,
                         new UpstreamConfig(URI.create("http://127.0.0.1:" + upstream.port()), null, null), null, null),
                 new RouteConfig("simple", null, "grpc.testing.SimpleService", null,
                         new UpstreamConfig(URI.create("http://127.0.0.1:" + grpc.port()), null, null), null, null))));

@@ -12,6 +12,7 @@ import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.call.RouteTable;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.mcp.McpParseException;
 import dev.toolgate.mcp.McpParser;
@@ -91,17 +92,17 @@ public final class Admission {
         }
         String token = tokens.isEmpty() ? null : tokens.get(0);
         if (r.localApi() && (target.path().startsWith(LOCAL_PREFIX + "/") || target.path().equals(LOCAL_PREFIX))) {
-            return new Step.Local(intent.matched(null, "http", r.method() + " " + target.path()), target, token);
+            return new Step.Local(intent.matched(null, Protocol.HTTP, r.method() + " " + target.path()), target, token);
         }
         RouteMatch match = routes.match(target.path());
         if (match == null) {
-            return new Step.Refused(intent.matched(null, "http", r.method() + " " + target.path()),
+            return new Step.Refused(intent.matched(null, Protocol.HTTP, r.method() + " " + target.path()),
                     DecisionCode.DENY_POLICY, "no route for " + target.path(), Step.Answer.NO_ROUTE, null);
         }
-        String protocol = match.route().protocol();
+        Protocol protocol = match.route().protocol();
         intent = intent.matched(match.route().name(), protocol, r.method() + " " + target.path());
-        String sessionId = protocol.equals("mcp") ? r.headers().first(MCP_SESSION_ID) : null;
-        if (protocol.equals("mcp") && r.method().equals("POST")) {
+        String sessionId = protocol == Protocol.MCP ? r.headers().first(MCP_SESSION_ID) : null;
+        if (protocol == Protocol.MCP && r.method().equals("POST")) {
             if (!McpParser.isMcpJson(r.headers().first("content-type"))) {
                 return new Step.Refused(intent, DecisionCode.DENY_MALFORMED,
                         "an MCP POST carries one JSON-RPC message or batch as application/json",

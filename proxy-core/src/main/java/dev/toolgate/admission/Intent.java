@@ -4,6 +4,7 @@ import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.grant.Task;
 import java.time.Instant;
 import java.util.List;
@@ -15,14 +16,14 @@ import java.util.List;
  * {@link #record}, so one request gives the same record fields whichever front end saw it.
  *
  * @param route     the matched route, or null (refused before a route matched, or no route matched)
- * @param protocol  the route's protocol, {@code http} before one matched
+ * @param protocol  the route's protocol, {@link Protocol#HTTP} before one matched
  * @param operation the operation as audited: {@code METHOD target} until the route matched, then the normalized
  *                  path, then what the JSON-RPC messages of an MCP POST do
  * @param decision  the authorizer's decision, or null when admission refused before asking it
  * @param arguments the MCP arguments' digest and captured values, or null (not an MCP POST, or none parsed)
  * @param elements  how each message of a JSON-RPC batch was decided, or null (not a batch)
  */
-public record Intent(String route, String protocol, String operation, Decision decision,
+public record Intent(String route, Protocol protocol, String operation, Decision decision,
                      ArgumentCapture.Recorded arguments, List<AuditRecord.Element> elements) {
     /** The longest operation written to a record; longer ones are cut and marked with {@code ...}. */
     static final int MAX_OPERATION_CHARS = 512;
@@ -36,10 +37,10 @@ public record Intent(String route, String protocol, String operation, Decision d
 
     /** What is known of a request before its target was read: {@code METHOD target}. */
     public static Intent of(String method, String target) {
-        return new Intent(null, "http", method + " " + target, null, null, null);
+        return new Intent(null, Protocol.HTTP, method + " " + target, null, null, null);
     }
 
-    Intent matched(String newRoute, String newProtocol, String newOperation) {
+    Intent matched(String newRoute, Protocol newProtocol, String newOperation) {
         return new Intent(newRoute, newProtocol, newOperation, decision, arguments, elements);
     }
 
@@ -87,7 +88,7 @@ public record Intent(String route, String protocol, String operation, Decision d
         }
         boolean allow = code == DecisionCode.ALLOW;
         AuditRecord rec = AuditRecord.decision(ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose,
-                route, protocol, operation, shadow != null ? "would_deny" : allow ? "allow" : "deny",
+                route, protocol.configName(), operation, shadow != null ? "would_deny" : allow ? "allow" : "deny",
                 shadow != null ? shadow.wouldDeny().code() : code.name(),
                 shadow != null ? shadow.wouldDeny().reason() : reason, grantId, policy,
                 shadow != null ? "shadow" : "enforce", decisionUs, identity);

@@ -9,6 +9,7 @@ import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.call.Call;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.grant.Task;
 import dev.toolgate.grant.LiveGrant;
 import dev.toolgate.grant.LiveTask;
@@ -258,7 +259,7 @@ public final class Authorizer {
      * holds a live grant; audited like any call.
      */
     private static boolean housekeeping(Call call, String operation) {
-        if (!call.protocol().equals("mcp")) {
+        if (call.protocol() != Protocol.MCP) {
             return false;
         }
         return switch (operation) {

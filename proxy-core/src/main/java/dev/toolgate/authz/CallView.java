@@ -1,6 +1,7 @@
 package dev.toolgate.authz;
 
 import dev.toolgate.call.Call;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.identity.SpiffeId;
@@ -99,7 +100,7 @@ final class CallView implements CallFacts {
 
     @Override
     public String grpcService() {
-        if (!call.protocol().equals("grpc")) {
+        if (call.protocol() != Protocol.GRPC) {
             return null;
         }
         int slash = call.path().indexOf('/', 1);
@@ -108,7 +109,7 @@ final class CallView implements CallFacts {
 
     @Override
     public String grpcMethod() {
-        if (!call.protocol().equals("grpc")) {
+        if (call.protocol() != Protocol.GRPC) {
             return null;
         }
         int slash = call.path().indexOf('/', 1);

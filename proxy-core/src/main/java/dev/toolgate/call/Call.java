@@ -1,5 +1,6 @@
 package dev.toolgate.call;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.mcp.ArgsDigest;
 import static java.util.Objects.requireNonNull;
@@ -14,7 +15,7 @@ import dev.toolgate.identity.SpiffeId;
  * @param agent     the caller's verified SPIFFE ID
  * @param taskToken the {@code toolgate-task} header value, or null when absent (never logged)
  * @param route     the matched route's name
- * @param protocol  the route's protocol ({@code http}, {@code grpc}, {@code mcp})
+ * @param protocol  the route's protocol
  * @param method    the HTTP method
  * @param path      the normalized path relative to the route ({@link RouteMatch#routePath()})
  * @param mcp       on an MCP route, the JSON-RPC message of a POST (null for the GET event stream and the
@@ -22,7 +23,7 @@ import dev.toolgate.identity.SpiffeId;
  * @param proof     how the caller proved {@code agent}: a client certificate or a JWT-SVID
  * @param headers   the request's host and headers, read only when a policy condition asks
  */
-public record Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method,
+public record Call(SpiffeId agent, CharSequence taskToken, String route, Protocol protocol, String method,
                    String path, McpMessage mcp, IdentityProof proof, RequestHeaders headers) {
     /** Operations of the MCP transport itself, outside JSON-RPC: the server-sent event stream. */
     public static final String MCP_STREAM = "mcp:stream";
@@ -37,24 +38,24 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
         requireNonNull(path, "path");
         requireNonNull(proof, "proof");
         requireNonNull(headers, "headers");
-        if (mcp != null && !protocol.equals("mcp")) {
+        if (mcp != null && protocol != Protocol.MCP) {
             throw new IllegalArgumentException("an MCP message on a " + protocol + " route");
         }
     }
 
     /** A call that is not an MCP message, by a caller with a client certificate, without headers. */
-    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path) {
+    public Call(SpiffeId agent, CharSequence taskToken, String route, Protocol protocol, String method, String path) {
         this(agent, taskToken, route, protocol, method, path, null, IdentityProof.X509, RequestHeaders.NONE);
     }
 
     /** A call whose caller proved its identity by {@code proof}, without headers. */
-    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path,
+    public Call(SpiffeId agent, CharSequence taskToken, String route, Protocol protocol, String method, String path,
                 McpMessage mcp, IdentityProof proof) {
         this(agent, taskToken, route, protocol, method, path, mcp, proof, RequestHeaders.NONE);
     }
 
     /** A call by a caller with a client certificate, without headers. */
-    public Call(SpiffeId agent, CharSequence taskToken, String route, String protocol, String method, String path,
+    public Call(SpiffeId agent, CharSequence taskToken, String route, Protocol protocol, String method, String path,
                 McpMessage mcp) {
         this(agent, taskToken, route, protocol, method, path, mcp, IdentityProof.X509, RequestHeaders.NONE);
     }
@@ -69,10 +70,10 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, String 
             return mcp.operation();
         }
         return switch (protocol) {
-            case "mcp" -> method.equals("DELETE") ? MCP_SESSION_CLOSE : method.equals("GET") ? MCP_STREAM
+            case MCP -> method.equals("DELETE") ? MCP_SESSION_CLOSE : method.equals("GET") ? MCP_STREAM
                     : method + ' ' + path;
-            case "grpc" -> "grpc:" + path.substring(1);
-            default -> method + ' ' + path;
+            case GRPC -> "grpc:" + path.substring(1);
+            case HTTP -> method + ' ' + path;
         };
     }
 

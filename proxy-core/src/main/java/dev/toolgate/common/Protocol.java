@@ -45,7 +45,7 @@ public enum Protocol {
                 return p;
             }
         }
-        throw new IllegalArgumentException("protocol: " + quote(name) + " (expected: http, grpc or mcp)");
+        throw new IllegalArgumentException("unknown protocol " + quote(name) + " (expected: http, grpc or mcp)");
     }
 
     /** The {@link #configName()}, so messages that concatenate a protocol read as configuration does. */

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.toolgate.common.Protocol;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
@@ -47,7 +48,8 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
+            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer())
+                    .addDeserializer(Protocol.class, new ProtocolDeserializer()))
             .build();
 
     /** Larger configuration files are refused (a route set of thousands of routes is far smaller). */
@@ -255,6 +257,18 @@ public final class ConfigLoader {
         public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
             try {
                 return parseDuration(p.getValueAsString(""));
+            } catch (IllegalArgumentException e) {
+                throw JsonMappingException.from(p, e.getMessage(), e);
+            }
+        }
+    }
+
+    /** {@code protocol: mcp}: only the exact lower-case names; the error names the key's line and what was expected. */
+    private static final class ProtocolDeserializer extends JsonDeserializer<Protocol> {
+        @Override
+        public Protocol deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
+            try {
+                return Protocol.parse(p.getValueAsString(""));
             } catch (IllegalArgumentException e) {
                 throw JsonMappingException.from(p, e.getMessage(), e);
             }

@@ -2,6 +2,7 @@ package dev.toolgate.config;
 
 import static java.util.Objects.requireNonNullElse;
 
+import dev.toolgate.common.Protocol;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -15,7 +16,8 @@ import java.util.regex.Pattern;
  * @param name     unique route name, used in audit records and errors
  * @param prefix   path prefix such as {@code /api/weather}
  * @param grpc     gRPC service such as {@code grpc.testing.TestService}
- * @param protocol {@code http}, {@code grpc} or {@code mcp} (how calls on it are understood)
+ * @param protocol how calls on it are understood ({@code protocol: http}, {@code grpc} or {@code mcp}); null: grpc on
+ *                 a grpc route, else http
  * @param upstream where to forward
  * @param labels   data classes / trust zones (e.g. {@code pii}, {@code external}) used by flow rules
  * @param timeouts route overrides of the sidecar's upstream timeouts
@@ -25,7 +27,7 @@ import java.util.regex.Pattern;
  *                 default: only their digest
  */
 public record RouteConfig(
-        String name, String prefix, String grpc, String protocol, UpstreamConfig upstream, List<String> labels,
+        String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream, List<String> labels,
         TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp, RouteAuditConfig audit) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -51,54 +53,51 @@ public record RouteConfig(
         if (grpc != null && !SERVICE.matcher(grpc).matches()) {
             throw new IllegalArgumentException("grpc: " + quote(grpc) + " (expected: package.Service)");
         }
-        protocol = requireNonNullElse(protocol, grpc != null ? "grpc" : "http");
-        if (!List.of("http", "grpc", "mcp").contains(protocol)) {
-            throw new IllegalArgumentException("protocol: " + quote(protocol) + " (expected: http, grpc or mcp)");
-        }
-        if (grpc != null && !protocol.equals("grpc")) {
-            throw new IllegalArgumentException("protocol: " + quote(protocol) + " (expected: grpc for a grpc route)");
+        protocol = requireNonNullElse(protocol, grpc != null ? Protocol.GRPC : Protocol.HTTP);
+        if (grpc != null && protocol != Protocol.GRPC) {
+            throw new IllegalArgumentException("protocol: \"" + protocol + "\" (expected: grpc for a grpc route)");
         }
         if (upstream == null) {
             throw new IllegalArgumentException("upstream: missing (expected: {url: http://host:port})");
         }
-        if (protocol.equals("grpc")) {
+        if (protocol == Protocol.GRPC) {
             upstream = upstream.forGrpc();
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
-        if (mcp != null && mcp.filters() && !protocol.equals("mcp")) {
+        if (mcp != null && mcp.filters() && protocol != Protocol.MCP) {
             throw new IllegalArgumentException("route " + name + ": mcp settings on a " + protocol
                     + " route (expected: protocol: mcp)");
         }
         mcp = requireNonNullElse(mcp, McpRouteConfig.DEFAULTS);
-        if (audit != null && !protocol.equals("mcp")) {
+        if (audit != null && protocol != Protocol.MCP) {
             throw new IllegalArgumentException("route " + name + ": audit.captureArgs: only MCP calls have arguments"
                     + " (expected: protocol mcp, got " + protocol + ")");
         }
     }
 
     /** A route with default MCP settings. */
-    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+    public RouteConfig(String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential,
                        McpRouteConfig mcp) {
         this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, mcp, null);
     }
 
     /** A route without argument capture. */
-    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+    public RouteConfig(String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential,
                        RouteAuditConfig audit) {
         this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null, audit);
     }
 
     /** A route with a credential, default MCP settings and no argument capture. */
-    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+    public RouteConfig(String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential) {
         this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, null, null);
     }
 
     /** A route without a credential. */
-    public RouteConfig(String name, String prefix, String grpc, String protocol, UpstreamConfig upstream,
+    public RouteConfig(String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream,
                        List<String> labels, TimeoutsConfig timeouts) {
         this(name, prefix, grpc, protocol, upstream, labels, timeouts, null, null, null);
     }

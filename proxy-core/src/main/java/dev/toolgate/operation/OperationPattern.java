@@ -2,6 +2,7 @@ package dev.toolgate.operation;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.common.Protocol;
 import java.util.regex.Pattern;
 
 /**
@@ -252,12 +253,12 @@ public final class OperationPattern {
         };
     }
 
-    /** The protocol the pattern is for: {@code http}, {@code grpc} or {@code mcp}. */
-    public String protocol() {
+    /** The protocol the pattern is for: a pattern never matches an operation of another. */
+    public Protocol protocol() {
         return switch (kind) {
-            case HTTP -> "http";
-            case GRPC -> "grpc";
-            case TOOL, RESOURCE, PROMPT, METHOD -> "mcp";
+            case HTTP -> Protocol.HTTP;
+            case GRPC -> Protocol.GRPC;
+            case TOOL, RESOURCE, PROMPT, METHOD -> Protocol.MCP;
         };
     }
 

@@ -1,6 +1,7 @@
 package dev.toolgate.policy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.YamlLines;
 import dev.toolgate.identity.SpiffeIdPattern;
 import dev.toolgate.operation.OperationPattern;
@@ -27,7 +28,7 @@ final class PolicyCompiler {
     record Source(String name, String text) {}
 
     /** What policy needs to know of a route. */
-    record RouteInfo(String name, String protocol, String grpcService, Set<String> labels) {
+    record RouteInfo(String name, Protocol protocol, String grpcService, Set<String> labels) {
         RouteInfo {
             labels = Set.copyOf(labels);
         }
@@ -235,13 +236,13 @@ final class PolicyCompiler {
 
         /** An operation that can never match a call on the route is a mistake worth refusing. */
         private void checkProtocol(OperationPattern op, RouteInfo route, String path) throws PolicyException {
-            String p = op.protocol();
-            if (p.equals("mcp") && !route.protocol().equals("mcp")) {
+            Protocol p = op.protocol();
+            if (p == Protocol.MCP && route.protocol() != Protocol.MCP) {
                 throw fail(path, quote(op.toString()) + " is an MCP operation but route " + route.name() + " is "
                         + route.protocol() + " (expected: an MCP route)");
             }
-            if (p.equals("grpc")) {
-                if (!route.protocol().equals("grpc")) {
+            if (p == Protocol.GRPC) {
+                if (route.protocol() != Protocol.GRPC) {
                     throw fail(path, quote(op.toString()) + " is a gRPC operation but route " + route.name()
                             + " is " + route.protocol() + " (expected: a gRPC route)");
                 }

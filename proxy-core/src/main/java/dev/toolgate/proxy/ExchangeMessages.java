@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.telemetry.TraceParent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -34,7 +35,7 @@ final class ExchangeMessages {
         out.headers().set(HttpHeaderNames.HOST, upstream.config.authority());
         out.headers().set(HopByHop.TRACEPARENT, trace.header());
         if (upstream.config.http2()) {
-            if (match.route().protocol().equals("grpc")
+            if (match.route().protocol() == Protocol.GRPC
                     || req.headers().containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true)) {
                 out.headers().set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
             }

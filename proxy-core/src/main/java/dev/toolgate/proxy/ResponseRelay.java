@@ -2,6 +2,7 @@ package dev.toolgate.proxy;
 
 import dev.toolgate.admission.Admission;
 import dev.toolgate.admission.Step;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.ToolsList;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -113,7 +114,7 @@ final class ResponseRelay implements UpstreamListener {
         leg.cancelTimer();
         ex.responseStarted = true;
         upstreamStatus = res.status().code();
-        if (admitted.sessionId() == null && admitted.match().route().protocol().equals("mcp")) {
+        if (admitted.sessionId() == null && admitted.match().route().protocol() == Protocol.MCP) {
             String sid = res.headers().get(Admission.MCP_SESSION_ID);
             if (sid != null) {
                 ex.rt.admission().sessionOpened(admitted, ex.audit.agentId().uri(), sid);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.toolgate.call.Call;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
@@ -40,7 +41,7 @@ class AuthorizerTest {
     }
 
     Decision call(SpiffeId agent, String token, String route, String method, String path) {
-        return authz.decide(new Call(agent, token, route, "http", method, path));
+        return authz.decide(new Call(agent, token, route, Protocol.HTTP, method, path));
     }
 
     @Test
@@ -71,9 +72,9 @@ class AuthorizerTest {
         String token = tasks.start(AGENT, new StartRequest(null, "p", Duration.ofMinutes(10),
                 List.of(new GrantRequest("weather", List.of("GET /**"), "agent.proof == 'x509'", null, null))))
                 .token();
-        assertThat(authz.decide(new Call(AGENT, token, "weather", "http", "GET", "/x", null,
+        assertThat(authz.decide(new Call(AGENT, token, "weather", Protocol.HTTP, "GET", "/x", null,
                 IdentityProof.X509)).code()).isEqualTo(DecisionCode.ALLOW);
-        Decision byJwt = authz.decide(new Call(AGENT, token, "weather", "http", "GET", "/x", null,
+        Decision byJwt = authz.decide(new Call(AGENT, token, "weather", Protocol.HTTP, "GET", "/x", null,
                 IdentityProof.JWT));
         assertThat(byJwt.code()).isEqualTo(DecisionCode.DENY_CONDITION);
         assertThat(byJwt.reason()).contains("agent.proof == 'x509'");

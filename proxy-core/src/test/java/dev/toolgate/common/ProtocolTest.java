@@ -24,7 +24,7 @@ class ProtocolTest {
     void namesOtherThanTheExactConfigNamesAreRefused(String name) {
         assertThatThrownBy(() -> Protocol.parse(name))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("protocol: \"" + name + "\" (expected: http, grpc or mcp)");
+                .hasMessage("unknown protocol \"" + name + "\" (expected: http, grpc or mcp)");
     }
 
     @Test
@@ -32,7 +32,7 @@ class ProtocolTest {
         String hostile = "mcp\r\n{\"decision\":\"allow\"}\u0000\u202e" + "x".repeat(10_000);
         assertThatThrownBy(() -> Protocol.parse(hostile))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("protocol: \"mcp\\u000d\\u000a{\\u0022decision\\u0022:\\u0022allow\\u0022}"
+                .hasMessageStartingWith("unknown protocol \"mcp\\u000d\\u000a{\\u0022decision\\u0022:\\u0022allow\\u0022}"
                         + "\\u0000\\u202exxx")
                 .hasMessageEndingWith("...\" (expected: http, grpc or mcp)")
                 .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200).doesNotContain("\r", "\n", "\u0000",

@@ -3,6 +3,7 @@ package dev.toolgate.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.common.Protocol;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,7 @@ class ConfigLoaderTest {
         assertThat(cfg.routes()).extracting(RouteConfig::name)
                 .containsExactly("github-mcp", "weather", "crm", "inventory-grpc");
         RouteConfig grpc = cfg.routes().get(3);
-        assertThat(grpc.protocol()).isEqualTo("grpc");
+        assertThat(grpc.protocol()).isEqualTo(Protocol.GRPC);
         assertThat(grpc.upstream().http2()).isTrue();
         assertThat(cfg.routes().get(1).timeouts().response()).isEqualTo(Duration.ofSeconds(10));
         assertThat(cfg.timeouts().connect()).isEqualTo(Duration.ofSeconds(2));
@@ -340,6 +341,36 @@ class ConfigLoaderTest {
                 List.of("ACME-[0-9]{6}")));
         assertThat(routes.get(0).audit().redactPatterns()).hasSize(1);
         assertThat(routes.get(1).audit()).isNull();
+    }
+
+    @Test
+    void protocolsAreReadByTheirLowerCaseNamesAndAnyOtherIsNamedWithFileAndLine() throws Exception {
+        Path good = write("p-good.yaml", """
+                routes:
+                  - {name: a, prefix: /a, upstream: {url: http://h}}
+                  - {name: m, prefix: /m, protocol: mcp, upstream: {url: http://h}}
+                  - {name: h, prefix: /h, protocol: http, upstream: {url: http://h}}
+                  - {name: g, grpc: a.B, protocol: grpc, upstream: {url: http://h}}
+                  - {name: d, grpc: a.C, upstream: {url: http://h}}
+                """);
+        assertThat(ConfigLoader.loadRoutes(good)).extracting(RouteConfig::protocol)
+                .containsExactly(Protocol.HTTP, Protocol.MCP, Protocol.HTTP, Protocol.GRPC, Protocol.GRPC);
+        String[][] cases = {
+                {"MCP", ":5: routes[0].protocol: unknown protocol \"MCP\" (expected: http, grpc or mcp)"},
+                {"ftp", ":5: routes[0].protocol: unknown protocol \"ftp\" (expected: http, grpc or mcp)"},
+                {"\"mcp\\u0000\"", ":5: routes[0].protocol: unknown protocol \"mcp\\u0000\" (expected: http, grpc or mcp)"},
+                {"[mcp]", ":5: routes[0].protocol: unknown protocol \"\" (expected: http, grpc or mcp)"},
+        };
+        for (String[] c : cases) {
+            Path file = write("p-bad.yaml", "routes:\n  - name: a\n    prefix: /a\n    upstream: {url: http://h}\n"
+                    + "    protocol: " + c[0] + "\n");
+            assertThatThrownBy(() -> ConfigLoader.loadRoutes(file)).as(c[0])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage(file + c[1]);
+        }
+        Path grpcAsMcp = write("p-grpc.yaml", "routes:\n  - {name: g, grpc: a.B, protocol: mcp, upstream: {url: http://h}}\n");
+        assertThatThrownBy(() -> ConfigLoader.loadRoutes(grpcAsMcp))
+                .hasMessage(grpcAsMcp + ":2: routes[0]: protocol: \"mcp\" (expected: grpc for a grpc route)");
     }
 
     @Test

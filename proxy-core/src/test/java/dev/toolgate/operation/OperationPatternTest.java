@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.toolgate.call.Call;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.mcp.McpParser;
 import dev.toolgate.identity.SpiffeId;
@@ -174,9 +175,9 @@ class OperationPatternTest {
 
     @Test
     void protocolsAreNamed() {
-        assertThat(OperationPattern.parse("GET /x").protocol()).isEqualTo("http");
-        assertThat(OperationPattern.parse("grpc:a.B/*").protocol()).isEqualTo("grpc");
-        assertThat(OperationPattern.parse("mcp:tools/list").protocol()).isEqualTo("mcp");
+        assertThat(OperationPattern.parse("GET /x").protocol()).isEqualTo(Protocol.HTTP);
+        assertThat(OperationPattern.parse("grpc:a.B/*").protocol()).isEqualTo(Protocol.GRPC);
+        assertThat(OperationPattern.parse("mcp:tools/list").protocol()).isEqualTo(Protocol.MCP);
         assertThat(OperationPattern.parse("mcp:tools/list")).isEqualTo(OperationPattern.parse("mcp:tools/list"));
     }
 
@@ -249,7 +250,7 @@ class OperationPatternTest {
 
     private static Call mcp(String json) throws Exception {
         McpMessage m = new McpParser().parse(json.getBytes(StandardCharsets.UTF_8), 0, json.length()).messages().get(0);
-        return new Call(AGENT, null, "r", "mcp", "POST", "/", m);
+        return new Call(AGENT, null, "r", Protocol.MCP, "POST", "/", m);
     }
 
     private static final SpiffeId AGENT = SpiffeId.parse("spiffe://t/a");
@@ -285,10 +286,10 @@ class OperationPatternTest {
             "grpc:demo.Tools/Search,   /demo.Tools/SearchAll, false",
     })
     void grpcPatternsMatchServiceAndMethod(String pattern, String path, boolean expected) {
-        Call call = new Call(AGENT, null, "g", "grpc", "POST", path);
+        Call call = new Call(AGENT, null, "g", Protocol.GRPC, "POST", path);
         assertThat(OperationPattern.parse(pattern).matches(call.operation())).isEqualTo(expected);
         // ... and never on an HTTP route.
-        assertThat(OperationPattern.parse(pattern).matches(new Call(AGENT, null, "h", "http", "POST", path).operation()))
+        assertThat(OperationPattern.parse(pattern).matches(new Call(AGENT, null, "h", Protocol.HTTP, "POST", path).operation()))
                 .isFalse();
     }
 

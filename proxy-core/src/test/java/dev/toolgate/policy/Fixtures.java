@@ -1,5 +1,6 @@
 package dev.toolgate.policy;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.identity.SpiffeId;
@@ -18,14 +19,14 @@ final class Fixtures {
     static final Instant NOW = Instant.parse("2026-11-28T12:00:00Z");
 
     static final List<RouteConfig> ROUTES = List.of(
-            route("github-mcp", "/mcp/github", null, "mcp", "source-code", "external"),
-            route("weather", "/api/weather", null, "http", "external"),
-            route("crm", "/api/crm", null, "http", "pii"),
-            route("inventory-grpc", null, "demo.Tools", "grpc"));
+            route("github-mcp", "/mcp/github", null, Protocol.MCP, "source-code", "external"),
+            route("weather", "/api/weather", null, Protocol.HTTP, "external"),
+            route("crm", "/api/crm", null, Protocol.HTTP, "pii"),
+            route("inventory-grpc", null, "demo.Tools", Protocol.GRPC));
 
     private Fixtures() {}
 
-    static RouteConfig route(String name, String prefix, String grpc, String protocol, String... labels) {
+    static RouteConfig route(String name, String prefix, String grpc, Protocol protocol, String... labels) {
         return new RouteConfig(name, prefix, grpc, protocol, new UpstreamConfig(URI.create("http://127.0.0.1:1"),
                 null, null), List.of(labels), null);
     }

@@ -10,6 +10,7 @@ import dev.toolgate.approval.ApprovalException;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.ApprovalsConfig;
 import dev.toolgate.config.RouteAuditConfig;
 import dev.toolgate.config.RouteConfig;
@@ -96,10 +97,10 @@ class ApprovalFlowTest {
         List<RouteConfig> routes = List.of(
                 Sidecar.route("crm", "/api/crm", upstream.url()),
                 Sidecar.route("weather", "/api/weather", upstream.url()),
-                new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
+                new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
                         new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null, null,
                         new RouteAuditConfig(List.of("subject", "to"), null)),
-                new RouteConfig("inventory", null, "inventory.v1.InventoryService", "grpc",
+                new RouteConfig("inventory", null, "inventory.v1.InventoryService", Protocol.GRPC,
                         new UpstreamConfig(URI.create(upstream.url()), null, null), null, null));
         SidecarConfig config = Sidecar.config(routes)
                 .withApprovals(new ApprovalsConfig(Duration.ofMinutes(10), Duration.ofMinutes(5), 2, null, null));

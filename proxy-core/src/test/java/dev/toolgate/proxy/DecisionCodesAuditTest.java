@@ -8,6 +8,7 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.JwtSvidConfig;
 import dev.toolgate.config.ListenerConfig;
@@ -110,10 +111,10 @@ class DecisionCodesAuditTest {
         upstream = TestUpstream.start();
         UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url()), null, null);
         List<RouteConfig> routes = List.of(
-                new RouteConfig("weather", "/api/weather", null, "http", up, null, null),
-                new RouteConfig("crm", "/api/crm", null, "http", up, List.of("pii"), null),
-                new RouteConfig("mail", "/api/mail", null, "http", up, List.of("external"), null),
-                new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
+                new RouteConfig("weather", "/api/weather", null, Protocol.HTTP, up, null, null),
+                new RouteConfig("crm", "/api/crm", null, Protocol.HTTP, up, List.of("pii"), null),
+                new RouteConfig("mail", "/api/mail", null, Protocol.HTTP, up, List.of("external"), null),
+                new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
                         new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null));
         auditFile = dir.resolve("audit").resolve("audit.jsonl");
         SidecarConfig config = Sidecar.config(routes)

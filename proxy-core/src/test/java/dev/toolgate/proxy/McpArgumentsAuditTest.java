@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteAuditConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
@@ -51,8 +52,8 @@ class McpArgumentsAuditTest {
         trail = AuditTrail.start(sink, null, 1000);
         UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null);
         proxy = Sidecar.builder(pki, Sidecar.config(List.of(
-                new RouteConfig("plain-mcp", "/mcp/plain", null, "mcp", up, null, null),
-                new RouteConfig("captured-mcp", "/mcp/captured", null, "mcp", up, null, null, null,
+                new RouteConfig("plain-mcp", "/mcp/plain", null, Protocol.MCP, up, null, null),
+                new RouteConfig("captured-mcp", "/mcp/captured", null, Protocol.MCP, up, null, null, null,
                         new RouteAuditConfig(List.of("repo", "query"), List.of("ACME-[0-9]{6}")))))).audit(trail).build();
         client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
         token = Sidecar.taskForEverything(proxy, TestPki.AGENT);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
@@ -55,7 +56,7 @@ class McpRouteTest {
     static void start() throws Exception {
         TestPki pki = TestPki.create(dir);
         upstream = TestUpstream.start();
-        SidecarConfig config = Sidecar.config(List.of(new RouteConfig("github-mcp", "/mcp/github", null, "mcp",
+        SidecarConfig config = Sidecar.config(List.of(new RouteConfig("github-mcp", "/mcp/github", null, Protocol.MCP,
                 new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), List.of("external"), null)));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);

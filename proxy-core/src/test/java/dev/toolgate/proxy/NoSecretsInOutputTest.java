@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.CredentialConfig;
 import dev.toolgate.config.RouteAuditConfig;
@@ -92,9 +93,9 @@ class NoSecretsInOutputTest {
             Path secretFile = Files.writeString(dir.resolve("upstream.key"), CREDENTIAL + "\n");
             CredentialConfig credential = CredentialConfig.staticFromFile(null, "Bearer ", secretFile);
             List<RouteConfig> routes = List.of(
-                    new RouteConfig("weather", "/api/weather", null, "http",
+                    new RouteConfig("weather", "/api/weather", null, Protocol.HTTP,
                             new UpstreamConfig(URI.create(upstream.url()), null, null), null, null, credential),
-                    new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
+                    new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
                             new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null,
                             credential, new RouteAuditConfig(List.of("repo", "query", "note"), null)));
             SidecarConfig config = Sidecar.config(routes)

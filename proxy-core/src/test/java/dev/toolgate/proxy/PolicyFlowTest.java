@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -102,11 +103,11 @@ class PolicyFlowTest {
         TestPki pki = TestPki.create(dir);
         upstream = TestUpstream.start();
         List<RouteConfig> routes = List.of(
-                new RouteConfig("crm", "/api/crm", null, "http", new UpstreamConfig(URI.create(upstream.url()), null,
+                new RouteConfig("crm", "/api/crm", null, Protocol.HTTP, new UpstreamConfig(URI.create(upstream.url()), null,
                         null), List.of("pii"), null),
-                new RouteConfig("mail", "/api/mail", null, "http", new UpstreamConfig(URI.create(upstream.url()), null,
+                new RouteConfig("mail", "/api/mail", null, Protocol.HTTP, new UpstreamConfig(URI.create(upstream.url()), null,
                         null), List.of("external"), null),
-                new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(
+                new RouteConfig("github-mcp", "/mcp/github", null, Protocol.MCP, new UpstreamConfig(
                         URI.create(upstream.url() + "/mcp"), null, null), List.of("source-code"), null));
         SidecarConfig config = Sidecar.config(routes);
         policyFile = Files.writeString(Files.createDirectories(dir.resolve("policies")).resolve("agents.yaml"),

@@ -14,6 +14,7 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jwt.SignedJWT;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.CredentialConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
@@ -83,10 +84,10 @@ class TaskFlowTest {
         upstream = TestUpstream.start();
         Path secret = Files.writeString(dir.resolve("weather.key"), API_KEY + "\n");
         SidecarConfig config = Sidecar.config(List.of(
-                new RouteConfig("weather", "/api/weather", null, "http",
+                new RouteConfig("weather", "/api/weather", null, Protocol.HTTP,
                         new UpstreamConfig(URI.create(upstream.url()), null, null), List.of("external"), null,
                         CredentialConfig.staticFromFile("x-api-key", null, secret)),
-                new RouteConfig("crm", "/api/crm", null, "http",
+                new RouteConfig("crm", "/api/crm", null, Protocol.HTTP,
                         new UpstreamConfig(URI.create(upstream.url() + "/crm"), null, null), List.of("pii"), null,
                         CredentialConfig.taskJwt(null, "spiffe://toolgate.test/tools/crm", Duration.ofMinutes(5)))));
         sink = new MemoryAuditSink();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.CanonicalJson;
 import dev.toolgate.config.McpRouteConfig;
 import dev.toolgate.config.RouteConfig;
@@ -79,9 +80,9 @@ class ToolsListTest {
         URI url = URI.create("http://127.0.0.1:" + mcp.getAddress().getPort() + "/mcp");
         TestPki pki = TestPki.create(dir);
         SidecarConfig config = Sidecar.config(List.of(
-                new RouteConfig("tools", "/mcp/tools", null, "mcp", new UpstreamConfig(url, null, null), List.of(),
+                new RouteConfig("tools", "/mcp/tools", null, Protocol.MCP, new UpstreamConfig(url, null, null), List.of(),
                         null, null, new McpRouteConfig(true)),
-                new RouteConfig("tools-open", "/mcp/open", null, "mcp", new UpstreamConfig(url, null, null),
+                new RouteConfig("tools-open", "/mcp/open", null, Protocol.MCP, new UpstreamConfig(url, null, null),
                         List.of(), null)));
         sink = new MemoryAuditSink();
         audit = AuditTrail.start(sink, null, 10_000);

@@ -79,11 +79,11 @@ public final class Sidecar {
     /** Operations covering everything a route of this protocol can carry (kinds never cross). */
     public static List<String> everything(RouteConfig route) {
         return switch (route.protocol()) {
-            case "grpc" -> List.of("grpc:" + route.grpc() + "/*");
-            case "mcp" -> List.of("mcp:tools/call:*", "mcp:tools/list", "mcp:resources/read:**",
+            case GRPC -> List.of("grpc:" + route.grpc() + "/*");
+            case MCP -> List.of("mcp:tools/call:*", "mcp:tools/list", "mcp:resources/read:**",
                     "mcp:resources/list", "mcp:prompts/get:*", "mcp:prompts/list", "mcp:notifications/*",
                     "mcp:initialize", "mcp:ping", "mcp:stream", "mcp:session/close", "mcp:response");
-            default -> List.of("* /**");
+            case HTTP -> List.of("* /**");
         };
     }
 

@@ -12,6 +12,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.api.v1.ApprovalServiceGrpc;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.policy.PolicyLoader;
 import dev.toolgate.policy.PolicySet;
@@ -116,7 +117,7 @@ final class ControlFixture implements AutoCloseable {
         TestUpstream upstream = TestUpstream.start();
         Path auditFile = dir.resolve("audit").resolve("audit.jsonl");
         SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url()),
-                        new RouteConfig("tools-mcp", "/mcp/tools", null, "mcp",
+                        new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
                                 new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null)))
                 .withAudit(new AuditConfig(auditFile, 100_000, Duration.ofSeconds(5), null, false))
                 .withTasks(new TasksConfig(null, null, null, null, null, maxActiveTasks))

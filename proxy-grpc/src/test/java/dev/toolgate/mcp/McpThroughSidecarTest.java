@@ -2,6 +2,7 @@ package dev.toolgate.mcp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.testing.AuditRecords;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.toolgate.audit.AuditTrail;
@@ -55,11 +56,11 @@ class McpThroughSidecarTest {
         audit = AuditTrail.start(sink, null, 100_000);
         McpRouteConfig filtered = new McpRouteConfig(true);
         sidecar = Sidecar.builder(pki, Sidecar.config(List.of(
-                new RouteConfig("github-mcp", "/mcp/github", null, "mcp", new UpstreamConfig(server.url(), null, null),
+                new RouteConfig("github-mcp", "/mcp/github", null, Protocol.MCP, new UpstreamConfig(server.url(), null, null),
                         List.of("source-code", "external"), null),
-                new RouteConfig("github-filtered", "/mcp/filtered", null, "mcp",
+                new RouteConfig("github-filtered", "/mcp/filtered", null, Protocol.MCP,
                         new UpstreamConfig(server.url(), null, null), List.of(), null, null, filtered),
-                new RouteConfig("github-filtered-json", "/mcp/filtered-json", null, "mcp",
+                new RouteConfig("github-filtered-json", "/mcp/filtered-json", null, Protocol.MCP,
                         new UpstreamConfig(jsonServer.url(), null, null), List.of(), null, null, filtered)))).audit(audit).build();
     }
 

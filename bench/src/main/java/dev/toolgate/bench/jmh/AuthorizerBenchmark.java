@@ -4,6 +4,7 @@ import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.Call;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.TasksConfig;
 import dev.toolgate.grant.GrantRequest;
@@ -99,17 +100,17 @@ public class AuthorizerBenchmark {
                 SpiffeId caller = SpiffeId.parse(agent(t % AGENTS).uri());
                 int pick = random.nextInt(4);
                 allow[i] = switch (pick) {
-                    case 0 -> new Call(caller, token, route(t, 0), "http", "GET", "/v1/items/" + (t % 97));
-                    case 1 -> new Call(caller, token, route(t, 0), "http", "PUT", "/v1/items/" + random.nextInt(1000));
+                    case 0 -> new Call(caller, token, route(t, 0), Protocol.HTTP, "GET", "/v1/items/" + (t % 97));
+                    case 1 -> new Call(caller, token, route(t, 0), Protocol.HTTP, "PUT", "/v1/items/" + random.nextInt(1000));
                     // passes over g1 (exact paths) to match g2 (a final **)
-                    case 2 -> new Call(caller, token, route(t, 1), "http", "GET", "/v1/reports/2026/q3/summary");
+                    case 2 -> new Call(caller, token, route(t, 1), Protocol.HTTP, "GET", "/v1/reports/2026/q3/summary");
                     // passes over g0 to match g3 (* in the middle)
-                    default -> new Call(caller, token, route(t, 3), "http", "POST",
+                    default -> new Call(caller, token, route(t, 3), Protocol.HTTP, "POST",
                             "/v1/tools/search_" + random.nextInt(50) + "/call");
                 };
                 // a route the task holds grants on, an operation none of them matches
-                denyNoGrant[i] = new Call(caller, token, route(t, 1), "http", "DELETE", "/v1/reports/2026");
-                allowWithBudget[i] = new Call(caller, token, route(t, 4), "http", "POST",
+                denyNoGrant[i] = new Call(caller, token, route(t, 1), Protocol.HTTP, "DELETE", "/v1/reports/2026");
+                allowWithBudget[i] = new Call(caller, token, route(t, 4), Protocol.HTTP, "POST",
                         "/v1/budgeted/" + random.nextInt(100));
                 tokens[i] = token;
             }

@@ -2,6 +2,7 @@ package dev.toolgate.bench.jmh;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.identity.SpiffeId;
@@ -115,7 +116,7 @@ public class ConditionBenchmark {
     /** Route {@code r<k>}: even ones MCP (source code, external), odd ones HTTP; every tenth also PII. */
     static RouteConfig route(int k) {
         UpstreamConfig up = new UpstreamConfig(URI.create("http://127.0.0.1:" + (20000 + k)), null, null);
-        return new RouteConfig("r" + k, (k % 2 == 0 ? "/mcp/r" : "/api/r") + k, null, k % 2 == 0 ? "mcp" : "http",
+        return new RouteConfig("r" + k, (k % 2 == 0 ? "/mcp/r" : "/api/r") + k, null, k % 2 == 0 ? Protocol.MCP : Protocol.HTTP,
                 up, List.copyOf(labels(k)), null, null);
     }
 

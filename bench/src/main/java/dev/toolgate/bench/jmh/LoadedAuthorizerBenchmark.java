@@ -8,6 +8,7 @@ import dev.toolgate.authz.Authorizer;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.common.DecisionCode;
 import dev.toolgate.call.Call;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.AccessConfig;
@@ -130,7 +131,7 @@ public class LoadedAuthorizerBenchmark {
             // Odd tasks touch their PII route once, so their history holds "pii" (the flow rule's `after`).
             for (int t = 1; t < tasks; t += 2) {
                 int a = t % AGENTS;
-                Decision d = authorizer.decide(new Call(agent(a), tokens[t], "r" + piiRoute(a), "http", "GET",
+                Decision d = authorizer.decide(new Call(agent(a), tokens[t], "r" + piiRoute(a), Protocol.HTTP, "GET",
                         "/repos/acme/issues"));
                 if (d.code() != DecisionCode.ALLOW) {
                     throw new IllegalStateException("PII call of task " + t + ": " + d.code() + " " + d.reason());
@@ -144,7 +145,7 @@ public class LoadedAuthorizerBenchmark {
                 // a fresh String and SpiffeId per call, as the data plane has for each request
                 SpiffeId caller = SpiffeId.parse(agent(a).uri());
                 String token = new String(tokens[clean].toCharArray());
-                allowHttp[i] = new Call(caller, token, "r" + httpRoute(a), "http", "GET",
+                allowHttp[i] = new Call(caller, token, "r" + httpRoute(a), Protocol.HTTP, "GET",
                         "/repos/repo-" + random.nextInt(100) + "/issues");
                 allowMcpCondition[i] = toolCall(caller, token, "r" + ConditionBenchmark.lastMcpRoute(a),
                         "search_issues", args, i);
@@ -272,7 +273,7 @@ public class LoadedAuthorizerBenchmark {
     }
 
     static Call toolCall(SpiffeId caller, String token, String route, String tool, ObjectNode args, int id) {
-        return new Call(caller, token, route, "mcp", "POST", "/",
+        return new Call(caller, token, route, Protocol.MCP, "POST", "/",
                 new McpMessage(IntNode.valueOf(id), "tools/call", tool, null, args, false));
     }
 }

@@ -9,12 +9,12 @@ import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ArgumentCapture;
 import dev.toolgate.call.Call;
 import dev.toolgate.common.DecisionCode;
-import dev.toolgate.common.Protocol;
 import dev.toolgate.grant.Task;
 import dev.toolgate.grant.LiveGrant;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.grant.TaskState;
+import dev.toolgate.mcp.McpHousekeeping;
 import dev.toolgate.policy.ConditionException;
 import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.Verdict;
@@ -33,8 +33,8 @@ import java.util.Set;
  * {@code DENY_FLOW} for a flow rule over what the task touched before, {@code DENY_CONDITION} for an allow rule's
  * condition; a shadow-mode document only marks the call {@code would_deny}), the grant's own condition
  * ({@code DENY_CONDITION}), its budget and the rule's rate ({@code DENY_BUDGET}). A condition that cannot be
- * evaluated denies ({@code ERROR_FAIL_CLOSED}). On an MCP route, protocol housekeeping passes when the task holds
- * any live grant there.
+ * evaluated denies ({@code ERROR_FAIL_CLOSED}). On an MCP route, protocol housekeeping ({@link McpHousekeeping})
+ * passes when the task holds any live grant there.
  *
  * <p>A call whose allowing rule says {@code approval: required} asks the {@link Approvals} after the policy: while
  * its approval waits it is denied {@code PENDING_APPROVAL} with the approval's id; once a person denied it,
@@ -134,7 +134,7 @@ public final class Authorizer {
         }
         LiveGrant[] grants = task.grantsFor(call.route());
         String operation = call.operation(); // built once: grants, policy and housekeeping all read this string
-        if (housekeeping(call, operation)) {
+        if (McpHousekeeping.covers(call.protocol(), operation)) {
             for (LiveGrant g : grants) {
                 if (!g.revoked() && !g.expired(now)) {
                     return new Decision.Allow(task, g.grant(), true);
@@ -251,21 +251,5 @@ public final class Authorizer {
         }
         return new Decision.Deny(DecisionCode.DENY_CONDITION, "the condition of grant " + conditionFailed.grant().id()
                 + " does not hold: " + conditionFailed.grant().condition(), task, policy);
-    }
-
-    /**
-     * MCP protocol housekeeping (DESIGN.md, Operations and matching): session set-up, liveness, cancellation, the
-     * event stream and closing the session. Allowed without a grant of its own on an MCP route where the task
-     * holds a live grant; audited like any call.
-     */
-    private static boolean housekeeping(Call call, String operation) {
-        if (call.protocol() != Protocol.MCP) {
-            return false;
-        }
-        return switch (operation) {
-            case "mcp:initialize", "mcp:notifications/initialized", "mcp:ping", "mcp:notifications/cancelled",
-                    Call.MCP_STREAM, Call.MCP_SESSION_CLOSE -> true;
-            default -> false;
-        };
     }
 }

@@ -3,6 +3,7 @@ package dev.toolgate.call;
 import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.McpMessage;
 import dev.toolgate.mcp.ArgsDigest;
+import dev.toolgate.mcp.McpHousekeeping;
 import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.identity.IdentityProof;
@@ -26,9 +27,9 @@ import dev.toolgate.identity.SpiffeId;
 public record Call(SpiffeId agent, CharSequence taskToken, String route, Protocol protocol, String method,
                    String path, McpMessage mcp, IdentityProof proof, RequestHeaders headers) {
     /** Operations of the MCP transport itself, outside JSON-RPC: the server-sent event stream. */
-    public static final String MCP_STREAM = "mcp:stream";
+    public static final String MCP_STREAM = McpHousekeeping.STREAM;
     /** ... and the DELETE that ends a session. */
-    public static final String MCP_SESSION_CLOSE = "mcp:session/close";
+    public static final String MCP_SESSION_CLOSE = McpHousekeeping.SESSION_CLOSE;
 
     public Call {
         requireNonNull(agent, "agent");
@@ -70,8 +71,10 @@ public record Call(SpiffeId agent, CharSequence taskToken, String route, Protoco
             return mcp.operation();
         }
         return switch (protocol) {
-            case MCP -> method.equals("DELETE") ? MCP_SESSION_CLOSE : method.equals("GET") ? MCP_STREAM
-                    : method + ' ' + path;
+            case MCP -> {
+                String transport = McpHousekeeping.transportOperation(method);
+                yield transport != null ? transport : method + ' ' + path;
+            }
             case GRPC -> "grpc:" + path.substring(1);
             case HTTP -> method + ' ' + path;
         };

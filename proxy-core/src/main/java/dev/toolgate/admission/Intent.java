@@ -89,7 +89,7 @@ public record Intent(String route, Protocol protocol, String operation, Decision
         boolean allow = code == DecisionCode.ALLOW;
         AuditRecord rec = AuditRecord.decision(ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose,
                 route, protocol.configName(), operation, shadow != null ? "would_deny" : allow ? "allow" : "deny",
-                shadow != null ? shadow.wouldDeny().code() : code.name(),
+                (shadow != null ? shadow.wouldDeny().code() : code).name(),
                 shadow != null ? shadow.wouldDeny().reason() : reason, grantId, policy,
                 shadow != null ? "shadow" : "enforce", decisionUs, identity);
         if (arguments != null && arguments.digest() != null) {

@@ -2,6 +2,7 @@ package dev.toolgate.audit;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.common.DecisionCode;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.List;
@@ -127,7 +128,7 @@ public record AuditRecord(
     public static AuditRecord gap(Instant ts, String id, long count, Instant firstTs, Instant lastTs,
                                   String reason) {
         return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
-                "ERROR_FAIL_CLOSED", reason, null, null, null, null, "audit_unavailable", null, null, null, null,
+                DecisionCode.ERROR_FAIL_CLOSED.name(), reason, null, null, null, null, "audit_unavailable", null, null, null, null,
                 null, null, null, null, null, count, requireNonNull(firstTs, "firstTs"),
                 requireNonNull(lastTs, "lastTs"), null, null);
     }

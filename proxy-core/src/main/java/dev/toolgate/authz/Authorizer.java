@@ -164,7 +164,7 @@ public final class Authorizer {
         }
         String policy = verdict.rule() == null ? null : verdict.rule() + "@" + rules.version();
         if (!verdict.forwards()) {
-            return new Decision.Deny(DecisionCode.valueOf(verdict.code()), verdict.reason(), task, policy);
+            return new Decision.Deny(verdict.code(), verdict.reason(), task, policy);
         }
         String approvalId = null;
         if (verdict.approvalRequired()) {

@@ -2,6 +2,7 @@ package dev.toolgate.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.operation.OperationPattern;
 import java.time.Duration;
@@ -114,14 +115,14 @@ public final class PolicySet {
             return Verdict.UNRESTRICTED;
         }
         if (operations.isEmpty()) {
-            return Verdict.denied(Verdict.DENY_POLICY, "a grant needs at least one operation", null);
+            return Verdict.denied(DecisionCode.DENY_POLICY, "a grant needs at least one operation", null);
         }
         List<OperationPattern> ops = new ArrayList<>(operations.size());
         for (String o : operations) {
             try {
                 ops.add(OperationPattern.parse(o));
             } catch (IllegalArgumentException | NullPointerException e) {
-                return Verdict.denied(Verdict.DENY_POLICY, String.valueOf(e.getMessage()), null);
+                return Verdict.denied(DecisionCode.DENY_POLICY, String.valueOf(e.getMessage()), null);
             }
         }
         boolean[] covered = new boolean[docs.length];
@@ -192,7 +193,7 @@ public final class PolicySet {
                 }
                 for (OperationPattern op : ops) {
                     if (Rules.anyContains(d.operations(), op)) {
-                        return Verdict.denied(Verdict.DENY_POLICY, "operation " + op + " on route " + route
+                        return Verdict.denied(DecisionCode.DENY_POLICY, "operation " + op + " on route " + route
                                 + " is denied: " + d.reason(), d.id());
                     }
                 }
@@ -223,9 +224,9 @@ public final class PolicySet {
             }
         }
         if (miss != null) {
-            return Verdict.denied(Verdict.DENY_POLICY, miss, missRule);
+            return Verdict.denied(DecisionCode.DENY_POLICY, miss, missRule);
         }
-        return Verdict.denied(Verdict.DENY_POLICY, "operations " + ops + " on route " + route
+        return Verdict.denied(DecisionCode.DENY_POLICY, "operations " + ops + " on route " + route
                 + " are outside every allow rule of policy for " + subject.uri(), null);
     }
 
@@ -256,7 +257,7 @@ public final class PolicySet {
             try {
                 would = callVerdict(activation, subject.view(true));
             } catch (ConditionException e) {
-                would = Verdict.denied(Verdict.ERROR_FAIL_CLOSED, e.getMessage(), null);
+                would = Verdict.denied(DecisionCode.ERROR_FAIL_CLOSED, e.getMessage(), null);
             }
             if (!would.allow()) {
                 return would.asShadow();
@@ -290,7 +291,7 @@ public final class PolicySet {
         String op = f.operation();
         for (Rules.Deny d : rules.denies(route)) {
             if (d.matches(op) && (d.when() == null || d.when().evaluate(a, d.id()))) {
-                return Verdict.denied(Verdict.DENY_POLICY, d.reason(), d.id());
+                return Verdict.denied(DecisionCode.DENY_POLICY, d.reason(), d.id());
             }
         }
         Set<String> history = f.taskLabels();
@@ -298,7 +299,7 @@ public final class PolicySet {
         if (history != null && !history.isEmpty() && here != null && !here.isEmpty()) {
             for (Rules.Flow fl : rules.flows()) {
                 if (intersects(fl.after(), history) && intersects(fl.deny(), here)) {
-                    return Verdict.denied(Verdict.DENY_FLOW, fl.reason(), fl.id());
+                    return Verdict.denied(DecisionCode.DENY_FLOW, fl.reason(), fl.id());
                 }
             }
         }
@@ -315,10 +316,10 @@ public final class PolicySet {
             }
         }
         if (unmet != null) {
-            return Verdict.denied(Verdict.DENY_CONDITION, "the condition of rule " + unmet.id() + " does not hold: "
+            return Verdict.denied(DecisionCode.DENY_CONDITION, "the condition of rule " + unmet.id() + " does not hold: "
                     + unmet.when().expression(), unmet.id());
         }
-        return Verdict.denied(Verdict.DENY_POLICY, "no allow rule of policy for " + f.agent().uri() + " covers "
+        return Verdict.denied(DecisionCode.DENY_POLICY, "no allow rule of policy for " + f.agent().uri() + " covers "
                 + shorten(op) + " on route " + route, null);
     }
 
@@ -340,7 +341,7 @@ public final class PolicySet {
     }
 
     private Verdict uncovered(SpiffeId subject) {
-        return Verdict.denied(Verdict.DENY_POLICY, "no policy document applies to " + subject.uri(), null);
+        return Verdict.denied(DecisionCode.DENY_POLICY, "no policy document applies to " + subject.uri(), null);
     }
 
     private static boolean intersects(Set<String> a, Set<String> b) {

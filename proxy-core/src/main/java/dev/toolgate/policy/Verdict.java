@@ -1,5 +1,8 @@
 package dev.toolgate.policy;
 
+import dev.toolgate.common.DecisionCode;
+import java.util.Set;
+
 /**
  * What the policy says about a grant request ({@link PolicySet#checkGrant}) or a call ({@link PolicySet#evaluate}).
  *
@@ -8,20 +11,19 @@ package dev.toolgate.policy;
  * {@code would_deny} with {@code code} and {@code reason}. A caller that looks at {@code allow} alone fails closed.
  *
  * @param allow            whether the policy allows it
- * @param code             null when allowed, else {@link #DENY_POLICY}, {@link #DENY_FLOW}, {@link #DENY_CONDITION} or
- *                         (shadow only) {@link #ERROR_FAIL_CLOSED}
+ * @param code             null when allowed, else {@link DecisionCode#DENY_POLICY}, {@link DecisionCode#DENY_FLOW},
+ *                         {@link DecisionCode#DENY_CONDITION} or (shadow only) {@link DecisionCode#ERROR_FAIL_CLOSED}
  * @param reason           why it is denied, for the agent and the audit record; null when allowed
  * @param rule             the rule that decided ({@code document/rule}) for the audit {@code policy} field, or null
  * @param shadow           the denial comes from shadow-mode documents only: forward and audit as would-deny
  * @param approvalRequired the allowing rule asks for a person's approval of each call ({@code approval: required})
  * @param rate             the allowing rule's rate limit per task, or null
  */
-public record Verdict(boolean allow, String code, String reason, String rule, boolean shadow,
+public record Verdict(boolean allow, DecisionCode code, String reason, String rule, boolean shadow,
                       boolean approvalRequired, RateSpec rate) {
-    public static final String DENY_POLICY = "DENY_POLICY";
-    public static final String DENY_FLOW = "DENY_FLOW";
-    public static final String DENY_CONDITION = "DENY_CONDITION";
-    public static final String ERROR_FAIL_CLOSED = "ERROR_FAIL_CLOSED";
+    /** The codes a policy denies with; the others are the authorizer's and admission's own. */
+    private static final Set<DecisionCode> POLICY_CODES = Set.of(DecisionCode.DENY_POLICY, DecisionCode.DENY_FLOW,
+            DecisionCode.DENY_CONDITION, DecisionCode.ERROR_FAIL_CLOSED);
 
     /** The verdict of {@link PolicySet#unrestricted()}: allowed, no rule. */
     static final Verdict UNRESTRICTED = new Verdict(true, null, null, null, false, false, null);
@@ -32,6 +34,10 @@ public record Verdict(boolean allow, String code, String reason, String rule, bo
             throw new IllegalArgumentException("code: " + code + ", reason: " + reason
                     + " (expected: both null when allowed, both set when denied)");
         }
+        if (code != null && !POLICY_CODES.contains(code)) {
+            throw new IllegalArgumentException("code: " + code
+                    + " (expected: DENY_POLICY, DENY_FLOW, DENY_CONDITION or ERROR_FAIL_CLOSED)");
+        }
         if (shadow && allow) {
             throw new IllegalArgumentException("shadow: true (expected: only on a denial)");
         }
@@ -41,7 +47,7 @@ public record Verdict(boolean allow, String code, String reason, String rule, bo
         return new Verdict(true, null, null, rule, false, approvalRequired, rate);
     }
 
-    static Verdict denied(String code, String reason, String rule) {
+    static Verdict denied(DecisionCode code, String reason, String rule) {
         return new Verdict(false, code, reason, rule, false, false, null);
     }
 

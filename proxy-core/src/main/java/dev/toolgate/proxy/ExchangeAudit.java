@@ -143,7 +143,7 @@ final class ExchangeAudit {
         AuditRecord rec = intent.record(clock.instant(), decisionId, traceId, spanId, agent, identity, decisionUs,
                 code, reason);
         Runnable failClosed = () -> {
-            span.setAttribute("toolgate.code", "ERROR_FAIL_CLOSED");
+            span.setAttribute("toolgate.code", DecisionCode.ERROR_FAIL_CLOSED.name());
             span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
             span.end();
             refused.run();

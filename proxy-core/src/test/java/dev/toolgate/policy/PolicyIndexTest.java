@@ -7,6 +7,7 @@ import static dev.toolgate.policy.Fixtures.http;
 import static dev.toolgate.policy.Fixtures.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.identity.SpiffeId;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,7 +51,7 @@ class PolicyIndexTest {
         assertThat(set.evaluate(http("weather", EXTERNAL, "GET", "/forecast/today")).rule()).isEqualTo("only/forecast");
         Verdict crossed = set.evaluate(http("crm", PII, "GET", "/forecast/today"));
         assertThat(crossed.allow()).isFalse();
-        assertThat(crossed.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(crossed.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(crossed.rule()).isNull();
         assertThat(crossed.reason()).contains("no allow rule").contains("on route crm");
         assertThat(set.evaluate(http("weather", EXTERNAL, "GET", "/customers/1")).allow()).isFalse();
@@ -188,7 +189,7 @@ class PolicyIndexTest {
         Verdict shadowDenied = set.evaluate(http("weather", EXTERNAL, "GET", "/secret"));
         assertThat(shadowDenied.forwards()).isTrue();
         assertThat(shadowDenied.shadow()).isTrue();
-        assertThat(shadowDenied.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(shadowDenied.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(shadowDenied.rule()).isEqualTo("b-shadow/no-secret");
         assertThat(set.evaluate(http("weather", EXTERNAL, "GET", "/public")).rule()).isEqualTo("a-enforced/w");
         // An agent only the shadow document covers: limited by its grants alone, the shadow rule still reported.

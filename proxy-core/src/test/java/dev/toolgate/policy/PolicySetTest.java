@@ -12,6 +12,7 @@ import static dev.toolgate.policy.Fixtures.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.toolgate.common.DecisionCode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -49,7 +50,7 @@ class PolicySetTest {
         Verdict no = set.evaluate(toolCall("search_issues", Map.of("repo", "evil/widgets")));
         assertThat(no.allow()).isFalse();
         assertThat(no.shadow()).isFalse();
-        assertThat(no.code()).isEqualTo(Verdict.DENY_CONDITION);
+        assertThat(no.code()).isEqualTo(DecisionCode.DENY_CONDITION);
         assertThat(no.rule()).isEqualTo("research-agents/allow[1]");
         assertThat(no.reason()).contains("mcp.arguments.repo.startsWith(\"acme/\")");
     }
@@ -69,7 +70,7 @@ class PolicySetTest {
         // delete_repo is in an allow rule whose condition holds, and in a deny rule.
         Verdict v = set.evaluate(toolCall("delete_repo", ACME));
         assertThat(v.allow()).isFalse();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(v.rule()).isEqualTo("research-agents/no-delete");
         assertThat(v.reason()).isEqualTo("never delete repositories");
     }
@@ -80,7 +81,7 @@ class PolicySetTest {
                 "    when: 'task.purpose != \"cleanup\"'\n    reason: \"never delete repositories\"");
         assertThat(yaml).isNotEqualTo(RESEARCH);
         PolicySet set = load(yaml);
-        assertThat(set.evaluate(toolCall("delete_repo", ACME)).code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(set.evaluate(toolCall("delete_repo", ACME)).code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(set.evaluate(toolCall("delete_repo", ACME).withPurpose("cleanup")).allow()).isTrue();
     }
 
@@ -90,7 +91,7 @@ class PolicySetTest {
         // pii then external: the task touched crm (pii) before; weather is external.
         Verdict afterPii = set.evaluate(http("weather", EXTERNAL, "GET", "/forecast/berlin").withHistory("pii"));
         assertThat(afterPii.allow()).isFalse();
-        assertThat(afterPii.code()).isEqualTo(Verdict.DENY_FLOW);
+        assertThat(afterPii.code()).isEqualTo(DecisionCode.DENY_FLOW);
         assertThat(afterPii.rule()).isEqualTo("research-agents/no-exfiltration");
         assertThat(afterPii.reason()).isEqualTo("no PII to external tools");
         // external then pii passes.
@@ -112,7 +113,7 @@ class PolicySetTest {
         assertThat(set.evaluate(grpc("demo.Tools", "Search")).allow()).isTrue();
         Verdict other = set.evaluate(grpc("demo.Tools", "Delete"));
         assertThat(other.allow()).isFalse();
-        assertThat(other.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(other.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(other.reason()).contains("grpc:demo.Tools/Delete");
     }
 
@@ -122,7 +123,7 @@ class PolicySetTest {
         assertThat(set.evaluate(mcpMethod("tools/list")).allow()).isTrue();
         Verdict v = set.evaluate(mcpMethod("resources/list"));
         assertThat(v.allow()).isFalse();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(v.rule()).isNull();
         assertThat(set.evaluate(http("weather", EXTERNAL, "POST", "/forecast/x")).allow()).isFalse();
         assertThat(set.evaluate(toolCall("search_issues\nforged", ACME)).reason()).doesNotContain("\n");
@@ -132,7 +133,7 @@ class PolicySetTest {
     void aSubjectNoDocumentAppliesToIsDenied() throws Exception {
         Verdict v = load(RESEARCH).evaluate(http("weather", EXTERNAL, "GET", "/forecast/x").withAgent(STRANGER));
         assertThat(v.allow()).isFalse();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(v.reason()).contains("no policy document applies to spiffe://acme.dev/agents/sales/s1");
     }
 
@@ -170,7 +171,7 @@ class PolicySetTest {
         assertThat(v.allow()).isFalse();
         assertThat(v.shadow()).isTrue();
         assertThat(v.forwards()).isTrue();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(v.rule()).isEqualTo("tighter/deny[0]");
         // An enforced denial stays enforced.
         Verdict enforced = set.evaluate(toolCall("delete_repo", ACME));
@@ -190,7 +191,7 @@ class PolicySetTest {
         // The shadow document allows nothing, so every call of the stranger would be denied, yet goes on.
         Verdict crm = set.evaluate(http("crm", PII, "GET", "/customers/1").withAgent(STRANGER));
         assertThat(crm.shadow()).isTrue();
-        assertThat(crm.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(crm.code()).isEqualTo(DecisionCode.DENY_POLICY);
     }
 
     @Test
@@ -199,7 +200,7 @@ class PolicySetTest {
                 SHADOW_TIGHTENING.replace("reason:", "when: 'mcp.arguments.x == 1'\n    reason:"));
         Verdict v = set.evaluate(http("weather", EXTERNAL, "GET", "/forecast/x"));
         assertThat(v.shadow()).isTrue();
-        assertThat(v.code()).isEqualTo(Verdict.ERROR_FAIL_CLOSED);
+        assertThat(v.code()).isEqualTo(DecisionCode.ERROR_FAIL_CLOSED);
     }
 
     @Test
@@ -216,7 +217,7 @@ class PolicySetTest {
         Verdict v = load(RESEARCH, shadowFlow).evaluate(http("weather", EXTERNAL, "GET", "/forecast/x")
                 .withHistory("source-code"));
         assertThat(v.shadow()).isTrue();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_FLOW);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_FLOW);
         assertThat(v.reason()).contains("flow rule flow-trial/flows[0]");
     }
 
@@ -238,7 +239,7 @@ class PolicySetTest {
         PolicySet set = load(RESEARCH);
         Verdict v = set.checkGrant(RESEARCHER, "weather", List.of("GET /**"), Duration.ofMinutes(5), null);
         assertThat(v.allow()).isFalse();
-        assertThat(v.code()).isEqualTo(Verdict.DENY_POLICY);
+        assertThat(v.code()).isEqualTo(DecisionCode.DENY_POLICY);
         assertThat(v.reason()).contains("outside every allow rule");
         assertThat(set.checkGrant(RESEARCHER, "github-mcp", List.of("mcp:tools/call:*"), Duration.ofMinutes(5),
                 10L).allow()).isFalse();

@@ -2,6 +2,7 @@ package dev.toolgate.bench.jmh;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.toolgate.common.DecisionCode;
 import dev.toolgate.common.Protocol;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.UpstreamConfig;
@@ -108,7 +109,7 @@ public class ConditionBenchmark {
             throw new IllegalStateException("expected the when rule to allow: " + allowed);
         }
         Verdict denied = policy.evaluate(deniedCall);
-        if (denied.allow() || !Verdict.DENY_POLICY.equals(denied.code()) || denied.rule() == null) {
+        if (denied.allow() || denied.code() != DecisionCode.DENY_POLICY || denied.rule() == null) {
             throw new IllegalStateException("expected a deny rule to deny: " + denied);
         }
     }

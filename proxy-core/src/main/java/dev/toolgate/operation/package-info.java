@@ -5,7 +5,8 @@
  * string of a call and answers the subset relation ({@code within}) that keeps a grant inside a policy rule and a
  * delegated grant inside its parent's.
  *
- * <p>A leaf: it depends on no other toolgate package, so {@code dev.toolgate.grant} and {@code dev.toolgate.policy}
- * both use it without depending on each other in a loop. Pure: immutable values, no I/O, no time.
+ * <p>Nearly a leaf: it depends only on {@code dev.toolgate.common} (a pattern's {@link dev.toolgate.common.Protocol}),
+ * so {@code dev.toolgate.grant} and {@code dev.toolgate.policy} both use it without depending on each other in a
+ * loop. Pure: immutable values, no I/O, no time.
  */
 package dev.toolgate.operation;

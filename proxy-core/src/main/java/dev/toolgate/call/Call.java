@@ -1,13 +1,13 @@
 package dev.toolgate.call;
 
-import dev.toolgate.common.Protocol;
-import dev.toolgate.mcp.McpMessage;
-import dev.toolgate.mcp.ArgsDigest;
-import dev.toolgate.mcp.McpHousekeeping;
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.common.Protocol;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.mcp.ArgsDigest;
+import dev.toolgate.mcp.McpHousekeeping;
+import dev.toolgate.mcp.McpMessage;
 
 /**
  * One call as the authorizer judges it: who makes it, with which task token, on which route, doing what.

@@ -162,7 +162,8 @@ cat > "$work/toolgate/toolgate.yaml" <<EOF
 listener: {address: 127.0.0.1, port: $P_TOOLGATE}
 identity: {source: dev, trustDomain: toolgate.dev, spiffeId: spiffe://toolgate.dev/toolgate/sidecar, stateDir: $work/ca}
 admin: {address: 127.0.0.1, port: 0}
-control: {address: 127.0.0.1, port: 0, tailBuffer: 1024, auditors: ["spiffe://toolgate.dev/bench/auditor"]}
+control: {address: 127.0.0.1, port: 0, tailBuffer: 1024}
+access: {auditors: ["spiffe://toolgate.dev/bench/auditor"]}
 audit: {file: audit-toolgate.jsonl}
 tasks: {maxTtl: $TASK_TTL}
 routes: [routes.yaml]

@@ -7,7 +7,8 @@ import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
 
 /**
- * A request as a front end hands it to {@link Admission#head}: nothing parsed or normalized yet.
+ * A request as a front end hands it to {@link Admission#head}: nothing parsed or normalized yet. Immutable (the
+ * headers view is read, never changed).
  *
  * @param method   the HTTP method ({@code POST} for a gRPC call)
  * @param target   the request target as received (origin form: path and query), not yet normalized

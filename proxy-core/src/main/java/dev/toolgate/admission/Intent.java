@@ -13,7 +13,7 @@ import java.util.List;
  * What a call was, as far as admission got before it decided: the route and protocol, the operation, the
  * authorizer's decision (task, grant, policy rule, approval), the MCP arguments' digest and captured values, and how
  * each message of a JSON-RPC batch was decided. Every front end writes its decision record from it with
- * {@link #record}, so one request gives the same record fields whichever front end saw it.
+ * {@link #record}, so one request gives the same record fields whichever front end saw it. Immutable.
  *
  * @param route     the matched route, or null (refused before a route matched, or no route matched)
  * @param protocol  the route's protocol, {@link Protocol#HTTP} before one matched

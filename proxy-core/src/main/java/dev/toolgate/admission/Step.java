@@ -13,7 +13,8 @@ import java.util.List;
 
 /**
  * Where {@link Admission} left a request: admitted, refused, waiting for its body (an MCP POST is judged by its
- * JSON-RPC messages), or a request for the sidecar's own task endpoints. Front ends switch over it exhaustively.
+ * JSON-RPC messages), or a request for the sidecar's own task endpoints. Front ends handle every kind. Immutable
+ * values (the MCP request and tools-list watcher they carry belong to the one exchange that got them).
  */
 public sealed interface Step {
 

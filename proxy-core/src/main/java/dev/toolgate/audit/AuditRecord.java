@@ -128,8 +128,8 @@ public record AuditRecord(
     public static AuditRecord gap(Instant ts, String id, long count, Instant firstTs, Instant lastTs,
                                   String reason) {
         return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
-                DecisionCode.ERROR_FAIL_CLOSED.name(), reason, null, null, null, null, "audit_unavailable", null, null, null, null,
-                null, null, null, null, null, count, requireNonNull(firstTs, "firstTs"),
+                DecisionCode.ERROR_FAIL_CLOSED.name(), reason, null, null, null, null, "audit_unavailable", null, null,
+                null, null, null, null, null, null, null, count, requireNonNull(firstTs, "firstTs"),
                 requireNonNull(lastTs, "lastTs"), null, null);
     }
 

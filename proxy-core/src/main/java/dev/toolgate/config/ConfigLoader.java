@@ -150,6 +150,17 @@ public final class ConfigLoader {
      * @throws ConfigException if a source is neither a file nor a directory, or a directory cannot be listed
      */
     public static List<Path> routeFiles(List<Path> sources) throws ConfigException {
+        return yamlFiles(sources, "route");
+    }
+
+    /**
+     * The YAML files under {@code sources}: files as named, then each directory's {@code .yaml}/{@code .yml} files
+     * (not hidden ones, such as a ConfigMap's {@code ..data}) sorted by name; used for route and policy files.
+     *
+     * @param kind what the files hold, for the error ({@code route}, {@code policy})
+     * @throws ConfigException if a source neither is a file nor a directory, or cannot be listed
+     */
+    public static List<Path> yamlFiles(List<Path> sources, String kind) throws ConfigException {
         List<Path> files = new ArrayList<>();
         for (Path p : sources) {
             if (Files.isRegularFile(p)) {
@@ -157,7 +168,7 @@ public final class ConfigLoader {
                 continue;
             }
             if (!Files.isDirectory(p)) {
-                throw new ConfigException(p + ": not found (expected: an existing route file or directory)");
+                throw new ConfigException(p + ": not found (expected: an existing " + kind + " file or directory)");
             }
             try (Stream<Path> s = Files.list(p)) {
                 s.filter(f -> {

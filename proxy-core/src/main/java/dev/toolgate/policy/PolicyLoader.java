@@ -2,6 +2,8 @@ package dev.toolgate.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.toolgate.config.ConfigException;
+import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.RouteConfig;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -12,7 +14,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Loads policy documents ({@code kind: Policy}, one per file) from files and directories (every {@code *.yaml} and
@@ -49,24 +50,11 @@ public final class PolicyLoader {
 
     /** The policy files under {@code sources}: files as named, then each directory's YAML files sorted by name. */
     static List<Path> files(List<Path> sources) throws PolicyException {
-        List<Path> files = new ArrayList<>();
-        for (Path p : sources) {
-            if (Files.isRegularFile(p)) {
-                files.add(p);
-            } else if (Files.isDirectory(p)) {
-                try (Stream<Path> s = Files.list(p)) {
-                    s.filter(f -> {
-                        String n = f.getFileName().toString();
-                        return !n.startsWith(".") && (n.endsWith(".yaml") || n.endsWith(".yml"));
-                    }).filter(Files::isRegularFile).sorted().forEach(files::add);
-                } catch (IOException e) {
-                    throw new PolicyException(p + ": cannot list: " + e.getMessage(), e);
-                }
-            } else {
-                throw new PolicyException(p + ": not found (expected: an existing policy file or directory)");
-            }
+        try {
+            return ConfigLoader.yamlFiles(sources, "policy");
+        } catch (ConfigException e) {
+            throw new PolicyException(e.getMessage(), e);
         }
-        return files;
     }
 
     private static String read(Path file) throws PolicyException {

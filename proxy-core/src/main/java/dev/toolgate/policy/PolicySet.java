@@ -316,8 +316,8 @@ public final class PolicySet {
             }
         }
         if (unmet != null) {
-            return Verdict.denied(DecisionCode.DENY_CONDITION, "the condition of rule " + unmet.id() + " does not hold: "
-                    + unmet.when().expression(), unmet.id());
+            return Verdict.denied(DecisionCode.DENY_CONDITION, "the condition of rule " + unmet.id()
+                    + " does not hold: " + unmet.when().expression(), unmet.id());
         }
         return Verdict.denied(DecisionCode.DENY_POLICY, "no allow rule of policy for " + f.agent().uri() + " covers "
                 + shorten(op) + " on route " + route, null);

@@ -137,7 +137,8 @@ final class Exchange {
             deniedCode = no.code();
             JsonRpcDenial.Body answer = JsonRpcDenial.of(no, audit.decisionId);
             audit.decide(no.code(), no.reason(), () -> answerJson(answer.status(), answer.json()),
-                    () -> refuse(new RequestChecks.Refusal(ProxyError.BAD_REQUEST, no.reason()), true));
+                    () -> refuse(new RequestChecks.Refusal(ProxyError.of(no), no.reason(), no.retryAfterSeconds()),
+                            true));
             return;
         }
         deny(no.code(), new RequestChecks.Refusal(ProxyError.of(no), no.reason(), no.retryAfterSeconds()),

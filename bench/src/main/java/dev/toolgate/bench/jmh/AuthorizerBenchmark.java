@@ -101,7 +101,8 @@ public class AuthorizerBenchmark {
                 int pick = random.nextInt(4);
                 allow[i] = switch (pick) {
                     case 0 -> new Call(caller, token, route(t, 0), Protocol.HTTP, "GET", "/v1/items/" + (t % 97));
-                    case 1 -> new Call(caller, token, route(t, 0), Protocol.HTTP, "PUT", "/v1/items/" + random.nextInt(1000));
+                    case 1 -> new Call(caller, token, route(t, 0), Protocol.HTTP, "PUT",
+                            "/v1/items/" + random.nextInt(1000));
                     // passes over g1 (exact paths) to match g2 (a final **)
                     case 2 -> new Call(caller, token, route(t, 1), Protocol.HTTP, "GET", "/v1/reports/2026/q3/summary");
                     // passes over g0 to match g3 (* in the middle)

@@ -117,8 +117,8 @@ public class ConditionBenchmark {
     /** Route {@code r<k>}: even ones MCP (source code, external), odd ones HTTP; every tenth also PII. */
     static RouteConfig route(int k) {
         UpstreamConfig up = new UpstreamConfig(URI.create("http://127.0.0.1:" + (20000 + k)), null, null);
-        return new RouteConfig("r" + k, (k % 2 == 0 ? "/mcp/r" : "/api/r") + k, null, k % 2 == 0 ? Protocol.MCP : Protocol.HTTP,
-                up, List.copyOf(labels(k)), null, null);
+        return new RouteConfig("r" + k, (k % 2 == 0 ? "/mcp/r" : "/api/r") + k, null,
+                k % 2 == 0 ? Protocol.MCP : Protocol.HTTP, up, List.copyOf(labels(k)), null, null);
     }
 
     static Set<String> labels(int k) {

@@ -40,6 +40,8 @@ public final class ToolsList {
         JSON = JsonMapper.builder(JsonFactory.builder().streamReadConstraints(limits)
                         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
                 .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+                // What follows the first value could be what another parser reads: the text is unreadable.
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .build();
     }
 
@@ -93,12 +95,13 @@ public final class ToolsList {
      * Looks at one JSON text the server sent (a JSON-RPC message or a batch of them).
      *
      * @return the text to send the agent instead, or null to send the original unchanged
-     * @throws IOException if the text is not JSON the parser accepts; a filtering caller must then not pass the
-     *                     text on (it could list tools the agent may not see)
+     * @throws IOException if the text is not one JSON value the parser accepts (none, two, duplicate keys); a
+     *                     filtering caller must then not pass the text on (it could list tools the agent may not
+     *                     see)
      */
     public byte[] inspect(byte[] json, int offset, int length) throws IOException {
         JsonNode root = JSON.readTree(json, offset, length);
-        if (root == null) {
+        if (root == null || root.isMissingNode()) {
             throw new IOException("no JSON value");
         }
         boolean changed = false;

@@ -4,6 +4,7 @@ import dev.toolgate.admission.Admission;
 import dev.toolgate.admission.Step;
 import dev.toolgate.common.Protocol;
 import dev.toolgate.mcp.ToolsList;
+import dev.toolgate.mcp.ToolsListRewriter;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
@@ -81,7 +82,7 @@ final class ResponseRelay implements UpstreamListener {
             boolean headSent = !toolsTap.holding();
             try {
                 content = toolsTap.content(content);
-            } catch (ToolsListTap.Refused e) {
+            } catch (ToolsListRewriter.Refused e) {
                 toolsListRefused(e.getMessage(), headSent);
                 return;
             }
@@ -128,7 +129,7 @@ final class ResponseRelay implements UpstreamListener {
         if (toolsTap != null) {
             try {
                 out = toolsTap.head(out);
-            } catch (ToolsListTap.Refused e) {
+            } catch (ToolsListRewriter.Refused e) {
                 ReferenceCountUtil.release(out);
                 toolsListRefused(e.getMessage(), false);
                 return;

@@ -186,7 +186,7 @@ class AuditTrailTest {
         for (int i = 0; i < sent; i++) {
             while (!trail.offer(decision(i))) {
                 refusals++;
-                Thread.sleep(0, 100_000);
+                Thread.sleep(0, 100_000); // a back-off between offers: the test counts the full queue's refusals
             }
         }
         trail.close();

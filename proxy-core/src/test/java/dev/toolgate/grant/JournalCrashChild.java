@@ -21,6 +21,6 @@ final class JournalCrashChild {
             System.out.println("appended " + rev);
             System.out.flush();
         }
-        Thread.sleep(Long.MAX_VALUE);
+        Thread.sleep(Long.MAX_VALUE); // not a wait: the child idles until the test kills it
     }
 }

@@ -9,6 +9,7 @@ import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.telemetry.ProxyMetrics;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.GatedAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -79,11 +80,9 @@ class AuditPressureTest {
                         .timeout(Duration.ofSeconds(30)).header("toolgate-task", token).build(),
                         HttpResponse.BodyHandlers.ofString()));
             }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (metrics.auditWaits() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            Await.until("a record waiting for room", Duration.ofSeconds(20), () -> metrics.auditWaits() > 0);
             assertThat(metrics.auditWaits()).as("records waited for room: the calls were held back").isPositive();
+            // A negative check: only time passing can show that the held calls are not forwarded.
             Thread.sleep(200);
             // Only calls whose decision record found room were forwarded; the others wait.
             assertThat(sent.stream().filter(CompletableFuture::isDone).count()).isLessThanOrEqualTo(4);
@@ -142,18 +141,12 @@ class AuditPressureTest {
             // did not. Every later call was refused.
             assertThat(statuses).containsExactly(200, 503, 503, 503);
             long refused = 3 + 1;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (trail.refusedCount() < refused && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until("refused records counted", Duration.ofSeconds(10), () -> trail.refusedCount() >= refused);
             assertThat(trail.refusedCount()).isEqualTo(refused);
             assertThat(stalled.lines).isEmpty();
 
             stalled.open();
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (gaps(stalled).isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until("a gap record", Duration.ofSeconds(10), () -> !gaps(stalled).isEmpty());
             List<JsonNode> gaps = gaps(stalled);
             assertThat(gaps).hasSize(1);
             JsonNode gap = gaps.get(0);
@@ -185,11 +178,8 @@ class AuditPressureTest {
         assertThat(chain.records()).isEqualTo(5);
     }
 
-    static void awaitAccepted(AuditTrail trail, long expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (trail.accepted() < expected && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+    static void awaitAccepted(AuditTrail trail, long expected) throws Exception {
+        Await.until(expected + " records accepted", Duration.ofSeconds(30), () -> trail.accepted() >= expected);
         assertThat(trail.accepted()).isEqualTo(expected);
     }
 

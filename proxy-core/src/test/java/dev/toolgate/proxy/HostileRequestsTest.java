@@ -215,6 +215,7 @@ class HostileRequestsTest {
     @MethodSource("badChunks")
     void malformedChunkedBodyIsRefusedAndClosed(Refused c) throws Exception {
         assertRefused(c);
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         // The streamed head may be upstream, but its body never ends there (checked on completion, not on head
         // counts: a head flushed by the previous case can arrive late on a loaded machine).
@@ -357,6 +358,7 @@ class HostileRequestsTest {
             }
             assertThat(client.serverClosed()).as("connection closed").isTrue();
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).hasSizeLessThanOrEqualTo(1).noneMatch(r -> r.uri().contains("smuggled"));
     }
@@ -489,6 +491,7 @@ class HostileRequestsTest {
                 assertThat(res.status()).isEqualTo(400);
             }
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).hasSizeLessThanOrEqualTo(1).noneMatch(r -> r.uri().contains("smuggled"));
     }
@@ -502,6 +505,7 @@ class HostileRequestsTest {
             assertThat(res.status()).isEqualTo(200);
             assertThat(JSON.readTree(res.body()).get("bodyBytes").asInt()).isEqualTo(SMUGGLED.length());
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).hasSize(1).noneMatch(r -> r.uri().contains("smuggled"));
     }
@@ -546,6 +550,7 @@ class HostileRequestsTest {
             assertThat(res.status()).isEqualTo(404);
             assertThat(client.exchange(get("/api/x/after", "")).status()).isEqualTo(200);
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).extracting(TestUpstream.Seen::uri).containsExactly("/after");
     }
@@ -558,6 +563,7 @@ class HostileRequestsTest {
             assertThat(res.status()).isEqualTo(200);
             assertThat(JSON.readTree(res.body()).get("bodyBytes").asInt()).isEqualTo(SMUGGLED.length());
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).extracting(TestUpstream.Seen::uri).containsExactly("/upload");
     }
@@ -587,6 +593,7 @@ class HostileRequestsTest {
             assertThat(JSON.readTree(refused.body()).get("error").asText()).isEqualTo("bad_request");
             assertThat(client.serverClosed()).as("connection closed").isTrue();
         }
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).extracting(TestUpstream.Seen::uri).containsExactly("/one");
     }
@@ -599,6 +606,7 @@ class HostileRequestsTest {
 
     private static void assertRefusedAndNothingForwarded(Refused c) throws Exception {
         assertRefused(c);
+        // A negative check: only time passing can show that nothing reaches the upstream.
         Thread.sleep(SETTLE_MS);
         assertThat(upstream.requests).as("requests that reached the upstream").isEmpty();
     }

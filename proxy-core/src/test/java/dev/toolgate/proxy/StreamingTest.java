@@ -107,6 +107,7 @@ class StreamingTest {
     private static long waitUntilStable() throws InterruptedException {
         long last = -1;
         for (int i = 0; i < 40; i++) {
+            // Not a wait for an event: a count that stopped growing only shows as time passes without growth.
             Thread.sleep(100);
             long now = upstream.downloadBytesWritten.get();
             if (now == last) {

@@ -14,6 +14,7 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.StartRequest;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -72,7 +73,7 @@ class ToolsListTest {
                 for (String part : a.parts()) {
                     out.write(part.getBytes(StandardCharsets.UTF_8));
                     out.flush();
-                    sleep(20);
+                    sleep(20); // lets time pass so each part reaches the sidecar on its own
                 }
             }
         });
@@ -136,10 +137,7 @@ class ToolsListTest {
 
     /** The outcome record of the last call, waiting for it (it is written after the agent has its answer). */
     static JsonNode lastOutcome() throws Exception {
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (outcomes() < calls && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        Await.until("the outcome record of call " + calls, () -> outcomes() >= calls);
         for (int i = sink.lines.size() - 1; i >= 0; i--) {
             JsonNode n = JSON.readTree(sink.lines.get(i));
             if (n.path("phase").asText().equals("outcome")) {

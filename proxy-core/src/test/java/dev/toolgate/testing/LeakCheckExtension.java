@@ -19,7 +19,7 @@ public final class LeakCheckExtension implements AfterAllCallback {
     public void afterAll(ExtensionContext context) throws InterruptedException {
         for (int i = 0; i < 3; i++) {
             System.gc();
-            Thread.sleep(50);
+            Thread.sleep(50); // lets the collector queue lost buffers: there is nothing to poll for
             for (int j = 0; j < 64; j++) {
                 ByteBuf a = PooledByteBufAllocator.DEFAULT.directBuffer(16);
                 ByteBuf b = UnpooledByteBufAllocator.DEFAULT.heapBuffer(16);

@@ -21,7 +21,7 @@ public final class MemoryAuditSink implements AuditSink {
     public void write(String line) {
         if (delayMillisPerLine > 0) {
             try {
-                Thread.sleep(delayMillisPerLine);
+                Thread.sleep(delayMillisPerLine); // a slow sink on purpose: each write takes this long
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

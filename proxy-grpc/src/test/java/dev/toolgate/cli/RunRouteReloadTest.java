@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.toolgate.identity.DevCa;
 import dev.toolgate.identity.JdkSslContexts;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestUpstream;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,19 +96,12 @@ class RunRouteReloadTest {
     }
 
     /** The sidecar polls its files every 2 s: wait up to 20 s for what the poll leads to. */
-    private static boolean eventually(ThrowingCondition condition) throws Exception {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (condition.holds()) {
-                return true;
-            }
-            Thread.sleep(100);
+    private static boolean eventually(Await.Condition condition) throws Exception {
+        try {
+            Await.until("what the sidecar's file poll leads to", Duration.ofSeconds(20), condition);
+            return true;
+        } catch (AssertionError timedOut) {
+            return false; // the caller's assertion names what was expected
         }
-        return condition.holds();
-    }
-
-    @FunctionalInterface
-    private interface ThrowingCondition {
-        boolean holds() throws Exception;
     }
 }

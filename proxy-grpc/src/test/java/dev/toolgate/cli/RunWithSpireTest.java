@@ -8,6 +8,7 @@ import dev.toolgate.proxy.Identities;
 import dev.toolgate.identity.SpireTlsMaterial;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.TestPki;
 import dev.toolgate.testing.TestSpireAgent;
@@ -58,20 +59,14 @@ class RunWithSpireTest {
             // The JWT bundles come from the same Workload API connection.
             assertThat(loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN)).isNull();
             spire.issueJwtBundles(java.util.Map.of(TestPki.TRUST_DOMAIN, pki.ca().jwks()));
-            long deadline = System.nanoTime() + 20_000_000_000L;
-            while (loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN) == null) {
-                assertThat(System.nanoTime()).as("JWT bundle").isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            Await.until("JWT bundle", Duration.ofSeconds(20),
+                    () -> loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN) != null);
             assertThat(loaded.jwtBundles().keys(TestPki.TRUST_DOMAIN))
                     .isEqualTo(pki.ca().jwtBundles().keys(TestPki.TRUST_DOMAIN));
             // What RunCommand does at shutdown: closing the identity ends the Workload API streams.
             assertThat(spire.openX509Streams()).isEqualTo(1);
             loaded.close();
-            while (spire.openX509Streams() != 0) {
-                assertThat(System.nanoTime()).as("streams closed").isLessThan(deadline);
-                Thread.sleep(20);
-            }
+            Await.until("streams closed", Duration.ofSeconds(20), () -> spire.openX509Streams() == 0);
         }
     }
 
@@ -144,21 +139,15 @@ class RunWithSpireTest {
                 SSLContext noCert = pki.jdkClientWithoutCertificate();
                 assertThat(status(noCert, port, jwtCall)).as("no JWT bundle yet").isEqualTo(401);
                 spire.issueJwtBundles(java.util.Map.of(TestPki.TRUST_DOMAIN, pki.ca().jwks()));
-                long jwtDeadline = System.nanoTime() + 20_000_000_000L;
-                while (status(noCert, port, jwtCall) != 200) {
-                    assertThat(System.nanoTime()).as("JWT-SVID accepted").isLessThan(jwtDeadline);
-                    Thread.sleep(50);
-                }
+                Await.until("JWT-SVID accepted", Duration.ofSeconds(20),
+                        () -> status(noCert, port, jwtCall) == 200);
                 assertThat(upstream.requests).extracting(TestUpstream.Seen::uri).containsExactly("/x", "/jwt");
                 assertThat(upstream.requests.get(1).headers().contains("authorization")).isFalse();
 
                 Svid second = pki.issue(TestPki.SIDECAR);
                 spire.issue(second, pki.ca().certificate());
-                long deadline = System.nanoTime() + 20_000_000_000L;
-                while (!servedSerial(agentTls, port).equals(second.leaf().getSerialNumber())) {
-                    assertThat(System.nanoTime()).as("rotation served").isLessThan(deadline);
-                    Thread.sleep(50);
-                }
+                Await.until("rotation served", Duration.ofSeconds(20),
+                        () -> servedSerial(agentTls, port).equals(second.leaf().getSerialNumber()));
                 assertThat(agent.send(call, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
             } finally {
                 sidecar.destroy();

@@ -23,6 +23,7 @@ import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.Svid;
 import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.testing.Await;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -47,6 +48,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -360,11 +362,13 @@ class OneAdmissionPathTest {
 
     /** The audit file's lines once everything accepted so far is written. */
     private static List<String> auditLines() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (audit.written() < audit.accepted() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        return Files.readAllLines(auditFile);
+        // The writer counts a record as written when the sink took it and flushes once per batch: wait until
+        // everything accepted is written and the file holds it.
+        return Await.value("every accepted audit record in " + auditFile, () -> {
+            long written = audit.written();
+            List<String> lines = Files.readAllLines(auditFile);
+            return written >= audit.accepted() && lines.size() >= written ? Optional.of(lines) : Optional.empty();
+        });
     }
 
     private static GrantRequest grant(String route, String... ops) {

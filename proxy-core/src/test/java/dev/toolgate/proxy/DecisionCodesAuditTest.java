@@ -8,13 +8,11 @@ import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.common.DecisionCode;
-import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.JwtSvidConfig;
 import dev.toolgate.config.ListenerConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
-import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
@@ -22,6 +20,7 @@ import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.testing.AuditRecords;
+import dev.toolgate.testing.DecisionTable;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -55,43 +54,6 @@ import org.junit.jupiter.api.io.TempDir;
 class DecisionCodesAuditTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final SpiffeId OTHER = SpiffeId.parse("spiffe://toolgate.test/agents/writer");
-    static final String POLICY = """
-            kind: Policy
-            name: agents
-            mode: enforce
-            subjects: ["spiffe://toolgate.test/agents/*"]
-            allow:
-              - name: weather-read
-                route: weather
-                operations: ["GET /**"]
-              - name: weather-delete
-                route: weather
-                operations: ["DELETE /**"]
-                approval: required
-              - name: crm-read
-                route: crm
-                operations: ["GET /**"]
-              - name: mail-send
-                route: mail
-                operations: ["POST /**"]
-              - name: broken-condition
-                route: mail
-                operations: ["GET /status"]
-                when: 'mcp.arguments.repo == "x"'
-              - name: tools
-                route: tools-mcp
-                operations: ["mcp:tools/call:*"]
-            deny:
-              - name: no-admin
-                route: weather
-                operations: ["GET /admin/**"]
-                reason: "no admin pages"
-            flows:
-              - name: no-pii-out
-                after: [pii]
-                deny: [external]
-                reason: "no PII to external tools"
-            """;
 
     @TempDir
     static Path dir;
@@ -109,18 +71,12 @@ class DecisionCodesAuditTest {
     static void start() throws Exception {
         pki = TestPki.create(dir);
         upstream = TestUpstream.start();
-        UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url()), null, null);
-        List<RouteConfig> routes = List.of(
-                new RouteConfig("weather", "/api/weather", null, Protocol.HTTP, up, null, null),
-                new RouteConfig("crm", "/api/crm", null, Protocol.HTTP, up, List.of("pii"), null),
-                new RouteConfig("mail", "/api/mail", null, Protocol.HTTP, up, List.of("external"), null),
-                new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
-                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null));
+        List<RouteConfig> routes = DecisionTable.routes(upstream.url());
         auditFile = dir.resolve("audit").resolve("audit.jsonl");
         SidecarConfig config = Sidecar.config(routes)
                 .withAudit(new AuditConfig(auditFile, 10_000, Duration.ofSeconds(5), null, false));
         Files.createDirectories(dir.resolve("policies"));
-        Files.writeString(dir.resolve("policies").resolve("agents.yaml"), POLICY);
+        Files.writeString(dir.resolve("policies").resolve("agents.yaml"), DecisionTable.POLICY);
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofSeconds(60));
         audit = AuditTrail.open(config.audit());
         clock = new ManualClock();

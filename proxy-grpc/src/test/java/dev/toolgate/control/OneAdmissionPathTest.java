@@ -8,13 +8,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.common.DecisionCode;
-import dev.toolgate.common.Protocol;
 import dev.toolgate.config.AccessConfig;
 import dev.toolgate.config.AuditConfig;
 import dev.toolgate.config.ControlConfig;
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
-import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.StartRequest;
@@ -24,6 +22,7 @@ import dev.toolgate.identity.Svid;
 import dev.toolgate.policy.PolicyWatcher;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.testing.Await;
+import dev.toolgate.testing.DecisionTable;
 import dev.toolgate.testing.ManualClock;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -83,43 +82,6 @@ class OneAdmissionPathTest {
      * Envoy's, so its records carry neither.
      */
     private static final Set<String> DATA_PLANE_ONLY = Set.of("trace_id", "span_id");
-    private static final String POLICY = """
-            kind: Policy
-            name: agents
-            mode: enforce
-            subjects: ["spiffe://toolgate.test/agents/*"]
-            allow:
-              - name: weather-read
-                route: weather
-                operations: ["GET /**"]
-              - name: weather-delete
-                route: weather
-                operations: ["DELETE /**"]
-                approval: required
-              - name: crm-read
-                route: crm
-                operations: ["GET /**"]
-              - name: mail-send
-                route: mail
-                operations: ["GET /**"]
-              - name: broken-condition
-                route: mail
-                operations: ["GET /status"]
-                when: 'mcp.arguments.repo == "x"'
-              - name: tools
-                route: tools-mcp
-                operations: ["mcp:tools/call:*"]
-            deny:
-              - name: no-admin
-                route: weather
-                operations: ["GET /admin/**"]
-                reason: "no admin pages"
-            flows:
-              - name: no-pii-out
-                after: [pii]
-                deny: [external]
-                reason: "no PII to external tools"
-            """;
 
     @TempDir
     static Path dir;
@@ -144,20 +106,14 @@ class OneAdmissionPathTest {
     static void start() throws Exception {
         pki = TestPki.create(dir);
         upstream = TestUpstream.start();
-        UpstreamConfig up = new UpstreamConfig(URI.create(upstream.url()), null, null);
-        List<RouteConfig> routes = List.of(
-                new RouteConfig("weather", "/api/weather", null, Protocol.HTTP, up, null, null),
-                new RouteConfig("crm", "/api/crm", null, Protocol.HTTP, up, List.of("pii"), null),
-                new RouteConfig("mail", "/api/mail", null, Protocol.HTTP, up, List.of("external"), null),
-                new RouteConfig("tools-mcp", "/mcp/tools", null, Protocol.MCP,
-                        new UpstreamConfig(URI.create(upstream.url() + "/mcp"), null, null), null, null));
+        List<RouteConfig> routes = DecisionTable.routes(upstream.url());
         auditFile = dir.resolve("audit").resolve("audit.jsonl");
         SidecarConfig config = Sidecar.config(routes)
                 .withAudit(new AuditConfig(auditFile, 10_000, Duration.ofSeconds(5), null, false))
                 .withControl(new ControlConfig("127.0.0.1", 0, null))
                 .withAccess(AccessConfig.defaults().withExtAuthz(List.of(ENVOY.uri())));
         Files.createDirectories(dir.resolve("policies"));
-        Files.writeString(dir.resolve("policies").resolve("agents.yaml"), POLICY);
+        Files.writeString(dir.resolve("policies").resolve("agents.yaml"), DecisionTable.POLICY);
         policies = PolicyWatcher.start(List.of(dir.resolve("policies")), routes, Duration.ofSeconds(60));
         audit = AuditTrail.open(config.audit());
         clock = new ManualClock();
@@ -261,10 +217,10 @@ class OneAdmissionPathTest {
             case DENY_POLICY -> new Call(AGENT, "GET", "/api/weather/admin/x", task(AGENT,
                     grant("weather", "GET /**")), null);
             case DENY_FLOW -> {
-                String token = task(AGENT, grant("crm", "GET /**"), grant("mail", "GET /**"));
+                String token = task(AGENT, grant("crm", "GET /**"), grant("mail", "POST /**"));
                 assertThat(send(via, new Call(AGENT, "GET", "/api/crm/customers/7", token, null)))
                         .isEqualTo("ALLOW");
-                yield new Call(AGENT, "GET", "/api/mail/send", token, null);
+                yield new Call(AGENT, "POST", "/api/mail/send", token, "{}");
             }
             case PENDING_APPROVAL -> new Call(AGENT, "DELETE", path, task(AGENT, grant("weather", "DELETE /**")),
                     null);

@@ -25,7 +25,7 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
         // Read per call, not once: a later issue rotates the material without restarting the listener.
         // A listener that accepts JWT-SVIDs takes connections without a client certificate (each request then
         // proves its identity); a certificate that is presented is verified all the same.
-        SslHandler ssl = tls.serverContext(rt.jwt() == null).newHandler(ch.alloc());
+        SslHandler ssl = tls.serverContext(rt.access().jwt() == null).newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(10_000);
         ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
                 new ProtocolSelector(rt));

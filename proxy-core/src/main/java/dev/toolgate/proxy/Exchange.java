@@ -79,8 +79,7 @@ final class Exchange {
         log.debug("[{}] {} {}", ctx.channel().id(), req.method(), req.uri());
         CallSpans.Started span = rt.spans().start(req.headers().get(HopByHop.TRACEPARENT));
         trace = span.hop();
-        audit = new ExchangeAudit(rt.audit(), rt.metrics(), rt.clock(), rt.auditMaxWaitNanos(), ctx.channel(),
-                span.span());
+        audit = rt.audits().open(ctx.channel(), span.span());
         audit.trace(trace);
         audit.intent(Intent.of(req.method().name(), req.uri()));
         boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
@@ -101,7 +100,7 @@ final class Exchange {
             }
             RequestIdentity.Caller caller;
             try {
-                caller = RequestIdentity.identify(audit.peer(), req.headers(), rt.jwt(), rt);
+                caller = RequestIdentity.identify(audit.peer(), req.headers(), rt.access());
             } catch (RequestIdentity.Refused no) {
                 deny(no.code, new RequestChecks.Refusal(no.error, no.getMessage()), no.close);
                 return;

@@ -26,6 +26,17 @@ import org.slf4j.LoggerFactory;
  * retried every millisecond up to the configured bound. Not thread-safe: used on the exchange's event loop.
  */
 final class ExchangeAudit {
+    /**
+     * What every exchange's audit shares: the trail, the metrics, the clock and how long a record may wait for the
+     * trail. Immutable; thread-safe.
+     */
+    record Context(AuditTrail trail, ProxyMetrics metrics, Clock clock, long maxWaitNanos) {
+        /** The audit of one new exchange on {@code channel}, its span {@code span}. */
+        ExchangeAudit open(Channel channel, Span span) {
+            return new ExchangeAudit(trail, metrics, clock, maxWaitNanos, channel, span);
+        }
+    }
+
     private static final Logger log = LoggerFactory.getLogger(ExchangeAudit.class);
 
     private final AuditTrail trail;

@@ -4,7 +4,6 @@ import dev.toolgate.admission.Step;
 import dev.toolgate.identity.SpiffeId;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
  * A request to the sidecar's own task endpoints ({@code /_toolgate/...}, {@link TaskApi}) within one
@@ -42,15 +41,8 @@ final class LocalCall {
         byte[] body = in.bytes();
         in.release();
         ex.state = Exchange.State.LOCAL;
-        try {
-            ex.rt.taskExecutor().execute(() -> {
-                TaskApi.Answer a = ex.rt.taskApi().handle(agent, method, request.target().path(),
-                        request.target().query(), request.token(), body);
-                ex.ctx.executor().execute(() -> answer(a));
-            });
-        } catch (RejectedExecutionException e) {
-            answer(TaskApi.error(503, "UNAVAILABLE", "the sidecar is shutting down"));
-        }
+        ex.rt.taskApi().serve(agent, method, request.target().path(), request.target().query(), request.token(),
+                body, ex.ctx.executor(), this::answer);
     }
 
     private void answer(TaskApi.Answer a) {

@@ -45,13 +45,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) throws SSLPeerUnverifiedException {
         SslHandler tls = ctx.pipeline().get(SslHandler.class);
         SpiffeId peer;
-        if (rt.jwt() == null) {
+        if (rt.access().jwt() == null) {
             peer = PeerIdentity.of(tls.engine().getSession());
         } else {
             // Client certificate optional: without one, every request must carry its own JWT-SVID (RequestIdentity).
             peer = peerOrNull(tls);
         }
-        if (peer != null && !rt.allowed(peer)) {
+        if (peer != null && !rt.access().allows(peer)) {
             // A valid SVID, but not one this listener serves (access.agents).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");

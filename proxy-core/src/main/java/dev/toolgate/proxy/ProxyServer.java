@@ -150,10 +150,11 @@ public final class ProxyServer implements AutoCloseable {
                     parts.approvals(), parts.credentials(), upstreams, new McpParser(), new McpSessions(),
                     parts.clock());
             AtomicReference<RouteSnapshot> routes = new AtomicReference<>(first);
-            ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), audit,
-                    config.audit().maxWait().toNanos(), parts.clock(), metrics, parts.spans(),
-                    config.access().agentPatterns(), new TaskApi(tasks), taskExecutor,
-                    new McpToolDigests(), jwtValidator(config, parts.jwtBundles(), parts.clock()));
+            ProxyRuntime rt = new ProxyRuntime(first, routes::get, config.limits(), metrics,
+                    new AgentAccess(config.access().agentPatterns(),
+                            jwtValidator(config, parts.jwtBundles(), parts.clock())),
+                    new ExchangeAudit.Context(audit, metrics, parts.clock(), config.audit().maxWait().toNanos()),
+                    parts.spans(), new TaskApi(tasks, taskExecutor), new McpToolDigests());
             // Whatever credentials are in force later, JWTs of an ended task are dropped (they share one cache).
             tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,

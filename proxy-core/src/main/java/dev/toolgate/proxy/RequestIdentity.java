@@ -51,11 +51,11 @@ final class RequestIdentity {
     }
 
     /**
-     * @param peer the connection's verified X.509 identity, or null
-     * @param jwt  the listener's JWT-SVID validator, or null when JWT-SVIDs are off
+     * @param peer   the connection's verified X.509 identity, or null
+     * @param access who may use the listener, and its JWT-SVID validator (null when JWT-SVIDs are off)
      */
-    static Caller identify(SpiffeId peer, HttpHeaders headers, JwtSvidValidator jwt, ProxyRuntime rt)
-            throws Refused {
+    static Caller identify(SpiffeId peer, HttpHeaders headers, AgentAccess access) throws Refused {
+        JwtSvidValidator jwt = access.jwt();
         if (jwt == null) {
             if (peer == null) {
                 throw new Refused(DecisionCode.DENY_NO_IDENTITY, ProxyError.UNAUTHENTICATED,
@@ -100,7 +100,7 @@ final class RequestIdentity {
             }
             return new Caller(peer, IdentityProof.X509);
         }
-        if (!rt.allowed(subject)) {
+        if (!access.allows(subject)) {
             throw new Refused(DecisionCode.DENY_NO_IDENTITY, ProxyError.INVALID_TOKEN,
                     "JWT-SVID subject " + subject + " is not among the listener's allowed SPIFFE IDs", false);
         }

@@ -24,6 +24,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -60,9 +63,31 @@ final class TaskApi {
             .build();
 
     private final TaskRegistry tasks;
+    private final Executor executor;
 
-    TaskApi(TaskRegistry tasks) {
+    /**
+     * @param tasks    the registry the endpoints act on
+     * @param executor where requests are served (the journal fsyncs there, never on an event loop)
+     */
+    TaskApi(TaskRegistry tasks, Executor executor) {
         this.tasks = tasks;
+        this.executor = executor;
+    }
+
+    /**
+     * Serves one request on the task executor and hands the answer to {@code then} on {@code back} (the exchange's
+     * event loop); a sidecar that is shutting down answers 503 at once, on the caller's thread.
+     */
+    void serve(SpiffeId caller, String method, String path, String query, CharSequence taskToken, byte[] body,
+               Executor back, Consumer<Answer> then) {
+        try {
+            executor.execute(() -> {
+                Answer a = handle(caller, method, path, query, taskToken, body);
+                back.execute(() -> then.accept(a));
+            });
+        } catch (RejectedExecutionException e) {
+            then.accept(error(503, "UNAVAILABLE", "the sidecar is shutting down"));
+        }
     }
 
     /** One answer: the HTTP status and the JSON body. */

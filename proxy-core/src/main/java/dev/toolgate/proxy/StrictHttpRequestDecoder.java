@@ -18,12 +18,15 @@ import java.util.List;
  * Netty's HTTP/1.1 request decoder with the request-smuggling shapes it tolerates turned into failures.
  *
  * <p>Netty already refuses bare LF, whitespace before the colon, bad header names and values, duplicate or
- * malformed Content-Length and a final coding other than chunked. Two shapes it accepts are refused here:
+ * malformed Content-Length and a final coding other than chunked. Three shapes it accepts or waits on are refused
+ * here:
  * <ul>
  *   <li>Transfer-Encoding together with Content-Length: Netty drops Content-Length and keeps the connection;
  *       a front end that framed by Content-Length would disagree about where the next request starts;
  *   <li>obs-fold (a header line continued on a line that starts with a space or tab): Netty joins it into the
- *       value, which hides it from us, so the raw header bytes are scanned before Netty parses them.
+ *       value, which hides it from us, so the raw header bytes are scanned before Netty parses them;
+ *   <li>bare CR (a CR not followed by LF) anywhere in the head: Netty treats it as data or waits for the LF, so a
+ *       client with CR-only line endings got no answer at all; the same scan refuses it.
  * </ul>
  * A refused message comes out as a request whose {@link DecoderResult} failed, like Netty's own failures, and
  * nothing after it on the connection is decoded. Not thread-safe: one instance per connection.
@@ -33,6 +36,8 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
     /** Message of the failure for a folded header line. */
     static final String OBS_FOLD = "obs-fold (header line starting with whitespace) is not allowed";
     static final String TE_WITH_CL = "Transfer-Encoding together with Content-Length is not allowed";
+    /** Message of the failure for a CR that is not followed by LF in a message head. */
+    static final String BARE_CR = "bare CR (a CR not followed by LF) in the request head is not allowed";
 
     private final FoldScanner scanner = new FoldScanner();
     private boolean inHead = true;
@@ -59,12 +64,14 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
         int start = buffer.readerIndex();
         // Netty's decode() handles at most one head per call, so scanning what is readable now, up to the end of
         // this head, covers every header line before Netty sees it.
-        if (inHead && scanner.scan(buffer) == FoldScanner.Result.FOLD) {
+        FoldScanner.Result scanned = inHead ? scanner.scan(buffer) : FoldScanner.Result.MORE;
+        if (scanned == FoldScanner.Result.FOLD || scanned == FoldScanner.Result.BARE_CR) {
             failed = true;
             buffer.skipBytes(buffer.readableBytes());
             DefaultFullHttpRequest bad = new DefaultFullHttpRequest(
                     HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
-            bad.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(OBS_FOLD)));
+            bad.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(
+                    scanned == FoldScanner.Result.FOLD ? OBS_FOLD : BARE_CR)));
             out.add(bad);
             return;
         }
@@ -93,11 +100,13 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
     }
 
     /**
-     * Finds a line in a message head that starts with SP or HTAB. Keeps its position relative to the decoder's
-     * reader index across calls, because Netty consumes header lines as it parses them.
+     * Finds a line in a message head that starts with SP or HTAB, or a CR that is not followed by LF (Netty waits
+     * for an LF that a client using bare CR line endings never sends, and would hold the connection). Keeps its
+     * position relative to the decoder's reader index across calls, because Netty consumes header lines as it
+     * parses them.
      */
     static final class FoldScanner {
-        enum Result { MORE, FOLD, HEAD_END }
+        enum Result { MORE, FOLD, BARE_CR, HEAD_END }
 
         private int scannedAhead;
         private boolean atLineStart = true;
@@ -120,7 +129,15 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
                     }
                     atLineStart = true;
                 } else if (b == '\r') {
-                    // CR belongs to the line ending; the LF that follows decides.
+                    // CR belongs to the line ending: the next byte must be its LF. A CR that ends what has arrived
+                    // is looked at again when more comes.
+                    if (i + 1 == to) {
+                        scannedAhead = i - buf.readerIndex();
+                        return Result.MORE;
+                    }
+                    if (buf.getByte(i + 1) != '\n') {
+                        return Result.BARE_CR;
+                    }
                 } else {
                     if (atLineStart && seenLine && (b == ' ' || b == '\t')) {
                         return Result.FOLD;

@@ -85,9 +85,11 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
                     // without :method was taken for trailers and left the stream hanging.
                     .validateRequiredPseudoHeaders(true)
                     .build());
+            Http2ConnectionIdle idle = new Http2ConnectionIdle(ctx.channel(), rt.limits().idleTimeout(), rt.metrics());
             p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
                 protected void initChannel(Http2StreamChannel ch) {
+                    idle.streamOpened(ch);
                     ch.config().setAutoRead(false);
                     ch.pipeline().addLast(
                             new Http2HeadGuard(),

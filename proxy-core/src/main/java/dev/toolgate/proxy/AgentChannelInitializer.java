@@ -8,16 +8,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Assembles an agent connection's pipeline: connection limit, TLS (client certificate required, or optional when
- * the listener accepts JWT-SVIDs), ALPN selection.
+ * the listener accepts JWT-SVIDs; the handshake bounded by {@code limits.handshakeTimeout}), ALPN selection (which
+ * also applies the per-identity connection limit).
  */
 final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final TlsMaterial tls;
     private final ProxyRuntime rt;
     private final AtomicInteger openConnections = new AtomicInteger();
+    private final IdentityConnections perIdentity;
 
     AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt) {
         this.tls = tls;
         this.rt = rt;
+        this.perIdentity = new IdentityConnections(rt.limits().maxConnectionsPerIdentity());
     }
 
     @Override
@@ -26,8 +29,8 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
         // A listener that accepts JWT-SVIDs takes connections without a client certificate (each request then
         // proves its identity); a certificate that is presented is verified all the same.
         SslHandler ssl = tls.serverContext(rt.access().jwt() == null).newHandler(ch.alloc());
-        ssl.setHandshakeTimeoutMillis(10_000);
+        ssl.setHandshakeTimeoutMillis(rt.limits().handshakeTimeout().toMillis());
         ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
-                new ProtocolSelector(rt));
+                new ProtocolSelector(rt, perIdentity));
     }
 }

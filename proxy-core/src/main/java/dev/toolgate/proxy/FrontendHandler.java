@@ -11,6 +11,8 @@ import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * The agent side of one HTTP/1.1 connection or one HTTP/2 stream: reads exactly one message per request for it
  * (a {@code FlowControlHandler} sits in front), runs one {@link Exchange} at a time, holds a pipelined HTTP/1.1
  * request until the exchange before it is done, and decides whether the connection goes on.
+ *
+ * <p>Every read it asks of the agent is timed ({@code limits:}): a request head within {@code requestHeadTimeout},
+ * a kept-alive HTTP/1.1 connection's next request starting within {@code idleTimeout} (then its head within
+ * {@code requestHeadTimeout}), a request body part within {@code bodyIdleTimeout}. No timer runs while no read is
+ * asked for: an exchange waiting on its upstream, or held back because the upstream cannot take more.
  *
  * <p>Not thread-safe: every method runs on the channel's event loop.
  */
@@ -38,6 +45,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Exchange exchange;
     /** A pipelined HTTP/1.1 request that arrived before the previous response finished. */
     private HttpRequest parked;
+    /** An exchange on this connection has ended: the next wait for a request starts as keep-alive idle time. */
+    private boolean served;
+    /** What the outstanding read waits for, and its timer (null when no read is asked for). */
+    private Wait waiting;
+    private ScheduledFuture<?> readTimer;
+
+    /** What an outstanding read of the agent waits for; each has its own limit and metric label. */
+    private enum Wait {
+        HEAD("head"), IDLE("idle"), BODY("body");
+
+        final String label;
+
+        Wait(String label) {
+            this.label = label;
+        }
+    }
 
     FrontendHandler(ProxyRuntime rt, boolean http2) {
         this.rt = rt;
@@ -70,6 +93,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      */
     void readAgent() {
         readOutstanding = true;
+        armReadTimer(exchange != null ? Wait.BODY : served ? Wait.IDLE : Wait.HEAD);
         ctx.read();
     }
 
@@ -78,14 +102,55 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (lingering) {
             ctx.read();
         } else if (readOutstanding && !closed) {
+            // Bytes came but not yet a whole message: a kept-alive connection's next request has begun (its head
+            // now has requestHeadTimeout); a body part's wait starts over. A head's own limit runs on.
+            if (waiting == Wait.IDLE || waiting == Wait.BODY) {
+                armReadTimer(waiting == Wait.IDLE ? Wait.HEAD : Wait.BODY);
+            }
             ctx.read();
         }
         ctx.fireChannelReadComplete();
     }
 
+    private void armReadTimer(Wait wait) {
+        cancelReadTimer();
+        Duration limit = switch (wait) {
+            case HEAD -> rt.limits().requestHeadTimeout();
+            case IDLE -> rt.limits().idleTimeout();
+            case BODY -> rt.limits().bodyIdleTimeout();
+        };
+        waiting = wait;
+        readTimer = ctx.executor().schedule(() -> readTimedOut(wait, limit), limit.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelReadTimer() {
+        waiting = null;
+        if (readTimer != null) {
+            readTimer.cancel(false);
+            readTimer = null;
+        }
+    }
+
+    private void readTimedOut(Wait wait, Duration limit) {
+        if (waiting != wait || !readOutstanding || closed || lingering) {
+            return;
+        }
+        readTimer = null;
+        waiting = null;
+        rt.metrics().agentTimeout(wait.label);
+        log.debug("[{}] agent {} timeout ({} ms)", ctx.channel().id(), wait.label, limit.toMillis());
+        if (wait == Wait.BODY && exchange != null) {
+            exchange.onAgentBodyTimeout(limit.toMillis());
+        } else {
+            closed = true;
+            ctx.close();
+        }
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         readOutstanding = false;
+        cancelReadTimer();
         if (lingering) {
             ReferenceCountUtil.release(msg); // the rest of a refused request, read only so the answer is not lost
             return;
@@ -117,6 +182,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         exchange = null;
+        served = true;
         if (close) {
             closed = true;
             if (lastWrite == null) {
@@ -193,6 +259,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
+        cancelReadTimer();
         if (exchange != null) {
             exchange.onAgentClosed();
             exchange = null;

@@ -35,10 +35,12 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
     static final AttributeKey<SpiffeId> PEER = AttributeKey.valueOf("toolgate.peer");
 
     private final ProxyRuntime rt;
+    private final IdentityConnections perIdentity;
 
-    ProtocolSelector(ProxyRuntime rt) {
+    ProtocolSelector(ProxyRuntime rt, IdentityConnections perIdentity) {
         super(ApplicationProtocolNames.HTTP_1_1);
         this.rt = rt;
+        this.perIdentity = perIdentity;
     }
 
     @Override
@@ -55,6 +57,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
             // A valid SVID, but not one this listener serves (access.agents).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");
+            ctx.close();
+            return;
+        }
+        if (peer != null && !perIdentity.admit(peer, ctx.channel())) {
+            log.debug("[{}] agent {} already holds {} connections; closing", ctx.channel().id(), peer,
+                    rt.limits().maxConnectionsPerIdentity());
+            rt.metrics().identityConnectionRefused();
             ctx.close();
             return;
         }
@@ -76,9 +85,11 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
                     // without :method was taken for trailers and left the stream hanging.
                     .validateRequiredPseudoHeaders(true)
                     .build());
+            Http2ConnectionIdle idle = new Http2ConnectionIdle(ctx.channel(), rt.limits().idleTimeout(), rt.metrics());
             p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
                 protected void initChannel(Http2StreamChannel ch) {
+                    idle.streamOpened(ch);
                     ch.config().setAutoRead(false);
                     ch.pipeline().addLast(
                             new Http2HeadGuard(),

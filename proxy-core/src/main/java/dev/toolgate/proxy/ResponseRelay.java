@@ -78,6 +78,7 @@ final class ResponseRelay implements UpstreamListener {
             return;
         }
         bytesOut += content.content().readableBytes();
+        leg.upstreamActive();
         if (toolsTap != null) {
             boolean headSent = !toolsTap.holding();
             try {
@@ -135,6 +136,7 @@ final class ResponseRelay implements UpstreamListener {
                 return;
             }
             if (out == null) {
+                leg.startBodyIdleTimer();
                 return; // held until the answer is in (filtered tools/list)
             }
         }
@@ -144,6 +146,7 @@ final class ResponseRelay implements UpstreamListener {
             complete();
         } else {
             writeToAgent(out);
+            leg.startBodyIdleTimer();
         }
     }
 
@@ -179,6 +182,7 @@ final class ResponseRelay implements UpstreamListener {
     void onAgentWritable() {
         if (upstreamReadPending && leg.channel() != null) {
             upstreamReadPending = false;
+            leg.upstreamActive();
             leg.channel().read();
         }
     }
@@ -198,6 +202,11 @@ final class ResponseRelay implements UpstreamListener {
         }
         leg.release(upstreamReusable);
         ex.finish(false);
+    }
+
+    /** Whether reading the upstream waits for the agent side to take more (back-pressure, not the upstream's stall). */
+    boolean heldBack() {
+        return upstreamReadPending;
     }
 
     @Override

@@ -40,7 +40,10 @@ final class UpstreamRelay {
     private HttpRequest outbound;
     private LastHttpContent pendingBody;
     private Channel upstreamCh;
+    /** The response timer until the response head, then the body idle timer (one at a time). */
     private ScheduledFuture<?> responseTimer;
+    /** When the upstream last delivered a body part, or was last asked to after a pause (nanoTime). */
+    private long lastUpstreamActivity;
     private boolean agentReadPending;
     private boolean headUnflushed;
 
@@ -197,6 +200,41 @@ final class UpstreamRelay {
                         "no response from " + upstream.config.authority() + " within " + ms + " ms");
             }
         }, ms, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * After the response head: the upstream must deliver a body part at least every {@code timeouts.bodyIdle}
+     * while the agent can take more (a pause the sidecar imposes, back-pressure, does not count).
+     */
+    void startBodyIdleTimer() {
+        upstreamActive();
+        scheduleBodyIdle(upstream.timeouts.bodyIdle().toNanos());
+    }
+
+    /** The upstream delivered a body part, or is asked again after a pause: its body idle time starts over. */
+    void upstreamActive() {
+        lastUpstreamActivity = System.nanoTime();
+    }
+
+    private void scheduleBodyIdle(long delayNanos) {
+        responseTimer = ex.ctx.executor().schedule(this::checkBodyIdle, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void checkBodyIdle() {
+        responseTimer = null;
+        if (ex.state != Exchange.State.FORWARDING || ex.responseDone) {
+            return;
+        }
+        long limit = upstream.timeouts.bodyIdle().toNanos();
+        long idle = System.nanoTime() - lastUpstreamActivity;
+        if (answer.heldBack()) {
+            scheduleBodyIdle(limit);
+        } else if (idle < limit) {
+            scheduleBodyIdle(limit - idle);
+        } else {
+            answer.failed(ProxyError.UPSTREAM_TIMEOUT, "no response body byte from " + upstream.config.authority()
+                    + " within " + upstream.timeouts.bodyIdle().toMillis() + " ms");
+        }
     }
 
     void cancelTimer() {

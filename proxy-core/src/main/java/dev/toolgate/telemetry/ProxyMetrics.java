@@ -24,7 +24,11 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_audit_queue_depth}, {@code toolgate_audit_backpressure_waits_total} (records that had to
  *       wait for room in the audit queue), {@code toolgate_audit_fail_closed_total}: the audit path;
  *   <li>{@code toolgate_tls_handshake_failures_total{reason}}: refused agent handshakes;
- *   <li>{@code toolgate_connections_refused_total}: connections closed at the connection limit;
+ *   <li>{@code toolgate_connections_refused_total{limit}}: connections closed at the connection limit
+ *       ({@code limit="connections"}, at accept) or at the per-identity limit ({@code limit="identity"}, after the
+ *       handshake);
+ *   <li>{@code toolgate_agent_timeouts_total{timeout}}: agent connections or exchanges ended by an agent-side timer
+ *       ({@code handshake}, {@code head}, {@code idle}, {@code body});
  *   <li>{@code toolgate_routes_version{version}} (always 1) and {@code toolgate_routes}: the route set in force, its
  *       version and how many routes it has (one series, replaced on every route reload).
  * </ul>
@@ -38,6 +42,8 @@ public final class ProxyMetrics {
     private final Counter auditFailClosed;
     private final Counter auditWaits;
     private final Counter connectionsRefused;
+    private final Counter identityConnectionsRefused;
+    private final Map<String, Counter> agentTimeouts = new ConcurrentHashMap<>();
     // Guarded by this: the route set's info series, replaced when the routes are reloaded.
     private Gauge routesInfo;
     private volatile int routeCount;
@@ -51,7 +57,12 @@ public final class ProxyMetrics {
                 .maximumExpectedValue(Duration.ofSeconds(1))
                 .register(registry);
         this.connectionsRefused = Counter.builder("toolgate.connections.refused")
-                .description("Agent connections closed at accept because the connection limit was reached")
+                .description("Agent connections closed because a connection limit was reached")
+                .tag("limit", "connections")
+                .register(registry);
+        this.identityConnectionsRefused = Counter.builder("toolgate.connections.refused")
+                .description("Agent connections closed because a connection limit was reached")
+                .tag("limit", "identity")
                 .register(registry);
         this.auditWaits = Counter.builder("toolgate.audit.backpressure.waits")
                 .description("Audit records that waited for room in the audit queue (the call waited with them)")
@@ -116,8 +127,22 @@ public final class ProxyMetrics {
                 .register(registry);
     }
 
+    /** A connection closed at accept: the sidecar already held {@code limits.maxConnections}. */
     public void connectionRefused() {
         connectionsRefused.increment();
+    }
+
+    /** A connection closed after its handshake: its identity already held {@code limits.maxConnectionsPerIdentity}. */
+    public void identityConnectionRefused() {
+        identityConnectionsRefused.increment();
+    }
+
+    /** An agent connection or exchange ended by the agent-side timer {@code timeout}. */
+    public void agentTimeout(String timeout) {
+        agentTimeouts.computeIfAbsent(timeout, k -> Counter.builder("toolgate.agent.timeouts")
+                .description("Agent connections or exchanges ended by an agent-side timeout, by timer")
+                .tag("timeout", timeout)
+                .register(registry)).increment();
     }
 
     /** A record found the audit queue full and waits (back-pressure). */

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.identity.SpiffeId;
+import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Await;
 import dev.toolgate.testing.Sidecar;
@@ -16,7 +18,10 @@ import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Agent connections beyond the configured maximum are closed at accept; a freed slot can be used again. */
+/**
+ * Agent connections beyond the configured maximum are closed at accept; a freed slot can be used again; one identity
+ * holding its share does not lock another out.
+ */
 class ConnectionLimitTest {
     @RegisterExtension
     final SidecarExtension env = new SidecarExtension();
@@ -46,5 +51,31 @@ class ConnectionLimitTest {
                 return false;
             }
         });
+    }
+
+    @Test
+    void oneIdentityHoldingItsShareDoesNotStopAnother() throws Exception {
+        TestPki pki = env.pki();
+        TestUpstream upstream = env.upstream();
+        ProxyMetrics metrics = ProxyMetrics.create();
+        ProxyServer proxy = env.start(env.builder(Sidecar.config(List.of(
+                Sidecar.route("weather", "/api/weather", upstream.url())))
+                .withLimits(new LimitsConfig(null, null, null, 4, 2, null, null, null, null))).metrics(metrics));
+        SpiffeId other = SpiffeId.parse("spiffe://toolgate.test/agents/writer");
+        SSLContext greedy = pki.jdkClient(TestPki.AGENT);
+        String get = "GET /api/weather/x HTTP/1.1\r\nHost: a\r\ntoolgate-task: %s\r\n\r\n";
+        String greedyGet = get.formatted(Sidecar.taskForEverything(proxy, TestPki.AGENT));
+        String otherGet = get.formatted(Sidecar.taskForEverything(proxy, other));
+        try (RawHttpClient first = new RawHttpClient(greedy, proxy.port());
+             RawHttpClient second = new RawHttpClient(greedy, proxy.port())) {
+            assertThat(first.exchange(greedyGet).status()).isEqualTo(200);
+            assertThat(second.exchange(greedyGet).status()).isEqualTo(200);
+            assertThatThrownBy(() -> new RawHttpClient(greedy, proxy.port()).exchange(greedyGet))
+                    .as("a third connection of the same identity").isInstanceOf(IOException.class);
+            try (RawHttpClient another = new RawHttpClient(pki.jdkClient(other), proxy.port())) {
+                assertThat(another.exchange(otherGet).status()).isEqualTo(200);
+            }
+        }
+        assertThat(metrics.scrape()).contains("toolgate_connections_refused_total{limit=\"identity\"} 1.0");
     }
 }

@@ -268,24 +268,6 @@ final class Exchange {
         abort("malformed_body");
     }
 
-    /**
-     * The agent sent no byte of its request body for {@code limits.bodyIdleTimeout}: a {@code 408} if nothing was
-     * answered yet (the request was not decided yet: audited as malformed), else the connection or stream is cut.
-     */
-    void onAgentBodyTimeout(long millis) {
-        String reason = "no request body byte from the agent within " + millis + " ms";
-        if (responseStarted || state == State.DISCARDING || state == State.DONE) {
-            recordOutcome(ProxyError.REQUEST_TIMEOUT.code, reason);
-            abort(ProxyError.REQUEST_TIMEOUT.code);
-        } else if (state == State.COLLECTING) {
-            body.release();
-            state = State.CONNECTING;
-            deny(DecisionCode.DENY_MALFORMED, new RequestChecks.Refusal(ProxyError.REQUEST_TIMEOUT, reason), true);
-        } else {
-            refuse(new RequestChecks.Refusal(ProxyError.REQUEST_TIMEOUT, reason), true);
-        }
-    }
-
     /** The agent went away: give everything back. */
     void onAgentClosed() {
         local = null;

@@ -140,7 +140,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         rt.metrics().agentTimeout(wait.label);
         log.debug("[{}] agent {} timeout ({} ms)", ctx.channel().id(), wait.label, limit.toMillis());
         if (wait == Wait.BODY && exchange != null) {
-            exchange.onAgentBodyTimeout(limit.toMillis());
+            exchange.body.timedOut(limit.toMillis());
         } else {
             closed = true;
             ctx.close();

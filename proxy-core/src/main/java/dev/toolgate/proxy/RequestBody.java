@@ -174,6 +174,24 @@ final class RequestBody {
         }
     }
 
+    /**
+     * The agent sent no byte of its request body for {@code limits.bodyIdleTimeout}: a {@code 408} if nothing was
+     * answered yet (the request was not decided yet: audited as malformed), else the connection or stream is cut.
+     */
+    void timedOut(long millis) {
+        String reason = "no request body byte from the agent within " + millis + " ms";
+        if (ex.responseStarted || ex.state == Exchange.State.DISCARDING || ex.state == Exchange.State.DONE) {
+            ex.recordOutcome(ProxyError.REQUEST_TIMEOUT.code, reason);
+            ex.abort(ProxyError.REQUEST_TIMEOUT.code);
+        } else if (ex.state == Exchange.State.COLLECTING) {
+            release();
+            ex.state = Exchange.State.CONNECTING;
+            ex.deny(DecisionCode.DENY_MALFORMED, new RequestChecks.Refusal(ProxyError.REQUEST_TIMEOUT, reason), true);
+        } else {
+            ex.refuse(new RequestChecks.Refusal(ProxyError.REQUEST_TIMEOUT, reason), true);
+        }
+    }
+
     /** Gives back a body being collected. */
     void release() {
         if (collected != null) {

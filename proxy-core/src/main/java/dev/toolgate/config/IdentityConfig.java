@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Where the sidecar gets its own X.509-SVID and the trust bundle it verifies agents against.
+ * Where the sidecar gets its own X.509-SVID and the trust bundles it verifies agents against.
  *
  * <p>{@code source: dev} mints the sidecar's SVID from the built-in dev CA under {@code stateDir} (demo and
  * tests only); {@code source: files} reads PEM files, e.g. written by a SPIRE helper or cert-manager;
@@ -23,7 +23,12 @@ import java.util.Map;
  * @param stateDir       dev CA state directory (source dev)
  * @param certificate    PEM chain, leaf first (source files)
  * @param key            PEM private key (source files)
- * @param bundle         PEM trust bundle (source files)
+ * @param bundle         PEM trust bundle of the sidecar's own trust domain, the domain of its SVID (source files);
+ *                       a CA in it whose URI SAN names another trust domain ({@code spiffe://other.org}) is refused
+ *                       at load, a CA without a SPIFFE URI SAN belongs to the own domain
+ * @param bundles        PEM trust bundles by trust domain (source files; federation): each CA verifies only IDs of
+ *                       the trust domain it is listed under, by the same rule; with {@code bundle}, the own trust
+ *                       domain must not be listed again. {@code bundle}, {@code bundles} or both are required
  * @param socket         the Workload API address, {@code unix:///path} or {@code tcp://IP:port} (source spire;
  *                       unset: the {@code SPIFFE_ENDPOINT_SOCKET} environment variable, else
  *                       {@value SpireTlsMaterial#DEFAULT_ADDRESS})
@@ -34,11 +39,22 @@ import java.util.Map;
  */
 public record IdentityConfig(
         String source, String trustDomain, String spiffeId, Path stateDir, Path certificate, Path key, Path bundle,
-        String socket, Duration startupTimeout, Map<String, Path> jwtBundles) {
+        Map<String, Path> bundles, String socket, Duration startupTimeout, Map<String, Path> jwtBundles) {
 
     public IdentityConfig {
         source = requireNonNullElse(source, "dev");
         jwtBundles = jwtBundles == null ? Map.of() : Map.copyOf(jwtBundles);
+        bundles = bundles == null ? Map.of() : Map.copyOf(bundles);
+        if (!source.equals("files") && !bundles.isEmpty()) {
+            throw new IllegalArgumentException("bundles: not used by source " + source + " (remove it)");
+        }
+        for (String td : bundles.keySet()) {
+            try {
+                SpiffeId.of(td, "");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("bundles: " + e.getMessage());
+            }
+        }
         if (!source.equals("files") && !jwtBundles.isEmpty()) {
             throw new IllegalArgumentException("jwtBundles: not used by source " + source + " (remove it; "
                     + (source.equals("spire") ? "the Workload API streams the JWT bundles" : "the dev CA has its own JWT key")
@@ -62,9 +78,9 @@ public record IdentityConfig(
             case "files" -> {
                 notFor("files", "socket", socket);
                 notFor("files", "startupTimeout", startupTimeout);
-                if (certificate == null || key == null || bundle == null) {
-                    throw new IllegalArgumentException(
-                            "source files: certificate, key and bundle are all required (expected: PEM file paths)");
+                if (certificate == null || key == null || (bundle == null && bundles.isEmpty())) {
+                    throw new IllegalArgumentException("source files: certificate, key and bundle (or bundles by trust"
+                            + " domain) are all required (expected: PEM file paths)");
                 }
             }
             case "spire" -> {
@@ -104,12 +120,12 @@ public record IdentityConfig(
     }
 
     public static IdentityConfig defaults() {
-        return new IdentityConfig(null, null, null, null, null, null, null, null, null, null);
+        return new IdentityConfig(null, null, null, null, null, null, null, null, null, null, null);
     }
 
     /** The SPIRE source: Workload API at {@code socket} (null: environment, then default), optional own ID. */
     public static IdentityConfig spire(String socket, String spiffeId, Duration startupTimeout) {
-        return new IdentityConfig("spire", null, spiffeId, null, null, null, null, socket, startupTimeout, null);
+        return new IdentityConfig("spire", null, spiffeId, null, null, null, null, null, socket, startupTimeout, null);
     }
 
     private static void notFor(String source, String name, Object value) {
@@ -125,12 +141,12 @@ public record IdentityConfig(
                 certificate == null ? null : base.resolve(certificate),
                 key == null ? null : base.resolve(key),
                 bundle == null ? null : base.resolve(bundle),
-                socket, startupTimeout, resolved(base));
+                resolved(bundles, base), socket, startupTimeout, resolved(jwtBundles, base));
     }
 
-    private Map<String, Path> resolved(Path base) {
+    private static Map<String, Path> resolved(Map<String, Path> files, Path base) {
         Map<String, Path> m = new java.util.TreeMap<>();
-        jwtBundles.forEach((td, p) -> m.put(td, base.resolve(p)));
+        files.forEach((td, p) -> m.put(td, base.resolve(p)));
         return m;
     }
 }

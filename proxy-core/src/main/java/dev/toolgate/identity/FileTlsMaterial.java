@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,13 +17,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TLS material from PEM files (certificate chain, key, bundle) that follows the files: when any of them changes
- * (also through a symlink swap, as Kubernetes does for mounted Secrets and ConfigMaps, or spiffe-helper rewriting
- * them), the new SVID and bundle are loaded and used for every new handshake; established connections keep the
+ * TLS material from PEM files (certificate chain, key, trust bundles by trust domain: {@link TrustBundleFiles}) that
+ * follows the files: when any of them changes (also through a symlink swap, as Kubernetes does for mounted Secrets
+ * and ConfigMaps, or spiffe-helper rewriting them), the new SVID and bundles are loaded and used for every new
+ * handshake; established connections keep the
  * context they were made with, so rotation drops no call. A set of files that does not load (half written, key
- * not matching) is refused whole and the previous material stays in force; the next change is tried again.
+ * not matching, a CA in the bundle of another trust domain) is refused whole and the previous material stays in
+ * force; the next change is tried again. Each CA verifies only IDs of the trust domain of its bundle file.
  *
- * <p>The files are polled (cheap: three stat calls per interval) because file-watch events are unreliable on
+ * <p>The files are polled (cheap: one stat call per file and interval) because file-watch events are unreliable on
  * the symlink swaps of mounted volumes. Thread-safe; {@link #close} stops the polling.
  */
 public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
@@ -30,15 +33,15 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
 
     private final Path certificate;
     private final Path key;
-    private final Path bundle;
+    private final TrustBundleFiles bundles;
     private final ScheduledExecutorService poller;
     private volatile TlsMaterial current;
     private volatile String fingerprint;
 
-    private FileTlsMaterial(Path certificate, Path key, Path bundle) {
+    private FileTlsMaterial(Path certificate, Path key, TrustBundleFiles bundles) {
         this.certificate = certificate;
         this.key = key;
-        this.bundle = bundle;
+        this.bundles = bundles;
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "toolgate-svid-files");
             t.setDaemon(true);
@@ -47,15 +50,29 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
     }
 
     /**
-     * Loads the files now (failing if they do not load) and checks them for changes every {@code interval}.
+     * {@link #watch(Path, Path, TrustBundleFiles, Duration)} with one bundle file, for the trust domain of the SVID
+     * only ({@link TrustBundleFiles#ownTrustDomain}).
      *
      * @throws IOException if a file cannot be read
-     * @throws GeneralSecurityException if the certificates or key cannot be parsed or do not form an SVID
+     * @throws GeneralSecurityException as {@link #watch(Path, Path, TrustBundleFiles, Duration)}
      */
     public static FileTlsMaterial watch(Path certificate, Path key, Path bundle, Duration interval)
             throws IOException, GeneralSecurityException {
+        return watch(certificate, key, TrustBundleFiles.ownTrustDomain(requireNonNull(bundle, "bundle")), interval);
+    }
+
+    /**
+     * Loads the files now (failing if they do not load) and checks them for changes every {@code interval}.
+     *
+     * @throws IOException if a file cannot be read
+     * @throws GeneralSecurityException if the certificates or key cannot be parsed or do not form an SVID, or the
+     *     bundles do not load by {@link TrustBundleFiles#load} (a CA in the file of another trust domain, none or
+     *     two for the SVID's own trust domain)
+     */
+    public static FileTlsMaterial watch(Path certificate, Path key, TrustBundleFiles bundles, Duration interval)
+            throws IOException, GeneralSecurityException {
         FileTlsMaterial m = new FileTlsMaterial(requireNonNull(certificate, "certificate"), requireNonNull(key, "key"),
-                requireNonNull(bundle, "bundle"));
+                requireNonNull(bundles, "bundles"));
         m.fingerprint = m.fingerprintNow();
         m.current = m.load();
         long ms = Math.max(10, interval.toMillis());
@@ -65,9 +82,9 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
 
     private TlsMaterial load() throws IOException, GeneralSecurityException {
         Svid own = Svid.load(certificate, key);
-        List<java.security.cert.X509Certificate> cas = TrustBundles.loadPem(bundle);
+        TrustBundles trusted = bundles.load(own.id().trustDomain());
         try {
-            return TlsMaterial.of(own, TrustBundles.single(own.id().trustDomain(), cas));
+            return TlsMaterial.of(own, trusted);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new GeneralSecurityException(e.getMessage(), e);
         }
@@ -88,8 +105,8 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
             TlsMaterial next = load();
             current = next;
             fingerprint = now;
-            log.info("SVID files changed: now serving as {} (certificate valid until {})", next.svid().id(),
-                    next.svid().leaf().getNotAfter().toInstant());
+            log.info("SVID files changed: now serving as {} (certificate valid until {}), trusting {}",
+                    next.svid().id(), next.svid().leaf().getNotAfter().toInstant(), bundles);
         } catch (IOException | GeneralSecurityException | RuntimeException e) {
             // Half-written or inconsistent files: keep serving with the previous material, retry on the next change.
             log.error("SVID files changed but do not load; keeping the previous SVID: {}", e.toString());
@@ -100,7 +117,9 @@ public final class FileTlsMaterial implements TlsMaterial, AutoCloseable {
     /** Real path, modification time and size of each file: changes with an in-place write and a symlink swap. */
     private String fingerprintNow() throws IOException {
         StringBuilder sb = new StringBuilder();
-        for (Path p : List.of(certificate, key, bundle)) {
+        List<Path> files = new ArrayList<>(List.of(certificate, key));
+        files.addAll(bundles.files());
+        for (Path p : files) {
             Path real = p.toRealPath();
             sb.append(real).append('@').append(Files.getLastModifiedTime(real).toMillis())
                     .append('/').append(Files.size(real)).append(';');

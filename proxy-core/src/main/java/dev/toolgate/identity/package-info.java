@@ -8,7 +8,8 @@
  * bundle chosen by the leaf's own trust domain, PKIX path validation) and, upstream, the expected
  * ID; {@link dev.toolgate.identity.PeerIdentity} then reads the verified caller. Hostname
  * verification is not used. The sidecar's own SVID and bundles come from PEM files
- * ({@link dev.toolgate.identity.FileTlsMaterial}), a SPIRE agent's Workload API
+ * ({@link dev.toolgate.identity.FileTlsMaterial}, with one bundle file per trust domain:
+ * {@link dev.toolgate.identity.TrustBundleFiles}), a SPIRE agent's Workload API
  * ({@link dev.toolgate.identity.SpireTlsMaterial}), or {@link dev.toolgate.identity.DevCa}, which
  * mints SVIDs for the demo and tests only; the rotating sources swap contexts for new handshakes.
  *

@@ -7,6 +7,7 @@ import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.SpiffeId;
 import dev.toolgate.identity.SpireTlsMaterial;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.identity.TrustBundleFiles;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -62,7 +63,8 @@ public final class Identities {
             case "files" -> {
                 // The JWKS files first: nothing to close if one of them does not load.
                 JwtBundles jwt = cfg.jwtBundles().isEmpty() ? JwtBundles.none() : JwtBundles.readJwks(cfg.jwtBundles());
-                yield new Loaded(FileTlsMaterial.watch(cfg.certificate(), cfg.key(), cfg.bundle(), RELOAD_POLL), jwt);
+                TrustBundleFiles bundles = TrustBundleFiles.of(cfg.bundle(), cfg.bundles());
+                yield new Loaded(FileTlsMaterial.watch(cfg.certificate(), cfg.key(), bundles, RELOAD_POLL), jwt);
             }
             // Waits (up to startupTimeout) for the first SVID; the sidecar does not listen without one.
             case "spire" -> {

@@ -85,6 +85,45 @@ class IdentityConfigTest {
     }
 
     @Test
+    void filesTakeX509BundlesByTrustDomainRelativeToTheFile() throws Exception {
+        IdentityConfig id = load("""
+                identity:
+                  source: files
+                  certificate: svid.pem
+                  key: svid.key
+                  bundles: {example.org: bundles/example.pem, partner.org: /etc/partner.pem}
+                """).identity();
+        assertThat(id.bundle()).as("bundles alone: the own trust domain must be among them").isNull();
+        assertThat(id.bundles()).containsEntry("example.org", dir.resolve("bundles/example.pem"))
+                .containsEntry("partner.org", Path.of("/etc/partner.pem")).hasSize(2);
+        IdentityConfig both = load("identity: {source: files, certificate: c, key: k, bundle: own.pem,"
+                + " bundles: {partner.org: p.pem}}\n").identity();
+        assertThat(both.bundle()).isEqualTo(dir.resolve("own.pem"));
+        assertThat(both.bundles()).containsOnlyKeys("partner.org");
+        assertThat(load("identity: {source: files, certificate: c, key: k, bundle: b}\n").identity().bundles())
+                .isEmpty();
+    }
+
+    @Test
+    void badX509BundlesAreNamedWithFileAndLine() {
+        String file = dir.resolve("s.yaml").toString();
+        assertThatThrownBy(() -> load("identity:\n  source: files\n  certificate: c\n  key: k\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(file + ":")
+                .hasMessageContaining("identity: source files: certificate, key and bundle (or bundles by trust"
+                        + " domain) are all required");
+        assertThatThrownBy(() -> load("identity:\n  source: files\n  certificate: c\n  key: k\n"
+                + "  bundles: {Example.ORG: b.pem}\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(file + ":")
+                .hasMessageContaining("identity: bundles: ");
+        assertThatThrownBy(() -> load("identity: {source: spire, bundles: {example.org: b.pem}}\n"))
+                .hasMessageContaining("identity: bundles: not used by source spire (remove it)");
+        assertThatThrownBy(() -> load("identity: {source: dev, bundles: {example.org: b.pem}}\n"))
+                .hasMessageContaining("identity: bundles: not used by source dev (remove it)");
+    }
+
+    @Test
     void theListenerAcceptsJwtSvidsOnlyWhenEnabledAndWithAnAudience() throws Exception {
         JwtSvidConfig off = load("listener: {port: 0}\n").listener().jwtSvid();
         assertThat(off.enabled()).as("off by default").isFalse();

@@ -79,6 +79,12 @@ public final class Admission {
         if (r.agent() == null) {
             return refused(intent, DecisionCode.DENY_NO_IDENTITY, "no verified workload identity (no SPIFFE ID was proven for this request)");
         }
+        String override = OverrideHeaders.present(r.headers());
+        if (override != null) {
+            return refused(intent, DecisionCode.DENY_MALFORMED, "header " + override + " asks the backend for"
+                    + " another method or path than the request line names (the grant and the audit record name the"
+                    + " request line); send the call without it");
+        }
         RequestTarget target;
         try {
             target = PathNormalizer.normalize(r.target());

@@ -244,6 +244,13 @@ public final class ConfigLoader {
     private static <T> T parse(Path file, String text, YamlLines lines, Class<T> type, Map<String, String> moved)
             throws ConfigException {
         try {
+            UnknownKeys.Unknown unknown = UnknownKeys.first(YAML, YAML.readTree(text), type);
+            if (unknown != null) {
+                int line = lines.line(unknown.path());
+                throw new ConfigException(file + (line > 0 ? ":" + line : "") + ": " + unknown.path() + ": "
+                        + (moved.containsKey(unknown.path()) ? "moved (expected: " + moved.get(unknown.path()) + ")"
+                        : YamlErrors.unknownKey(unknown.key(), unknown.known())));
+            }
             T value = YAML.readValue(text, type);
             if (value == null) {
                 throw new ConfigException(file + ": empty document (expected: a YAML mapping)");

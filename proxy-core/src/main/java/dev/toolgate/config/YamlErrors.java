@@ -3,6 +3,8 @@ package dev.toolgate.config;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import java.util.Collection;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -68,6 +70,48 @@ public final class YamlErrors {
         return sb.isEmpty() ? "(top level)" : sb.toString();
     }
 
+    /**
+     * {@code unknown key (expected: one of a, b, c)}, followed by {@code ; did you mean b?} when one known key is
+     * within two edits (Levenshtein, case-insensitive) of {@code key}: the nearest, the first in order on a tie.
+     */
+    public static String unknownKey(String key, Collection<String> known) {
+        TreeSet<String> sorted = new TreeSet<>(known);
+        String nearest = null;
+        int best = 3;
+        for (String k : sorted) {
+            int d = distance(key.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT), best);
+            if (d < best) {
+                best = d;
+                nearest = k;
+            }
+        }
+        return "unknown key (expected: one of " + String.join(", ", sorted) + ")"
+                + (nearest == null ? "" : "; did you mean " + nearest + "?");
+    }
+
+    /** Levenshtein distance of {@code a} and {@code b}, or {@code limit} when it is at least that. */
+    private static int distance(String a, String b, int limit) {
+        if (Math.abs(a.length() - b.length()) >= limit) {
+            return limit;
+        }
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return Math.min(prev[b.length()], limit);
+    }
+
     /** A parse error of the YAML itself that surfaced while binding (Jackson wraps it), or null. */
     private static JsonProcessingException syntaxError(JsonMappingException e) {
         for (Throwable t = e.getCause(); t != null && t != t.getCause(); t = t.getCause()) {
@@ -100,7 +144,7 @@ public final class YamlErrors {
         if (e instanceof UnrecognizedPropertyException u) {
             TreeSet<String> known = new TreeSet<>();
             u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-            return "unknown key (expected: one of " + String.join(", ", known) + ")";
+            return unknownKey(u.getPropertyName(), known);
         }
         // A record constructor's IllegalArgumentException carries the useful text; Jackson wraps it.
         Throwable t = e;

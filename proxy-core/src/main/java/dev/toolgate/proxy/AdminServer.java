@@ -48,10 +48,10 @@ public final class AdminServer implements AutoCloseable {
      * Starts the listener without a JWKS ({@code /.well-known/jwks.json} answers 404).
      *
      * @throws InterruptedException if interrupted while binding
-     * @throws io.netty.channel.ChannelException if the address cannot be bound
+     * @throws StartupException if the address cannot be bound (the message names the admin port and the address)
      */
     public static AdminServer start(String address, int port, ProxyMetrics metrics, BooleanSupplier ready)
-            throws InterruptedException {
+            throws StartupException, InterruptedException {
         return start0(address, port, metrics, ready, null);
     }
 
@@ -60,20 +60,20 @@ public final class AdminServer implements AutoCloseable {
      * (asked on every request, so rotated keys show at once).
      *
      * @throws InterruptedException if interrupted while binding
-     * @throws io.netty.channel.ChannelException if the address cannot be bound
+     * @throws StartupException if the address cannot be bound (the message names the admin port and the address)
      */
     public static AdminServer start(String address, int port, ProxyMetrics metrics, BooleanSupplier ready,
-                                    Supplier<String> jwks) throws InterruptedException {
+                                    Supplier<String> jwks) throws StartupException, InterruptedException {
         return start0(address, port, metrics, ready, requireNonNull(jwks, "jwks"));
     }
 
     private static AdminServer start0(String address, int port, ProxyMetrics metrics, BooleanSupplier ready,
-                                      Supplier<String> jwks) throws InterruptedException {
+                                      Supplier<String> jwks) throws StartupException, InterruptedException {
         requireNonNull(metrics, "metrics");
         requireNonNull(ready, "ready");
         EventLoopGroup group = Transports.newGroup(1);
         try {
-            Channel ch = new ServerBootstrap()
+            Channel ch = Listeners.bind(new ServerBootstrap()
                     .group(group)
                     .channel(Transports.serverChannel())
                     .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -82,10 +82,9 @@ public final class AdminServer implements AutoCloseable {
                             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(4096),
                                     new Handler(metrics, ready, jwks));
                         }
-                    })
-                    .bind(address, port).sync().channel();
+                    }), "admin port", address, port);
             return new AdminServer(group, ch);
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (StartupException | InterruptedException | RuntimeException e) {
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             throw e;
         }

@@ -18,7 +18,11 @@ import java.util.Set;
  * {@code x-http2-*} conversion headers (a client must not be able to set the scheme or stream id the sidecar uses
  * upstream). On requests also: {@code Host} (set to the upstream), {@code Expect} (answered by the sidecar),
  * {@code Authorization} (the agent never talks to a tool with its own credentials; the sidecar injects them),
- * {@code toolgate-task} (the task token stays in the sidecar) and {@code traceparent} (re-set). Headers the
+ * {@code toolgate-task} (the task token stays in the sidecar), {@code traceparent} (re-set) and the headers by
+ * which a proxy tells a backend who the caller is or where the call came from ({@link #IDENTITY}, every
+ * {@code x-forwarded-*}): only the sidecar vouches for the caller, and it does so with the route's credential, so
+ * an agent's {@code X-Forwarded-Client-Cert} or {@code X-Spiffe-Id} never reaches a backend that might trust it.
+ * They are dropped, not refused, and the call's audit record is the same either way. Headers the
  * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor can it remove
  * {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would read the body
  * as the next request). Stateless.
@@ -30,6 +34,26 @@ final class HopByHop {
     private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final String NETTY_EXTENSION_PREFIX = "x-http2-";
+    private static final String FORWARDED_PREFIX = "x-forwarded-";
+
+    /**
+     * Identity- and origin-asserting request headers (besides every {@code x-forwarded-*}): set by proxies, load
+     * balancers and meshes for the backend to trust (RFC 7239, RFC 9440, Envoy's XFCC, nginx and CDN conventions).
+     */
+    static final Set<AsciiString> IDENTITY = Set.of(
+            AsciiString.cached("forwarded"), AsciiString.cached("x-real-ip"), AsciiString.cached("x-client-ip"),
+            AsciiString.cached("x-cluster-client-ip"), AsciiString.cached("true-client-ip"),
+            AsciiString.cached("cf-connecting-ip"), AsciiString.cached("fastly-client-ip"),
+            AsciiString.cached("x-original-forwarded-for"), AsciiString.cached("x-spiffe-id"),
+            AsciiString.cached("x-client-cert"), AsciiString.cached("x-client-cert-chain"),
+            AsciiString.cached("client-cert"), AsciiString.cached("client-cert-chain"),
+            AsciiString.cached("x-ssl-client-cert"), AsciiString.cached("x-ssl-cert"),
+            AsciiString.cached("ssl-client-cert"), AsciiString.cached("x-ssl-client-verify"),
+            AsciiString.cached("x-ssl-client-dn"), AsciiString.cached("x-ssl-client-s-dn"),
+            AsciiString.cached("x-client-verify"), AsciiString.cached("x-client-dn"),
+            AsciiString.cached("x-envoy-external-address"), AsciiString.cached("x-envoy-internal"),
+            AsciiString.cached("x-envoy-original-path"), AsciiString.cached("x-remote-user"),
+            AsciiString.cached("remote-user"), AsciiString.cached("x-authenticated-user"));
 
     private static final Set<AsciiString> ALWAYS = Set.of(
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
@@ -69,13 +93,18 @@ final class HopByHop {
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
-            if (ALWAYS.contains(name) || request && REQUEST_ONLY.contains(name)
+            if (ALWAYS.contains(name) || request && (REQUEST_ONLY.contains(name) || identity(name))
                     || name.startsWith(NETTY_EXTENSION_PREFIX)
                     || listed != null && listed.contains(name.toString()) && !FRAMING.contains(name)) {
                 continue;
             }
             out.add(name, e.getValue());
         }
+    }
+
+    /** Whether {@code name} (lower case) asserts who calls or from where: never forwarded from the agent. */
+    static boolean identity(AsciiString name) {
+        return IDENTITY.contains(name) || name.startsWith(FORWARDED_PREFIX);
     }
 
     private static Set<String> connectionListed(HttpHeaders in) {

@@ -124,9 +124,9 @@ public final class ProxyServer implements AutoCloseable {
      *
      * @throws SSLException if an upstream's TLS context cannot be built
      * @throws InterruptedException if interrupted while binding
-     * @throws io.netty.channel.ChannelException if the address cannot be bound
+     * @throws StartupException if the address cannot be bound (the message names the listener and the address)
      */
-    static ProxyServer start(DataPlaneParts parts) throws SSLException, InterruptedException {
+    static ProxyServer start(DataPlaneParts parts) throws SSLException, StartupException, InterruptedException {
         SidecarConfig config = parts.config();
         TlsMaterial tls = parts.tls();
         TaskRegistry tasks = parts.tasks();
@@ -160,19 +160,17 @@ public final class ProxyServer implements AutoCloseable {
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
             metrics.routeSet(first.version(), first.routes().size());
-            Channel ch = new ServerBootstrap()
+            Channel ch = Listeners.bind(new ServerBootstrap()
                     .group(boss, workers)
                     .channel(Transports.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new AgentChannelInitializer(tls, rt))
-                    .bind(config.listener().address(), config.listener().port())
-                    .sync()
-                    .channel();
+                    .childHandler(new AgentChannelInitializer(tls, rt)),
+                    "listener", config.listener().address(), config.listener().port());
             log.info("data plane listening on {} ({} routes, version {}, transport {})", ch.localAddress(),
                     config.routes().size(), first.version(), Transports.EPOLL ? "epoll" : "nio");
             return new ProxyServer(boss, workers, resolver, ch, taskExecutor, parts, routes);
-        } catch (SSLException | InterruptedException | RuntimeException e) {
+        } catch (SSLException | StartupException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);

@@ -167,10 +167,10 @@ public final class SidecarBuilder {
      * again before the exception is thrown.
      *
      * @throws StartupException         if the identity, audit trail, policy, task store, route files or an
-     *                                  upstream's TLS cannot be set up (the message says which and why)
+     *                                  upstream's TLS cannot be set up, or the listener or admin port cannot be
+     *                                  bound (the message says which and why)
      * @throws IllegalArgumentException if a route's credential settings are unusable
      * @throws InterruptedException     if interrupted while binding
-     * @throws io.netty.channel.ChannelException if a listener address cannot be bound
      * @throws IllegalStateException    if this builder already built
      */
     public ProxyServer build() throws StartupException, InterruptedException {

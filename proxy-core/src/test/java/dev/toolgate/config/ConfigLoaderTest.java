@@ -405,4 +405,37 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> new RouteAuditConfig(many, null))
                 .hasMessage("captureArgs: 33 names (expected: at most 32)");
     }
+
+    /**
+     * A misspelled key is reported as unknown, with the nearest valid key, before the record it belongs to can
+     * complain that the key it meant is missing.
+     */
+    @Test
+    void aMisspelledKeyIsUnknownBeforeAnythingIsRequired() throws Exception {
+        assertThatThrownBy(() -> ConfigLoader.load(write("i.yaml",
+                "identity: {source: files, certificate: a, key: b, bundel: c}\n")))
+                .hasMessageContaining("i.yaml:1: identity.bundel: unknown key (expected: one of bundle,")
+                .hasMessageEndingWith("; did you mean bundle?")
+                .hasMessageNotContaining("required");
+        assertThatThrownBy(() -> ConfigLoader.loadRoutes(write("r.yaml",
+                "routes:\n  - name: a\n    upstream: {url: http://127.0.0.1:1}\n    prefx: /a\n")))
+                .hasMessageContaining("r.yaml:4: routes[0].prefx: unknown key (expected: one of ")
+                .hasMessageEndingWith("; did you mean prefix?")
+                .hasMessageNotContaining("required");
+        assertThatThrownBy(() -> ConfigLoader.loadRoutes(write("u.yaml",
+                "routes:\n  - name: a\n    prefix: /a\n    upstrem: {url: http://127.0.0.1:1}\n")))
+                .hasMessageContaining("u.yaml:4: routes[0].upstrem: unknown key")
+                .hasMessageEndingWith("; did you mean upstream?");
+        assertThatThrownBy(() -> ConfigLoader.loadRoutes(write("v.yaml",
+                "routes:\n  - name: a\n    prefix: /a\n    upstream: {ulr: http://127.0.0.1:1}\n")))
+                .hasMessageContaining("v.yaml:4: routes[0].upstream.ulr: unknown key (expected: one of http,"
+                        + " spiffeId, url); did you mean url?");
+        assertThatThrownBy(() -> ConfigLoader.load(write("l.yaml", "listner: {port: 0}\n")))
+                .hasMessageEndingWith("l.yaml:1: listner: unknown key (expected: one of access, admin, approvals,"
+                        + " audit, control, identity, limits, listener, policies, routes, tasks, timeouts); did you"
+                        + " mean listener?");
+        // Nothing within two edits: no guess.
+        assertThatThrownBy(() -> ConfigLoader.load(write("n.yaml", "listener: {portNumber: 0}\n")))
+                .hasMessageEndingWith("listener.portNumber: unknown key (expected: one of address, jwtSvid, port)");
+    }
 }

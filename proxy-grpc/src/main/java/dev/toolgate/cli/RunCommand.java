@@ -49,8 +49,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             control = ControlServer.start(server);
         } catch (java.io.IOException e) {
-            System.err.println("toolgate: cannot start the control API on " + cfg.control().address() + ":"
-                    + cfg.control().port() + ": " + e.getMessage());
+            System.err.println("toolgate: " + e.getMessage());
             server.close();
             return 2;
         }

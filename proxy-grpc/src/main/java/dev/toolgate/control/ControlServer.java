@@ -22,6 +22,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +70,7 @@ public final class ControlServer implements AutoCloseable {
      * material, tasks, audit trail and approvals; health follows its readiness; Envoy's ext_authz checks are
      * answered with the route set in force on the data plane (so both decide alike, even after a route reload).
      *
-     * @throws IOException if the address cannot be bound
+     * @throws IOException if the address cannot be bound (the message names the control port and the address)
      */
     public static ControlServer start(ProxyServer dataPlane) throws IOException {
         requireNonNull(dataPlane, "dataPlane");
@@ -88,7 +89,7 @@ public final class ControlServer implements AutoCloseable {
      * @param audit  the audit trail whose records the tail streams
      * @param ready  whether the sidecar is ready (health follows it)
      * @param routes the route set in force, read once per check
-     * @throws IOException if the address cannot be bound
+     * @throws IOException if the address cannot be bound (the message names the control port and the address)
      */
     static ControlServer start(SidecarConfig config, TlsMaterial tls, TaskRegistry tasks, AuditTrail audit,
                                      BooleanSupplier ready, Supplier<RouteSnapshot> routes) throws IOException {
@@ -127,7 +128,11 @@ public final class ControlServer implements AutoCloseable {
                 .build();
         try {
             server.start();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            tails.close();
+            throw new IOException("control port " + control.address() + ":" + control.port() + ": "
+                    + bindFailure(e), e);
+        } catch (RuntimeException e) {
             tails.close();
             throw e;
         }
@@ -205,5 +210,22 @@ public final class ControlServer implements AutoCloseable {
             server.shutdownNow();
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** What an operator can act on from gRPC's "Failed to bind" and the JDK's or native transport's cause. */
+    private static String bindFailure(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String msg = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+            if (msg.contains("address already in use")) {
+                return "address already in use (another process listens there; choose another port or stop it)";
+            }
+            if (msg.contains("assign requested address")) {
+                return "address not available on this host (expected: an address of one of its interfaces)";
+            }
+            if (msg.contains("permission denied")) {
+                return "permission denied (ports below 1024 need privileges)";
+            }
+        }
+        return String.valueOf(e.getMessage());
     }
 }

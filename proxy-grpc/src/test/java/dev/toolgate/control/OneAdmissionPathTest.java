@@ -46,6 +46,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -57,6 +58,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The same calls through both front ends of one sidecar, the data plane (an agent over mTLS) and Envoy's ext_authz
@@ -185,6 +187,29 @@ class OneAdmissionPathTest {
             assertThat(send(via, new Call(AGENT, "POST", "/mcp/tools", opener, call), session))
                     .as("the opener via %s", via).isEqualTo("ALLOW");
         }
+    }
+
+    /**
+     * A header that would make the backend run another method or path than the grant names is refused by the one
+     * admission step, so Envoy's ext_authz refuses it exactly as the listener does: same code, same record.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"X-HTTP-Method-Override", "X-Original-URL",
+            "X-Rewrite-URL", "X-Method-Override", "X-HTTP-Method", "X-Original-Method"})
+    void bothFrontEndsRefuseAMethodOrPathOverride(String header) throws Exception {
+        Map<Via, JsonNode> records = new LinkedHashMap<>();
+        for (Via via : Via.values()) {
+            Call call = new Call(AGENT, "GET", "/api/weather/today", task(AGENT, grant("weather", "GET /**")), null);
+            int before = auditLines().size();
+            // Lower case: Envoy sends header names lower-cased.
+            assertThat(send(via, call, Map.of(header.toLowerCase(Locale.ROOT),
+                    header.endsWith("URL") ? "/api/weather/admin" : "DELETE")))
+                    .as("%s via %s", header, via).isEqualTo("DENY_MALFORMED");
+            records.put(via, decisionRecordAfter(before));
+        }
+        JsonNode check = records.get(Via.EXT_AUTHZ);
+        assertThat(check.path("reason").asText()).contains(header.toLowerCase(Locale.ROOT));
+        assertThat(decided(check)).isEqualTo(decided(records.get(Via.DATA_PLANE)));
     }
 
     /** Sets up a row for one front end (its own task, warm-up calls through the same front end) and the call. */

@@ -95,8 +95,8 @@ public final class FileAuditSink implements AuditSink {
     /**
      * The {@code hash} of the last record in {@code file}, if the file exists and has one.
      *
-     * @throws IOException if the file cannot be read or its last line is not an audit record (a torn last line
-     *     must be looked at by a person: the chain does not silently restart)
+     * @throws IOException if the file cannot be read or its last line is not an audit record (the chain does not
+     *     silently restart; {@link AuditTrail#open} moves a torn tail aside before it asks)
      */
     public static Optional<String> lastHash(Path file) throws IOException {
         if (!Files.exists(file) || Files.size(file) == 0) {

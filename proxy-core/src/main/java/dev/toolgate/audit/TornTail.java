@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Only the last line can be torn: torn means it does not parse as JSON, has no {@code hash} or
  * {@code prev_hash}, or lacks its line break and its hash does not verify (the same rule as
  * {@link AuditVerifier}). A last record that is whole and only lost its line break gets the line break back. A bad
- * line before the last one is not touched: that is a broken chain for a person to look at.
+ * line before the last one is not touched, and a torn last line after one is not moved (the start fails): that is
+ * a broken chain for a person to look at.
  *
  * <p>A crash during the repair is safe to repeat: the side file is written before the cut, so at worst a second side
  * file with the same bytes appears. Stateless; not for concurrent use on the same file.
@@ -75,6 +76,10 @@ final class TornTail {
                     ch.force(false);
                 }
                 return Optional.empty();
+            }
+            if (!wholeRecordBefore(ch, start)) {
+                throw new IOException(file + ": the last line is torn and the line before it is not a record either "
+                        + "(more than a crash's torn tail); nothing was moved; run 'toolgate audit verify " + file + "'");
             }
             Path side = file.resolveSibling(file.getFileName() + ".torn-" + STAMP.format(clock.instant()));
             String sha256 = copy(ch, start, size, side);
@@ -122,6 +127,15 @@ final class TornTail {
             return true;
         }
         return !terminated && !AuditCodec.rehash(node).equals(node.get("hash").asText());
+    }
+
+    /** Whether the line that ends before {@code start} is a whole record, or there is none (a file of one line). */
+    private static boolean wholeRecordBefore(FileChannel ch, long start) throws IOException {
+        long end = start;
+        while (end > 0 && byteAt(ch, end - 1) == '\n') {
+            end--;
+        }
+        return end == 0 || !torn(ch, lineStart(ch, end), end, true);
     }
 
     /** Copies bytes {@code [start, end)} to a new, synced {@code side} file; returns their SHA-256 (hex). */

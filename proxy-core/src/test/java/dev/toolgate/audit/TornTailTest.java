@@ -160,4 +160,22 @@ class TornTailTest {
         assertThat(r.file()).isEqualTo(first);
         assertThat(r.line()).isEqualTo(3);
     }
+
+    @Test
+    void aTornLastLineAfterABadLineIsNotMovedAndTheStartFails() throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        run(config(file), 0, 3);
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(2, lines.get(2).substring(0, 30));
+        Files.write(file, lines);
+        Files.writeString(file, "{\"phase\":\"deci", StandardOpenOption.APPEND);
+        byte[] before = Files.readAllBytes(file);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> AuditTrail.open(config(file)))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("nothing was moved");
+
+        assertThat(Files.readAllBytes(file)).isEqualTo(before);
+        assertThat(sideFiles()).isEmpty();
+        assertThat(AuditVerifier.verifyFromGenesis(List.of(file)).tornTail()).isFalse();
+    }
 }

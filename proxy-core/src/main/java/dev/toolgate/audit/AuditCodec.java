@@ -120,6 +120,11 @@ final class AuditCodec {
                 }
                 g.writeEndArray();
             }
+            if (r.sideFile() != null) {
+                g.writeStringField("side_file", r.sideFile().name());
+                g.writeNumberField("side_file_bytes", r.sideFile().bytes());
+                g.writeStringField("side_file_sha256", r.sideFile().sha256());
+            }
             g.writeStringField("prev_hash", prevHash);
             if (hash != null) {
                 g.writeStringField("hash", hash);

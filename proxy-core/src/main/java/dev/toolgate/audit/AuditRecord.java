@@ -16,7 +16,9 @@ import java.util.TreeMap;
  * {@code delegate}, {@code end}, {@code revoke} or {@code revoke_grant}, done by {@code actor}; or an approval step,
  * {@code approval_requested}, {@code approval_granted}, {@code approval_denied} or {@code approval_expired}, with
  * its {@code approvalId}); or a {@code gap} record ({@code count} records the trail could not take in time, between
- * {@code firstTs} and {@code lastTs}: their calls were denied {@code ERROR_FAIL_CLOSED}). A decision record of a call
+ * {@code firstTs} and {@code lastTs}: their calls were denied {@code ERROR_FAIL_CLOSED}), or a {@code gap} record with
+ * {@code event} {@code torn_tail} (a torn last line found at start-up was moved to {@code sideFile}; see
+ * {@link #tornTail}). A decision record of a call
  * that waits for, used or was refused by an approval carries its {@code approvalId} too. Fields that do not apply
  * are {@code null} and left out of the JSON line. The hash chain fields ({@code prev_hash}, {@code hash}) are added
  * by the {@link AuditTrail} when the record is written.
@@ -35,7 +37,7 @@ public record AuditRecord(
         String decision, String code, String reason, String grantId, String policy, String mode,
         Integer upstreamStatus, String outcome, Long decisionUs, Long upstreamMs, Long bytesIn, Long bytesOut,
         String event, String actor, String identity, String approvalId, Map<String, String> args, Long count,
-        Instant firstTs, Instant lastTs, Map<String, String> tools, List<Element> elements) {
+        Instant firstTs, Instant lastTs, Map<String, String> tools, List<Element> elements, SideFile sideFile) {
 
     /** What kind of record this is. */
     public enum Phase {
@@ -45,6 +47,20 @@ public record AuditRecord(
 
         Phase(String json) {
             this.json = json;
+        }
+    }
+
+    /**
+     * Where a torn tail went: the side file's name (beside the audit file), its size and the SHA-256 (hex) of its
+     * bytes. Written as {@code side_file}, {@code side_file_bytes} and {@code side_file_sha256}.
+     */
+    public record SideFile(String name, long bytes, String sha256) {
+        public SideFile {
+            requireNonNull(name, "name");
+            requireNonNull(sha256, "sha256");
+            if (bytes < 1) {
+                throw new IllegalArgumentException("bytes: " + bytes + " (expected: > 0)");
+            }
         }
     }
 
@@ -78,7 +94,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
                 outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, newIdentity, approvalId, args,
-                count, firstTs, lastTs, tools, elements);
+                count, firstTs, lastTs, tools, elements, sideFile);
     }
 
     /** The same record with {@code approval_id} set (a decision about a call that needs approval). */
@@ -86,7 +102,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
                 outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, id, args, count,
-                firstTs, lastTs, tools, elements);
+                firstTs, lastTs, tools, elements, sideFile);
     }
 
     /** The same record with {@code args_digest} set. */
@@ -94,7 +110,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, digest, decision, code, reason, grantId, policy, mode, upstreamStatus,
                 outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
-                count, firstTs, lastTs, tools, elements);
+                count, firstTs, lastTs, tools, elements, sideFile);
     }
 
     /** This record with {@code tools}: tool name to definition digest, as an MCP server listed them. */
@@ -102,7 +118,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
                 outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
-                count, firstTs, lastTs, newTools, elements);
+                count, firstTs, lastTs, newTools, elements, sideFile);
     }
 
     /** This record with the decisions of each element of a JSON-RPC batch. */
@@ -110,7 +126,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, argsDigest, decision, code, reason, grantId, policy, mode, upstreamStatus,
                 outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity, approvalId, args,
-                count, firstTs, lastTs, tools, newElements);
+                count, firstTs, lastTs, tools, newElements, sideFile);
     }
 
     /** This record with the call's argument digest and captured (redacted) argument values; either may be null. */
@@ -118,7 +134,7 @@ public record AuditRecord(
         return new AuditRecord(phase, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose, route,
                 protocol, operation, newArgsDigest, decision, code, reason, grantId, policy, mode,
                 upstreamStatus, outcome, decisionUs, upstreamMs, bytesIn, bytesOut, event, actor, identity,
-                approvalId, newArgs, count, firstTs, lastTs, tools, elements);
+                approvalId, newArgs, count, firstTs, lastTs, tools, elements, sideFile);
     }
 
     /**
@@ -130,7 +146,18 @@ public record AuditRecord(
         return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
                 DecisionCode.ERROR_FAIL_CLOSED.name(), reason, null, null, null, null, "audit_unavailable", null, null,
                 null, null, null, null, null, null, null, count, requireNonNull(firstTs, "firstTs"),
-                requireNonNull(lastTs, "lastTs"), null, null);
+                requireNonNull(lastTs, "lastTs"), null, null, null);
+    }
+
+    /**
+     * A torn-tail record ({@code phase: gap}, {@code event: torn_tail}): at start-up the audit file ended in a line
+     * that was not a whole record (a write cut short by a crash); its bytes were moved to {@code sideFile} and the
+     * chain continues from the last whole record, with this record.
+     */
+    public static AuditRecord tornTail(Instant ts, String id, SideFile sideFile, String reason) {
+        return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
+                null, reason, null, null, null, null, null, null, null, null, null, "torn_tail", null, null, null, null,
+                null, null, null, null, null, requireNonNull(sideFile, "sideFile"));
     }
 
     /**
@@ -162,7 +189,7 @@ public record AuditRecord(
                                        long decisionUs, String identity) {
         return new AuditRecord(Phase.DECISION, ts, decisionId, traceId, spanId, agent, taskId, parentTaskId, purpose,
                 route, protocol, operation, null, decision, code, reason, grantId, policy, mode, null, null,
-                decisionUs, null, null, null, null, null, identity, null, null, null, null, null, null, null);
+                decisionUs, null, null, null, null, null, identity, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -174,7 +201,7 @@ public record AuditRecord(
                                    String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, parentTaskId, purpose, null, null,
                 null, null, null, null, reason, grantId, null, null, null, null, null, null, null, null, event,
-                actor, null, null, null, null, null, null, null, null);
+                actor, null, null, null, null, null, null, null, null, null);
     }
 
     /**
@@ -187,7 +214,7 @@ public record AuditRecord(
                                        String argsDigest, String policy, String approvalId, String reason) {
         return new AuditRecord(Phase.TASK, ts, eventId, null, null, agent, taskId, null, purpose, route, null,
                 operation, argsDigest, null, null, reason, null, policy, null, null, null, null, null, null,
-                null, event, actor, null, approvalId, null, null, null, null, null, null);
+                null, event, actor, null, approvalId, null, null, null, null, null, null, null);
     }
 
     /**
@@ -216,6 +243,6 @@ public record AuditRecord(
                                       String reason, Long upstreamMs, long bytesIn, long bytesOut, String identity) {
         return new AuditRecord(Phase.OUTCOME, ts, decisionId, traceId, null, agent, taskId, null, null, route, null,
                 operation, null, null, null, reason, null, null, null, upstreamStatus, outcome, null, upstreamMs,
-                bytesIn, bytesOut, null, null, identity, null, null, null, null, null, null, null);
+                bytesIn, bytesOut, null, null, identity, null, null, null, null, null, null, null, null);
     }
 }

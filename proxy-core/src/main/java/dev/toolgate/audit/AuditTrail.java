@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -108,16 +109,36 @@ public final class AuditTrail implements AutoCloseable {
      * Starts the trail a sidecar configuration asks for: the rotating file (its chain continued from the file's last
      * record), and standard output too if configured.
      *
-     * @throws IOException if the file cannot be opened or its last line is not a record (looked at by a person)
+     * @throws IOException if the file cannot be opened, or a torn tail cannot be moved aside, or the last line left is
+     *     not a record (a bad line before a torn tail: looked at by a person)
      */
     public static AuditTrail open(AuditConfig cfg) throws IOException {
+        return open(cfg, Clock.systemUTC());
+    }
+
+    /**
+     * As {@link #open(AuditConfig)}, with the clock that names rotated and side files and dates the trail's records.
+     * A torn tail the last run left (a write cut short by a crash) is moved aside to a side file and the trail's
+     * first record, a {@code gap} record with {@code event: torn_tail}, names it (see the module README).
+     */
+    public static AuditTrail open(AuditConfig cfg, Clock clock) throws IOException {
+        requireNonNull(clock, "clock");
         Path file = cfg.file();
+        Optional<AuditRecord.SideFile> moved = TornTail.moveAside(file, clock);
         String head = FileAuditSink.lastHash(file).orElse(null);
-        AuditSink sink = FileAuditSink.rotating(file, cfg.maxFileBytes(), Clock.systemUTC());
+        AuditSink sink = FileAuditSink.rotating(file, cfg.maxFileBytes(), clock);
         if (cfg.stdout()) {
             sink = new StdoutAuditSink(sink, System.out);
         }
-        return start(sink, head, cfg.queue());
+        if (moved.isPresent()) {
+            try {
+                head = TornTail.writeRecord(sink, head, moved.get(), file, clock);
+            } catch (IOException e) {
+                sink.close();
+                throw e;
+            }
+        }
+        return start(sink, head, cfg.queue(), clock);
     }
 
     /** Hands a record to the writer; {@code false} if it cannot be accepted now. Never blocks. */

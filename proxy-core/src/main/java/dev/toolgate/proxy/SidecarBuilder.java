@@ -257,7 +257,8 @@ public final class SidecarBuilder {
     }
 
     private AuditTrail openAudit() throws StartupException {
-        // The chain continues from the last record of the existing file (a torn last line stops the start-up).
+        // The chain continues from the last whole record of the existing file; a torn last line left by a crash is moved
+        // aside to a side file named in the first record (a bad line before it stops the start-up).
         try {
             return AuditTrail.open(config.audit());
         } catch (IOException e) {

@@ -255,7 +255,7 @@ class AuditTrailTest {
     }
 
     @Test
-    void aTornLastLineStopsARestartInsteadOfStartingANewChain() throws Exception {
+    void lastHashAloneRefusesATornLastLineWhichOnlyTheRepairAtOpenMovesAside() throws Exception {
         Path file = writeRecords(dir.resolve("audit.jsonl"), 0, 3);
         Files.writeString(file, "{\"phase\":\"decis", java.nio.file.StandardOpenOption.APPEND);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> FileAuditSink.lastHash(file))

@@ -143,7 +143,7 @@ final class TailCommand implements Callable<Integer> {
                         + (r.getReason().isEmpty() ? "" : ": " + r.getReason());
             }
             case "gap" -> {
-                result = r.getCode();
+                result = r.getCode().isEmpty() ? r.getEvent() : r.getCode(); // torn_tail has no code
                 detail = r.getReason();
             }
             case "outcome" -> {

@@ -121,4 +121,33 @@ class CliTest {
                 .startsWith("toolgate: cannot load the sidecar's identity (files): ")
                 .contains("svid.pem");
     }
+
+    @Test
+    void auditVerifyCallsATornTailATornTailAndABadLineInTheMiddleABrokenChain() throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        dev.toolgate.audit.AuditTrail trail = dev.toolgate.audit.AuditTrail.start(
+                dev.toolgate.audit.FileAuditSink.open(file), null, 16);
+        for (int i = 0; i < 3; i++) {
+            assertThat(trail.offer(dev.toolgate.audit.AuditRecord.decision(java.time.Instant.now(), "d" + i, null,
+                    null, "spiffe://toolgate.dev/agents/a1", "weather", "http", "GET /x", "allow", "ALLOW", "ok",
+                    "enforce", 1))).isTrue();
+        }
+        trail.close();
+        java.util.List<String> lines = Files.readAllLines(file);
+        Files.writeString(file, "{\"phase\":\"deci", java.nio.file.StandardOpenOption.APPEND);
+
+        StringWriter out = new StringWriter();
+        CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out));
+        assertThat(cli.execute("audit", "verify", file.toString())).isEqualTo(3);
+        assertThat(out.toString()).contains(":4: torn tail").contains("3 records before it verified")
+                .doesNotContain("chain broken");
+
+        lines.set(1, lines.get(1).substring(0, 20));
+        Files.write(file, lines);
+        StringWriter broken = new StringWriter();
+        cli.setOut(new PrintWriter(broken));
+        assertThat(cli.execute("audit", "verify", file.toString())).isEqualTo(1);
+        assertThat(broken.toString()).contains(":2: not a JSON record").doesNotContain("torn");
+    }
 }

@@ -1,11 +1,7 @@
 package dev.toolgate.config;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -48,8 +44,9 @@ public final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer())
-                    .addDeserializer(Protocol.class, new ProtocolDeserializer()))
+            .addModule(new SimpleModule()
+                    .addDeserializer(Duration.class, new ScalarDeserializer<>(ConfigLoader::parseDuration))
+                    .addDeserializer(Protocol.class, new ScalarDeserializer<>(Protocol::parse)))
             .build();
 
     /** Larger configuration files are refused (a route set of thousands of routes is far smaller). */
@@ -269,27 +266,4 @@ public final class ConfigLoader {
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}
-
-    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
-        @Override
-        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            try {
-                return parseDuration(p.getValueAsString(""));
-            } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage(), e);
-            }
-        }
-    }
-
-    /** {@code protocol: mcp}: only the exact lower-case names; the error names the key's line and what was expected. */
-    private static final class ProtocolDeserializer extends JsonDeserializer<Protocol> {
-        @Override
-        public Protocol deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            try {
-                return Protocol.parse(p.getValueAsString(""));
-            } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage(), e);
-            }
-        }
-    }
 }

@@ -2,13 +2,9 @@ package dev.toolgate.policy;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonDeserializer;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +14,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.toolgate.config.ConfigLoader;
+import dev.toolgate.config.ScalarDeserializer;
 import dev.toolgate.config.YamlErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +39,8 @@ final class PolicyYaml {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
-            .addModule(new SimpleModule().addDeserializer(Duration.class, new DurationDeserializer()))
+            .addModule(new SimpleModule()
+                    .addDeserializer(Duration.class, new ScalarDeserializer<>(ConfigLoader::parseDuration)))
             .build();
 
     /** Sorted keys, no nulls, durations as ISO text: comments, key order and layout do not change the version. */
@@ -91,17 +89,6 @@ final class PolicyYaml {
             return f;
         } catch (JsonProcessingException e) {
             throw new PolicyException(YamlErrors.describe(s.name(), null, e), e);
-        }
-    }
-
-    private static final class DurationDeserializer extends JsonDeserializer<Duration> {
-        @Override
-        public Duration deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
-            try {
-                return ConfigLoader.parseDuration(p.getValueAsString(""));
-            } catch (IllegalArgumentException e) {
-                throw JsonMappingException.from(p, e.getMessage(), e);
-            }
         }
     }
 

@@ -28,7 +28,7 @@ final class OverrideHeaders {
     /** The name of the first override header {@code headers} carries (even empty), or {@code null} for none. */
     static String present(RequestHeaders headers) {
         for (String name : NAMES) {
-            if (!headers.values(name).isEmpty()) {
+            if (headers.contains(name)) {
                 return name;
             }
         }

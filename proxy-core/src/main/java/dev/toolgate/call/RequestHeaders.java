@@ -43,6 +43,11 @@ public interface RequestHeaders {
      */
     List<String> values(String name);
 
+    /** Whether the request carries {@code name} at all (even empty); a front end answers without copying. */
+    default boolean contains(String name) {
+        return !values(name).isEmpty();
+    }
+
     /** The first value of {@code name}, or null when the request has none. */
     default String first(String name) {
         List<String> v = values(name);

@@ -42,4 +42,9 @@ final class NettyRequestHeaders implements RequestHeaders {
     public String first(String name) {
         return headers.get(name);
     }
+
+    @Override
+    public boolean contains(String name) {
+        return headers.contains(name);
+    }
 }

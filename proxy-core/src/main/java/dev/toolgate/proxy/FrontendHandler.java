@@ -47,9 +47,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private HttpRequest parked;
     /** An exchange on this connection has ended: the next wait for a request starts as keep-alive idle time. */
     private boolean served;
-    /** What the outstanding read waits for, and its timer (null when no read is asked for). */
+    /** What the outstanding read waits for (null when no read is asked for) and by when ({@code nanoTime}). */
     private Wait waiting;
+    private long readDeadline;
+    /**
+     * At most one timer per connection, re-armed lazily as Netty's IdleStateHandler does: asking for a read only
+     * moves {@link #readDeadline}; the timer, when it fires early, sleeps again for what is left. A read that comes
+     * costs no scheduling; only a deadline earlier than the timer's reschedules it.
+     */
     private ScheduledFuture<?> readTimer;
+    private long readTimerAt;
 
     /** What an outstanding read of the agent waits for; each has its own limit and metric label. */
     private enum Wait {
@@ -113,34 +120,53 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void armReadTimer(Wait wait) {
-        cancelReadTimer();
-        Duration limit = switch (wait) {
+        long now = System.nanoTime();
+        waiting = wait;
+        readDeadline = now + limit(wait).toNanos();
+        if (readTimer != null && readTimerAt - readDeadline > 0) {
+            readTimer.cancel(false); // it would fire after this deadline
+            readTimer = null;
+        }
+        if (readTimer == null) {
+            scheduleReadTimer(readDeadline - now);
+        }
+    }
+
+    private Duration limit(Wait wait) {
+        return switch (wait) {
             case HEAD -> rt.limits().requestHeadTimeout();
             case IDLE -> rt.limits().idleTimeout();
             case BODY -> rt.limits().bodyIdleTimeout();
         };
-        waiting = wait;
-        readTimer = ctx.executor().schedule(() -> readTimedOut(wait, limit), limit.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    private void scheduleReadTimer(long delayNanos) {
+        readTimerAt = System.nanoTime() + delayNanos;
+        readTimer = ctx.executor().schedule(this::readTimerFired, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** No read is waited for any more; a timer still scheduled finds nothing to do when it fires and stops. */
     private void cancelReadTimer() {
         waiting = null;
-        if (readTimer != null) {
-            readTimer.cancel(false);
-            readTimer = null;
-        }
     }
 
-    private void readTimedOut(Wait wait, Duration limit) {
-        if (waiting != wait || !readOutstanding || closed || lingering) {
+    private void readTimerFired() {
+        readTimer = null;
+        Wait wait = waiting;
+        if (wait == null || !readOutstanding || closed || lingering) {
             return;
         }
-        readTimer = null;
+        long left = readDeadline - System.nanoTime();
+        if (left > 0) {
+            scheduleReadTimer(left);
+            return;
+        }
         waiting = null;
+        long limitMs = limit(wait).toMillis();
         rt.metrics().agentTimeout(wait.label);
-        log.debug("[{}] agent {} timeout ({} ms)", ctx.channel().id(), wait.label, limit.toMillis());
+        log.debug("[{}] agent {} timeout ({} ms)", ctx.channel().id(), wait.label, limitMs);
         if (wait == Wait.BODY && exchange != null) {
-            exchange.body.timedOut(limit.toMillis());
+            exchange.body.timedOut(limitMs);
         } else {
             closed = true;
             ctx.close();
@@ -260,6 +286,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         cancelReadTimer();
+        if (readTimer != null) {
+            readTimer.cancel(false);
+            readTimer = null;
+        }
         if (exchange != null) {
             exchange.onAgentClosed();
             exchange = null;

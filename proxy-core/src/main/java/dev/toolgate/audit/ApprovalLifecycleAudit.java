@@ -44,7 +44,7 @@ public final class ApprovalLifecycleAudit implements ApprovalAudit {
         }
         long deadline = System.nanoTime() + maxWaitNanos;
         while (!trail.offer(rec)) {
-            if (trail.isClosed() || System.nanoTime() - deadline > 0) {
+            if (!trail.available() || System.nanoTime() - deadline > 0) {
                 return false;
             }
             LockSupport.parkNanos(1_000_000);

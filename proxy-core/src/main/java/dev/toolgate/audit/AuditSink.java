@@ -4,8 +4,8 @@ import java.io.IOException;
 
 /**
  * Where audit lines go. Called only from the trail's writer thread, in chain order. A sink that throws keeps the
- * line: the writer retries it (records are never dropped), and meanwhile the queue fills and the data plane
- * denies calls it cannot audit.
+ * line: the writer retries it with back-off (records are never dropped), and meanwhile the trail takes no new
+ * records ({@link AuditTrail#available} is false), so the data plane denies calls at once.
  */
 public interface AuditSink extends AutoCloseable {
     /** Writes one JSON line (without the line break). */

@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  * The audit trail of one sidecar: a bounded queue in front of a single writer thread that chains (prev_hash,
  * hash), encodes and writes each record in the order accepted.
  *
- * <p>{@link #offer} never blocks (the data plane calls it on event loops): {@code false} means the queue is full
- * or the trail closed, and the caller must not forward the call (it retries for a bounded time, then denies).
- * Records are never dropped once accepted: a failing sink is retried with back-off while the queue fills up.
+ * <p>{@link #offer} never blocks (the data plane calls it on event loops): {@code false} means the queue is full,
+ * the sink is failing or the trail closed, and the caller must not forward the call (a full queue is retried for a
+ * bounded time; while {@link #available} is false the caller denies at once). Records are never dropped once
+ * accepted: a sink whose write or flush fails (disk full, I/O error) is retried with back-off, and from that failure
+ * until a write and flush succeed again the trail takes no new records.
  *
  * <p>A caller that gave up on a record (its call was denied {@code ERROR_FAIL_CLOSED}) reports it with
  * {@link #refused}; the trail counts such records and, as soon as its writer has caught up, writes one {@code gap}
@@ -60,6 +62,8 @@ public final class AuditTrail implements AutoCloseable {
     private Gap gap;
     private final AtomicLong refusedTotal = new AtomicLong();
     private volatile boolean closed;
+    /** Set by the writer when the sink's write or flush fails, cleared when one succeeds again. */
+    private volatile boolean failing;
     private volatile String head;
 
     /** What was refused since the last gap record: how many of each phase, and when. */
@@ -144,7 +148,7 @@ public final class AuditTrail implements AutoCloseable {
     /** Hands a record to the writer; {@code false} if it cannot be accepted now. Never blocks. */
     public boolean offer(AuditRecord record) {
         requireNonNull(record, "record");
-        if (closed || !queue.offer(record)) {
+        if (closed || failing || !queue.offer(record)) {
             return false;
         }
         accepted.incrementAndGet();
@@ -216,6 +220,15 @@ public final class AuditTrail implements AutoCloseable {
         return written.get();
     }
 
+    /**
+     * Whether the trail takes records now: false while its sink fails (the writer retries it; calls fail closed at
+     * once rather than after {@code audit.maxWait}) and once it is closed. Becomes true again, without a restart, when
+     * a write succeeds; what was refused meanwhile is counted in a {@code gap} record.
+     */
+    public boolean available() {
+        return !failing && !isClosed();
+    }
+
     /** Whether the trail was closed or its writer died (readiness). */
     public boolean isClosed() {
         return closed || !writer.isAlive();
@@ -249,8 +262,12 @@ public final class AuditTrail implements AutoCloseable {
                     written.incrementAndGet();
                 }
                 batch.clear();
-                writeGap(codec);
-                flushQuietly();
+                // Records refused while the sink failed are summed up as soon as it writes again, not with the next
+                // record that happens to come.
+                do {
+                    writeGap(codec);
+                    flushUntilDone();
+                } while (gapPending());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -266,6 +283,12 @@ public final class AuditTrail implements AutoCloseable {
         }
     }
 
+    private boolean gapPending() {
+        synchronized (gapLock) {
+            return gap != null;
+        }
+    }
+
     /** Writes the gap record of what was refused since the last one, if anything was (writer thread only). */
     private void writeGap(AuditCodec codec) throws InterruptedException {
         Gap g;
@@ -278,7 +301,8 @@ public final class AuditTrail implements AutoCloseable {
         }
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
         String id = HexFormat.of().toHexDigits(rnd.nextLong()) + HexFormat.of().toHexDigits(rnd.nextLong());
-        String reason = g.count() + " audit records could not be written within audit.maxWait: " + g.decisions
+        String reason = g.count() + " audit records could not be written (trail full past audit.maxWait, or its"
+                + " sink failing): " + g.decisions
                 + " calls denied ERROR_FAIL_CLOSED (no decision record), " + g.tasks + " task requests refused, "
                 + g.outcomes + " forwarded calls without an outcome record";
         write(codec, AuditRecord.gap(clock.instant(), id, g.count(), g.first, g.last, reason));
@@ -290,13 +314,45 @@ public final class AuditTrail implements AutoCloseable {
         while (true) {
             try {
                 sink.write(line);
+                recovered();
                 return;
             } catch (IOException e) {
-                log.error("audit sink failed, retrying in {} ms (calls are denied while the queue is full): {}",
-                        backoffMs, e.toString());
-                TimeUnit.MILLISECONDS.sleep(backoffMs);
-                backoffMs = Math.min(backoffMs * 2, 1000);
+                backoffMs = failed("write", e, backoffMs);
             }
+        }
+    }
+
+    /** Makes the batch durable, retrying a failing sink (it keeps what it could not write) until it succeeds. */
+    private void flushUntilDone() throws InterruptedException {
+        long backoffMs = 10;
+        while (true) {
+            try {
+                sink.flush();
+                recovered();
+                return;
+            } catch (IOException e) {
+                backoffMs = failed("flush", e, backoffMs);
+            }
+        }
+    }
+
+    /** Marks the sink failing (offers are refused from now on), waits {@code backoffMs}; returns the next wait. */
+    private long failed(String what, IOException e, long backoffMs) throws InterruptedException {
+        if (!failing) {
+            failing = true;
+            log.error("audit sink {} failed; refusing records (calls fail closed) and retrying: {}", what,
+                    e.toString());
+        } else {
+            log.debug("audit sink {} still failing, retrying in {} ms: {}", what, backoffMs, e.toString());
+        }
+        TimeUnit.MILLISECONDS.sleep(backoffMs);
+        return Math.min(backoffMs * 2, 1000);
+    }
+
+    private void recovered() {
+        if (failing) {
+            failing = false;
+            log.warn("audit sink writes again; taking records again");
         }
     }
 

@@ -32,7 +32,7 @@ public final class TaskLifecycleAudit implements TaskAudit {
             if (trail.isClosed()) {
                 return false;
             }
-            if (System.nanoTime() - deadline > 0) {
+            if (!trail.available() || System.nanoTime() - deadline > 0) {
                 trail.refused(rec); // the refused request shows in the chain as a gap
                 return false;
             }

@@ -175,12 +175,14 @@ final class ExchangeAudit {
             accepted.run();
             return;
         }
-        if (first) {
+        // A failing sink (disk full) is not waited for: the trail says so, and the call fails closed at once.
+        boolean unavailable = !trail.available();
+        if (first && !unavailable) {
             metrics.auditWait();
         }
-        if (System.nanoTime() - deadline > 0) {
-            log.error("audit trail did not accept record {} of {} in time; failing closed", rec.phaseName(),
-                    decisionId);
+        if (unavailable || System.nanoTime() - deadline > 0) {
+            log.error("audit trail did not accept record {} of {} ({}); failing closed", rec.phaseName(),
+                    decisionId, unavailable ? "its sink is failing" : "full past audit.maxWait");
             trail.refused(rec);
             if (rec.phase() == AuditRecord.Phase.DECISION) {
                 metrics.auditFailClosed();

@@ -35,7 +35,10 @@ enum ProxyError {
     UPSTREAM_OVERLOADED(HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_overloaded"),
     UPSTREAM_CONNECT_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_connect_timeout"),
     UPSTREAM_TIMEOUT(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout"),
-    /** Fail closed: the decision record could not be written in time, so nothing is forwarded. */
+    /**
+     * Fail closed: the decision record could not be written in time (or at once: the audit sink is failing), so
+     * nothing is forwarded.
+     */
     AUDIT_UNAVAILABLE(HttpResponseStatus.SERVICE_UNAVAILABLE, "audit_unavailable");
 
     final HttpResponseStatus status;

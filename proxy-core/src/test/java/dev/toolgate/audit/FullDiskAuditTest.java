@@ -112,14 +112,23 @@ class FullDiskAuditTest {
         } catch (IOException full) {
             // the disk is full
         }
-        offer(trail, 2, 20); // about 7 KB: more than the page has room for
-        Await.until("the writer took every record", () -> trail.written() == 20);
+        // About 7 KB: more than the page has room for. Once the writer found the disk full the trail takes no more
+        // (calls fail closed at once), so what it refused is offered again when there is space.
+        int taken = 2;
+        while (taken < 20 && trail.offer(decision(taken))) {
+            taken++;
+        }
+        int accepted = taken;
+        // A flush failed: the sink cut the file back, and the trail refuses records until a flush succeeds.
+        Await.until("the trail refuses records while the disk is full", () -> !trail.available());
+        assertThat(trail.offer(decision(99))).isFalse();
         Await.until("the file holds whole records only", () -> {
             AuditVerifier.Result r = AuditVerifier.verifyFromGenesis(List.of(file));
-            return r.ok() && r.records() < 20;
+            return r.ok() && r.records() < accepted;
         });
 
         Files.delete(filler); // space again
-        offer(trail, 20, 21);
+        Await.until("the trail takes records again", trail::available);
+        offer(trail, accepted, 21);
     }
 }

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * gets the same decision code and the same decision record through either path. This class only translates.
  *
  * <p>Every check writes a decision record to the audit trail before it answers; if the trail does not accept it
- * within {@code audit.maxWait} the call is denied ({@code ERROR_FAIL_CLOSED}). There is no outcome record: Envoy,
+ * within {@code audit.maxWait} (or at once, while its sink is failing: {@link AuditTrail#available}) the call is
+ * denied ({@code ERROR_FAIL_CLOSED}). There is no outcome record: Envoy,
  * not the sidecar, forwards an allowed call. Only callers matching {@code access.extAuthz} may check
  * (others get {@code PERMISSION_DENIED}). Fails closed: any error while mapping or deciding is a denial.
  *
@@ -170,7 +171,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                     agent == null ? null : "x509", decisionUs, code, reason);
             long deadline = System.nanoTime() + auditMaxWaitNanos;
             while (!audit.offer(rec)) {
-                if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {
+                if (!audit.available() || System.nanoTime() - deadline > 0
+                        || Thread.currentThread().isInterrupted()) {
                     log.error("audit trail did not accept ext_authz decision {} in time; failing closed",
                             decisionId);
                     audit.refused(rec);

@@ -69,6 +69,9 @@ final class SvidTrustManager extends X509ExtendedTrustManager {
     private void check(X509Certificate[] chain, String role) throws CertificateException {
         try {
             verifier.verify(chain);
+        } catch (RejectedCertificateException e) {
+            log.debug("rejected {} certificate ({}): {}", role, e.rule(), e.getMessage());
+            throw OpenSslAlerts.withAlert(e);
         } catch (CertificateException e) {
             log.debug("rejected {} certificate: {}", role, e.getMessage());
             throw e;

@@ -39,6 +39,9 @@ public record AuditRecord(
         String event, String actor, String identity, String approvalId, Map<String, String> args, Long count,
         Instant firstTs, Instant lastTs, Map<String, String> tools, List<Element> elements, SideFile sideFile) {
 
+    /** The {@code operation} of a refused TLS handshake's record ({@link #handshakeRefused}). */
+    public static final String TLS_HANDSHAKE = "TLS handshake";
+
     /** What kind of record this is. */
     public enum Phase {
         DECISION("decision"), OUTCOME("outcome"), TASK("task"), GAP("gap");
@@ -169,6 +172,23 @@ public record AuditRecord(
                                        String code, String reason, String mode, long decisionUs) {
         return decision(ts, decisionId, traceId, spanId, agent, null, null, null, route, protocol, operation,
                 decision, code, reason, null, null, mode, decisionUs);
+    }
+
+    /**
+     * The decision record of refused agent TLS handshakes (refused before any request exists): {@code deny},
+     * {@code DENY_NO_IDENTITY}, operation {@link #TLS_HANDSHAKE}, no {@code agent} (an ID a refused certificate
+     * presented is not verified; {@code reason} names it as such). Under a flood one record stands for {@code count}
+     * refusals alike, the first at {@code firstTs} and the last at {@code lastTs}.
+     */
+    public static AuditRecord handshakeRefused(Instant ts, String decisionId, String reason, long count,
+                                               Instant firstTs, Instant lastTs) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count: " + count + " (expected: > 0)");
+        }
+        return new AuditRecord(Phase.DECISION, ts, decisionId, null, null, null, null, null, null, null, null,
+                TLS_HANDSHAKE, null, "deny", DecisionCode.DENY_NO_IDENTITY.name(), requireNonNull(reason, "reason"),
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null, count,
+                requireNonNull(firstTs, "firstTs"), requireNonNull(lastTs, "lastTs"), null, null, null);
     }
 
     /** A decision record of a call made for a task ({@code taskId} etc. null when the call named none). */

@@ -14,7 +14,8 @@ import org.slf4j.LoggerFactory;
  * A trust manager that accepts a peer only if its chain is a valid X.509-SVID by
  * {@link SvidVerifier}. It replaces hostname verification: the peer is authenticated by its
  * SPIFFE ID, so the socket and engine overloads ignore the endpoint identification algorithm.
- * The thrown {@link CertificateException} fails the handshake. Thread-safe.
+ * The thrown {@link RejectedCertificateException} fails the handshake and names the rule, the presented ID and the
+ * certificate's fingerprint for the audit record of the refusal. Thread-safe.
  */
 final class SvidTrustManager extends X509ExtendedTrustManager {
 
@@ -68,13 +69,18 @@ final class SvidTrustManager extends X509ExtendedTrustManager {
     private void check(X509Certificate[] chain, String role) throws CertificateException {
         try {
             verifier.verify(chain);
+        } catch (RejectedCertificateException e) {
+            log.debug("rejected {} certificate ({}): {}", role, e.rule(), e.getMessage());
+            throw OpenSslAlerts.withAlert(e);
         } catch (CertificateException e) {
             log.debug("rejected {} certificate: {}", role, e.getMessage());
             throw e;
         } catch (RuntimeException e) {
             // A parser bug on hostile input must fail the handshake, never pass it.
             log.debug("rejected {} certificate", role, e);
-            throw new CertificateException("cannot verify " + role + " certificate: " + e, e);
+            throw RejectedCertificateException.of(RejectedCertificateException.VERIFY_ERROR,
+                    "cannot verify " + role + " certificate: " + e, e, chain == null || chain.length == 0 ? null
+                            : chain[0]);
         }
     }
 }

@@ -60,33 +60,49 @@ final class SvidVerifier {
      */
     SpiffeId verify(X509Certificate[] chain) throws CertificateException {
         if (chain == null || chain.length == 0 || chain[0] == null) {
-            throw new CertificateException("peer presented no certificate");
+            throw RejectedCertificateException.of(RejectedCertificateException.NO_CERTIFICATE,
+                    "peer presented no certificate", null, null);
         }
         X509Certificate leaf = chain[0];
-        SpiffeId id = SpiffeId.fromCertificate(leaf);
+        SpiffeId id;
+        try {
+            id = SpiffeId.fromCertificate(leaf);
+        } catch (CertificateException e) {
+            throw RejectedCertificateException.of(RejectedCertificateException.NOT_AN_SVID, e.getMessage(), e, leaf);
+        }
         if (leaf.getBasicConstraints() >= 0) {
-            throw new CertificateException("leaf " + id + " is a CA (basicConstraints CA=true)");
+            throw reject(RejectedCertificateException.LEAF_IS_CA,
+                    "leaf " + id + " is a CA (basicConstraints CA=true)", null, leaf);
         }
         boolean[] usage = leaf.getKeyUsage();
         if (usage == null) {
-            throw new CertificateException("leaf " + id + " has no keyUsage (expected: digitalSignature)");
+            throw reject(RejectedCertificateException.KEY_USAGE,
+                    "leaf " + id + " has no keyUsage (expected: digitalSignature)", null, leaf);
         }
         if (has(usage, KEY_CERT_SIGN) || has(usage, CRL_SIGN)) {
-            throw new CertificateException("leaf " + id + " has keyUsage keyCertSign or cRLSign");
+            throw reject(RejectedCertificateException.KEY_USAGE,
+                    "leaf " + id + " has keyUsage keyCertSign or cRLSign", null, leaf);
         }
         if (!has(usage, DIGITAL_SIGNATURE)) {
-            throw new CertificateException("leaf " + id + " lacks keyUsage digitalSignature");
+            throw reject(RejectedCertificateException.KEY_USAGE,
+                    "leaf " + id + " lacks keyUsage digitalSignature", null, leaf);
         }
         Set<TrustAnchor> trusted = anchors.get(id.trustDomain());
         if (trusted == null) {
-            throw new CertificateException("no trust bundle for trust domain "
-                    + SpiffeId.quote(id.trustDomain()) + " of " + id);
+            throw reject(RejectedCertificateException.UNKNOWN_TRUST_DOMAIN, "no trust bundle for trust domain "
+                    + SpiffeId.quote(id.trustDomain()) + " of " + id, null, leaf);
         }
         validatePath(id, chain, trusted);
         if (expected.isPresent() && !expected.get().equals(id)) {
-            throw new CertificateException("peer " + id + " is not the expected " + expected.get());
+            throw reject(RejectedCertificateException.UNEXPECTED_ID,
+                    "peer " + id + " is not the expected " + expected.get(), null, leaf);
         }
         return id;
+    }
+
+    private static RejectedCertificateException reject(String rule, String message, Throwable cause,
+                                                       X509Certificate leaf) {
+        return RejectedCertificateException.of(rule, message, cause, leaf);
     }
 
     private void validatePath(SpiffeId id, X509Certificate[] chain, Set<TrustAnchor> trusted)
@@ -106,13 +122,18 @@ final class SvidVerifier {
             params.setDate(Date.from(clock.instant()));
             CertPathValidator.getInstance("PKIX").validate(certPath, params);
         } catch (CertPathValidatorException e) {
-            throw new CertificateException("chain of " + id + " does not verify against the trust bundle of "
-                    + SpiffeId.quote(id.trustDomain()) + ": " + e.getReason() + ": " + e.getMessage(), e);
+            boolean expired = e.getReason() == CertPathValidatorException.BasicReason.EXPIRED
+                    || e.getReason() == CertPathValidatorException.BasicReason.NOT_YET_VALID;
+            throw reject(expired ? RejectedCertificateException.CERTIFICATE_EXPIRED
+                    : RejectedCertificateException.UNTRUSTED_CHAIN, "chain of " + id
+                    + " does not verify against the trust bundle of " + SpiffeId.quote(id.trustDomain()) + ": "
+                    + e.getReason() + ": " + e.getMessage(), e, chain[0]);
         } catch (InvalidAlgorithmParameterException e) {
-            throw new CertificateException("trust bundle of " + SpiffeId.quote(id.trustDomain())
-                    + " is unusable: " + e.getMessage(), e);
+            throw reject(RejectedCertificateException.VERIFY_ERROR, "trust bundle of "
+                    + SpiffeId.quote(id.trustDomain()) + " is unusable: " + e.getMessage(), e, chain[0]);
         } catch (GeneralSecurityException e) {
-            throw new CertificateException("cannot validate the chain of " + id + ": " + e.getMessage(), e);
+            throw reject(RejectedCertificateException.VERIFY_ERROR,
+                    "cannot validate the chain of " + id + ": " + e.getMessage(), e, chain[0]);
         }
     }
 

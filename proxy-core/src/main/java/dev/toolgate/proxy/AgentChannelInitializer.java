@@ -17,9 +17,12 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final IdentityConnections perIdentity;
 
-    AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt) {
+    private final HandshakeAudit handshakes;
+
+    AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt, HandshakeAudit handshakes) {
         this.tls = tls;
         this.rt = rt;
+        this.handshakes = handshakes;
         this.perIdentity = new IdentityConnections(rt.limits().maxConnectionsPerIdentity());
     }
 
@@ -31,6 +34,6 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
         SslHandler ssl = tls.serverContext(rt.access().jwt() == null).newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(rt.limits().handshakeTimeout().toMillis());
         ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
-                new ProtocolSelector(rt, perIdentity));
+                new ProtocolSelector(rt, perIdentity, handshakes));
     }
 }

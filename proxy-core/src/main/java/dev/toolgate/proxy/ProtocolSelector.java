@@ -1,6 +1,7 @@
 package dev.toolgate.proxy;
 
 import dev.toolgate.identity.PeerIdentity;
+import dev.toolgate.identity.RejectedCertificateException;
 import dev.toolgate.identity.SpiffeId;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -36,11 +37,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
 
     private final ProxyRuntime rt;
     private final IdentityConnections perIdentity;
+    private final HandshakeAudit handshakes;
 
-    ProtocolSelector(ProxyRuntime rt, IdentityConnections perIdentity) {
+    ProtocolSelector(ProxyRuntime rt, IdentityConnections perIdentity, HandshakeAudit handshakes) {
         super(ApplicationProtocolNames.HTTP_1_1);
         this.rt = rt;
         this.perIdentity = perIdentity;
+        this.handshakes = handshakes;
     }
 
     @Override
@@ -57,6 +60,8 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
             // A valid SVID, but not one this listener serves (access.agents).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");
+            handshakes.refused(ctx.channel(), new HandshakeFailures.Refusal("id_not_allowed", peer.uri(), true,
+                    leafFingerprint(tls), "agent " + peer + " is not among the allowed SPIFFE IDs (access.agents)"));
             ctx.close();
             return;
         }
@@ -124,10 +129,26 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
         return PeerIdentity.of(session);
     }
 
+    private static String leafFingerprint(SslHandler tls) {
+        try {
+            java.security.cert.Certificate[] chain = tls.engine().getSession().getPeerCertificates();
+            return chain.length > 0 && chain[0] instanceof java.security.cert.X509Certificate leaf
+                    ? RejectedCertificateException.fingerprint(leaf) : null;
+        } catch (SSLPeerUnverifiedException e) {
+            return null;
+        }
+    }
+
     @Override
     protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+        // Audited (and logged at INFO) by HandshakeAudit, aggregated; this line is per connection.
         log.debug("[{}] TLS handshake failed: {}", ctx.channel().id(), cause.toString());
-        rt.metrics().handshakeFailure(HandshakeFailures.reason(cause));
+        String reason = HandshakeFailures.reason(cause);
+        rt.metrics().handshakeFailure(reason);
+        HandshakeFailures.Refusal refusal = HandshakeFailures.refusal(reason, cause);
+        if (refusal != null) {
+            handshakes.refused(ctx.channel(), refusal);
+        }
         ctx.close();
     }
 }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -118,6 +119,38 @@ class ServerHandshakeTest {
 
         assertThat(messages(rejected(rawClient(svid.key(), svid.leaf()))))
                 .contains("does not verify against the trust bundle of \"example.org\"");
+    }
+
+    @Test
+    void theClientIsToldWhyItsCertificateWasRefused() throws Exception {
+        Svid foreign = DevCa.openOrCreate(otherCaDir, TD).issue(AGENT);
+        Issued expired = TestCerts.leaf(caIssuer, AGENT.uri())
+                .validity(Instant.now().minus(Duration.ofDays(2)), Duration.ofDays(1)).build();
+        Issued leafCa = TestCerts.leaf(caIssuer, AGENT.uri()).ca(true).build();
+
+        String unknownCa = alert(rawClient(foreign.key(), foreign.leaf()));
+        String expiredAlert = alert(rawClient(expired));
+        String bad = alert(rawClient(leafCa));
+        if (provider == SslProvider.OPENSSL) {
+            // BoringSSL sends the alert the refusal's verify error maps to (OpenSslAlerts).
+            assertThat(unknownCa).containsIgnoringCase("alert_unknown_ca");
+            assertThat(expiredAlert).containsIgnoringCase("alert_certificate_expired");
+            assertThat(bad).containsIgnoringCase("alert_bad_certificate");
+        } else {
+            // The JDK's server picks the alert itself: certificate_unknown for every refused client chain.
+            assertThat(List.of(unknownCa, expiredAlert, bad)).allSatisfy(a -> assertThat(a)
+                    .contains("certificate_unknown"));
+        }
+    }
+
+    /** What the client was told when the server refused its certificate (the alert, in the error's message). */
+    private String alert(SslContext clientContext) throws Exception {
+        try (Server s = harness.server(sidecar(ca.bundles()).serverContext())) {
+            Client client = harness.connect(clientContext, s.port());
+            s.rejection();
+            Throwable seen = client.failure.get(TlsHarness.TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return messages(seen);
+        }
     }
 
     @Test

@@ -87,6 +87,8 @@ final class TlsHarness implements AutoCloseable {
     static final class Client {
         final CompletableFuture<String> handshake = new CompletableFuture<>(); // ALPN protocol
         final CompletableFuture<String> received = new CompletableFuture<>();
+        /** The first error the client saw (a failed handshake, or an alert after it, as in TLS 1.3). */
+        final CompletableFuture<Throwable> failure = new CompletableFuture<>();
 
         /** Waits until the connection is closed and returns what the server sent. */
         String receivedText() throws Exception {
@@ -191,6 +193,7 @@ final class TlsHarness implements AutoCloseable {
                     String alpn = ssl.applicationProtocol();
                     client.handshake.complete(alpn == null ? "" : alpn);
                 } else {
+                    client.failure.complete(done.cause());
                     client.handshake.completeExceptionally(done.cause());
                 }
             }
@@ -214,6 +217,7 @@ final class TlsHarness implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            client.failure.complete(cause);
             client.handshake.completeExceptionally(cause);
             ctx.close();
         }

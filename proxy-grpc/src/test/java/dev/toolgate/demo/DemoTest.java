@@ -60,9 +60,13 @@ class DemoTest {
                 .contains("mcp:tools/call:search_issues").contains("DENY_CONDITION").contains("DENY_FLOW")
                 .contains("DENY_IDENTITY_MISMATCH").contains("DENY_TASK_ENDED").contains("DENY_POLICY")
                 .contains("DENY_MALFORMED").contains("200 completed")
-                .contains("mcp:tools/list").contains("verify: ok: 20 records, chain intact");
+                .contains("mcp:tools/list").contains("verify: ok: 21 records, chain intact");
+        // The certificate refused at the handshake is audited too, with no agent: its ID was not verified.
+        assertThat(audit.lines().filter(l -> l.contains("TLS handshake"))).singleElement().asString()
+                .contains("deny").contains("DENY_NO_IDENTITY").doesNotContain("travel-planner");
         // Every call's record names who made it: the travel planner, and the mail sorter replaying its token.
-        List<String> decisionRows = audit.lines().filter(l -> l.startsWith("  decision")).toList();
+        List<String> decisionRows = audit.lines().filter(l -> l.startsWith("  decision"))
+                .filter(l -> !l.contains("TLS handshake")).toList();
         assertThat(decisionRows).hasSize(13).allSatisfy(l -> assertThat(l).containsAnyOf("travel-planner",
                 "mail-sorter"));
         assertThat(decisionRows).filteredOn(l -> l.contains("DENY_IDENTITY_MISMATCH")).singleElement()

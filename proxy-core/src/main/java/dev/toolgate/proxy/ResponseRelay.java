@@ -113,7 +113,7 @@ final class ResponseRelay implements UpstreamListener {
             }
             return;
         }
-        leg.cancelTimer();
+        leg.headArrived();
         ex.responseStarted = true;
         upstreamStatus = res.status().code();
         if (admitted.sessionId() == null && admitted.match().route().protocol() == Protocol.MCP) {

@@ -44,6 +44,10 @@ final class UpstreamRelay {
     private ScheduledFuture<?> responseTimer;
     /** When the upstream last delivered a body part, or was last asked to after a pause (nanoTime). */
     private long lastUpstreamActivity;
+    /** When {@link #responseTimer} fires ({@code nanoTime}). */
+    private long timerAt;
+    /** The response head came: the timer watches the body's idle time, no longer the head's wait. */
+    private boolean bodyPhase;
     private boolean agentReadPending;
     private boolean headUnflushed;
 
@@ -191,15 +195,20 @@ final class UpstreamRelay {
         }
     }
 
+    /**
+     * The one timer of the call: first the wait for the response head ({@code timeouts.response}), then, once the
+     * head came, the body idle time. Re-armed lazily: the head arriving switches what the timer checks instead of
+     * cancelling it and scheduling another, and a timer that fires early sleeps again for what is left.
+     */
     void startResponseTimer() {
-        long ms = upstream.timeouts.response().toMillis();
-        responseTimer = ex.ctx.executor().schedule(() -> {
-            responseTimer = null;
-            if (ex.state == Exchange.State.FORWARDING && !ex.responseStarted) {
-                answer.failed(ProxyError.UPSTREAM_TIMEOUT,
-                        "no response from " + upstream.config.authority() + " within " + ms + " ms");
-            }
-        }, ms, TimeUnit.MILLISECONDS);
+        bodyPhase = false;
+        schedule(upstream.timeouts.response().toNanos());
+    }
+
+    /** The response head came: the timer now watches the body ({@link #startBodyIdleTimer}) or nothing. */
+    void headArrived() {
+        bodyPhase = true;
+        lastUpstreamActivity = System.nanoTime();
     }
 
     /**
@@ -207,8 +216,16 @@ final class UpstreamRelay {
      * while the agent can take more (a pause the sidecar imposes, back-pressure, does not count).
      */
     void startBodyIdleTimer() {
+        bodyPhase = true;
         upstreamActive();
-        scheduleBodyIdle(upstream.timeouts.bodyIdle().toNanos());
+        long limit = upstream.timeouts.bodyIdle().toNanos();
+        if (responseTimer != null && timerAt - (lastUpstreamActivity + limit) > 0) {
+            responseTimer.cancel(false); // it would fire after the body's deadline
+            responseTimer = null;
+        }
+        if (responseTimer == null) {
+            schedule(limit);
+        }
     }
 
     /** The upstream delivered a body part, or is asked again after a pause: its body idle time starts over. */
@@ -216,21 +233,29 @@ final class UpstreamRelay {
         lastUpstreamActivity = System.nanoTime();
     }
 
-    private void scheduleBodyIdle(long delayNanos) {
-        responseTimer = ex.ctx.executor().schedule(this::checkBodyIdle, delayNanos, TimeUnit.NANOSECONDS);
+    private void schedule(long delayNanos) {
+        timerAt = System.nanoTime() + delayNanos;
+        responseTimer = ex.ctx.executor().schedule(this::timerFired, delayNanos, TimeUnit.NANOSECONDS);
     }
 
-    private void checkBodyIdle() {
+    private void timerFired() {
         responseTimer = null;
         if (ex.state != Exchange.State.FORWARDING || ex.responseDone) {
+            return;
+        }
+        if (!bodyPhase) {
+            if (!ex.responseStarted) {
+                answer.failed(ProxyError.UPSTREAM_TIMEOUT, "no response from " + upstream.config.authority()
+                        + " within " + upstream.timeouts.response().toMillis() + " ms");
+            }
             return;
         }
         long limit = upstream.timeouts.bodyIdle().toNanos();
         long idle = System.nanoTime() - lastUpstreamActivity;
         if (answer.heldBack()) {
-            scheduleBodyIdle(limit);
+            schedule(limit);
         } else if (idle < limit) {
-            scheduleBodyIdle(limit - idle);
+            schedule(limit - idle);
         } else {
             answer.failed(ProxyError.UPSTREAM_TIMEOUT, "no response body byte from " + upstream.config.authority()
                     + " within " + upstream.timeouts.bodyIdle().toMillis() + " ms");

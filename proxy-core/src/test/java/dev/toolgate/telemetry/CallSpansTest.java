@@ -111,8 +111,10 @@ class CallSpansTest {
         String upstreamTp = upstream.requests.get(0).headers().get("traceparent");
         assertThat(upstreamTp).isEqualTo("00-" + AGENT_TRACE + "-" + span.getSpanId() + "-01");
         // The audit records name the same trace and span.
-        JsonNode decision = JSON.readTree(sink.lines.stream()
-                .filter(l -> l.contains(span.getSpanId())).findFirst().orElseThrow());
+        // The trail's writer thread hands records to the sink after they were accepted: wait for it.
+        String line = Await.value("the decision record of span " + span.getSpanId(),
+                () -> sink.lines.stream().filter(l -> l.contains(span.getSpanId())).findFirst());
+        JsonNode decision = JSON.readTree(line);
         assertThat(decision.get("trace_id").asText()).isEqualTo(AGENT_TRACE);
         assertThat(decision.get("span_id").asText()).isEqualTo(span.getSpanId());
     }

@@ -77,7 +77,8 @@ public final class Admission {
         requireNonNull(r, "r");
         Intent intent = Intent.of(r.method(), r.target());
         if (r.agent() == null) {
-            return refused(intent, DecisionCode.DENY_NO_IDENTITY, "no verified workload identity (no SPIFFE ID was proven for this request)");
+            return refused(intent, DecisionCode.DENY_NO_IDENTITY,
+                    "no verified workload identity (no SPIFFE ID was proven for this request)");
         }
         String override = OverrideHeaders.present(r.headers());
         if (override != null) {

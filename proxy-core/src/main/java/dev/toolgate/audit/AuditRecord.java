@@ -153,6 +153,34 @@ public record AuditRecord(
     }
 
     /**
+     * A {@code gap} record with {@code event: written_late}: the records {@code late} (non-empty) reached the file
+     * after their callers had been told they would not (the sink failed or stalled first), so what they describe did
+     * not happen: those calls were refused 503 {@code audit_unavailable}, never forwarded, and those task requests
+     * failed. The reason names their decision ids (the first 50); {@code first_ts} and {@code last_ts} are theirs.
+     */
+    public static AuditRecord writtenLate(Instant ts, String id, List<AuditRecord> late) {
+        Instant first = late.get(0).ts();
+        Instant last = first;
+        StringBuilder ids = new StringBuilder();
+        for (int i = 0; i < late.size(); i++) {
+            AuditRecord r = late.get(i);
+            first = r.ts().isBefore(first) ? r.ts() : first;
+            last = r.ts().isAfter(last) ? r.ts() : last;
+            if (i < 50) {
+                ids.append(i == 0 ? "" : ", ").append(r.decisionId());
+            }
+        }
+        String reason = late.size() + " records above were written after the audit sink recovered, but their"
+                + " callers had already been told they were not: those calls were refused (503 audit_unavailable,"
+                + " not forwarded) and those task requests failed; decision ids: " + ids
+                + (late.size() > 50 ? " and " + (late.size() - 50) + " more" : "");
+        return new AuditRecord(Phase.GAP, ts, id, null, null, null, null, null, null, null, null, null, null, null,
+                DecisionCode.ERROR_FAIL_CLOSED.name(), reason, null, null, null, null, "audit_unavailable", null, null,
+                null, null, "written_late", null, null, null, null, (long) late.size(), first, last, null, null,
+                null);
+    }
+
+    /**
      * A torn-tail record ({@code phase: gap}, {@code event: torn_tail}): at start-up the audit file ended in a line
      * that was not a whole record (a write cut short by a crash); its bytes were moved to {@code sideFile} and the
      * chain continues from the last whole record, with this record.

@@ -11,8 +11,19 @@ public interface AuditSink extends AutoCloseable {
     /** Writes one JSON line (without the line break). */
     void write(String line) throws IOException;
 
-    /** Makes what was written durable (called after each batch). */
+    /**
+     * Puts what was written where a crash of this process cannot take it (for a file: the write returned, so the
+     * kernel has it). Called after each batch, before any of its callers goes on.
+     */
     void flush() throws IOException;
+
+    /**
+     * Makes what was flushed survive a power loss (for a file: {@code fdatasync}), as {@code audit.fsync} asks. A sink
+     * with nothing to sync flushes.
+     */
+    default void sync() throws IOException {
+        flush();
+    }
 
     @Override
     void close() throws IOException;

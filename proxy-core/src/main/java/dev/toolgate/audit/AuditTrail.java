@@ -6,90 +6,91 @@ import dev.toolgate.config.AuditConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The audit trail of one sidecar: a bounded queue in front of a single writer thread that chains (prev_hash,
- * hash), encodes and writes each record in the order accepted.
+ * The audit trail of one sidecar: a bounded lock-free queue in front of a single writer thread that chains
+ * ({@code prev_hash}, {@code hash}), encodes and writes each record in the order accepted.
  *
- * <p>{@link #offer} never blocks (the data plane calls it on event loops): {@code false} means the queue is full,
- * the sink is failing or the trail closed, and the caller must not forward the call (a full queue is retried for a
- * bounded time; while {@link #available} is false the caller denies at once). Records are never dropped once
- * accepted: a sink whose write or flush fails (disk full, I/O error) is retried with back-off, and from that failure
- * until a write and flush succeed again the trail takes no new records.
+ * <p><b>Durable before forward.</b> A caller that must not go on before its record is in the file (a call's decision
+ * record) offers it with a {@link Durable} waiter: the writer group-commits (one write for every record that arrived
+ * while it wrote the last batch; no timer, no gathering delay) and then wakes each waiting event loop once per batch
+ * with {@code done(true)}. "In the file" means the write returned (it survives {@code kill -9}); with
+ * {@link AuditFsync#BATCH} also that the file was synced to its device. Nothing blocks an event loop: an offer is a
+ * compare-and-swap, and the writer is woken only when it sleeps.
  *
- * <p>A caller that gave up on a record (its call was denied {@code ERROR_FAIL_CLOSED}) reports it with
- * {@link #refused}; the trail counts such records and, as soon as its writer has caught up, writes one {@code gap}
- * record with their count and the times of the first and the last, so that the loss is in the chain itself.
- * Thread-safe.
+ * <p><b>Failures.</b> A sink whose write, flush or sync fails (disk full, I/O error) is retried with back-off and
+ * never leaves a partial record (see {@link FileAuditSink}). From the failure until a write succeeds again the trail
+ * takes no new records ({@link #available} is false, so callers deny at once), and every caller still waiting is
+ * told {@code done(false)} at once: its record stays queued and is written when the sink recovers, but its call is
+ * not forwarded. A writer stuck in one batch (a hung disk) longer than the bound ({@code audit.maxWait}) is treated
+ * the same way by a watchdog thread, so no call waits for the audit trail longer than about that bound. Records are never dropped once accepted. A caller that gave up on a record reports it with
+ * {@link #refused}; the trail writes one {@code gap} record with their count as soon as it writes again.
+ *
+ * <p>Thread-safe. The writer itself is {@link AuditWriter}.
  */
 public final class AuditTrail implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
-    private static final AuditRecord STOP = AuditRecord.outcome(Instant.EPOCH, "stop", null, null, null,
-            null, null, null, null, null, 0, 0);
-    /** Not a record: makes the writer look for a gap to write. */
-    private static final AuditRecord WAKE = AuditRecord.outcome(Instant.EPOCH, "wake", null, null, null,
-            null, null, null, null, null, 0, 0);
+    /** Told, on the executor given with the record, whether the record is in the file. */
+    @FunctionalInterface
+    public interface Durable {
+        /**
+         * {@code written}: the record is in the file (per {@code audit.fsync}); otherwise the sink failed first (the
+         * record is written later, but the caller must not act on it as written).
+         */
+        void done(boolean written);
+    }
 
-    /** How long the writer lets records gather after the first one of a batch. */
-    private static final long GATHER_NANOS = TimeUnit.MICROSECONDS.toNanos(500);
-    private static final int MAX_BATCH = 1024;
-
-    private final BlockingQueue<AuditRecord> queue;
-    private final AuditSink sink;
-    private final Thread writer;
+    private final AuditQueue queue;
+    private final AuditWriter writer;
+    private final Thread thread;
+    private final Thread watchdog;
+    private final Gaps gaps = new Gaps();
     private final List<BiConsumer<AuditRecord, String>> subscribers = new CopyOnWriteArrayList<>();
     private final AtomicLong accepted = new AtomicLong();
-    private final AtomicLong written = new AtomicLong();
-    private final Clock clock;
-    private final Object gapLock = new Object();
-    /** Refused records not yet summed up in a gap record. Guarded by gapLock. */
-    private Gap gap;
     private final AtomicLong refusedTotal = new AtomicLong();
+    private final long stallNanos;
     private volatile boolean closed;
-    /** Set by the writer when the sink's write or flush fails, cleared when one succeeds again. */
-    private volatile boolean failing;
-    private volatile String head;
 
-    /** What was refused since the last gap record: how many of each phase, and when. */
-    private static final class Gap {
-        long decisions;
-        long outcomes;
-        long tasks;
-        Instant first;
-        Instant last;
+    private AuditTrail(AuditSink sink, String head, int capacity, Clock clock, AuditFsync fsync,
+                       Duration fsyncInterval, Duration stall) {
+        this.queue = new AuditQueue(capacity);
+        this.stallNanos = stall.toNanos();
+        this.writer = new AuditWriter(sink, head, queue, gaps, subscribers, clock, fsync, fsyncInterval);
+        this.thread = new Thread(writer::run, "toolgate-audit-writer");
+        this.thread.setDaemon(true);
+        this.watchdog = new Thread(this::watch, "toolgate-audit-watchdog");
+        this.watchdog.setDaemon(true);
+        queue.consumer(thread);
+    }
 
-        long count() {
-            return decisions + outcomes + tasks;
+    /** Fails the waiters of a writer stuck past the bound, checking a few times per bound. */
+    private void watch() {
+        Wakeups wakeups = new Wakeups();
+        long tick = Math.max(TimeUnit.MILLISECONDS.toNanos(5), Math.min(stallNanos / 4,
+                TimeUnit.MILLISECONDS.toNanos(250)));
+        while (!closed) {
+            LockSupport.parkNanos(this, tick);
+            writer.failWaitersIfStalled(stallNanos, wakeups);
         }
     }
 
-    private AuditTrail(AuditSink sink, String head, int capacity, Clock clock) {
-        this.clock = clock;
-        this.sink = sink;
-        this.head = head;
-        this.queue = new ArrayBlockingQueue<>(capacity);
-        this.writer = new Thread(this::run, "toolgate-audit-writer");
-        this.writer.setDaemon(true);
-    }
-
     /**
-     * Starts a trail writing to {@code sink}, continuing the chain after {@code lastHash} (null: a new chain).
+     * Starts a trail writing to {@code sink}, continuing the chain after {@code lastHash} (null: a new chain), with
+     * the default durability ({@link AuditFsync#INTERVAL}, every second).
      *
      * @param capacity records that may wait for the writer before {@link #offer} refuses (back-pressure)
      */
@@ -99,13 +100,33 @@ public final class AuditTrail implements AutoCloseable {
 
     /** As {@link #start(AuditSink, String, int)}, with the clock that dates the trail's own (gap) records. */
     public static AuditTrail start(AuditSink sink, String lastHash, int capacity, Clock clock) {
+        return start(sink, lastHash, capacity, clock, AuditFsync.INTERVAL, Duration.ofSeconds(1),
+                Duration.ofSeconds(2));
+    }
+
+    /**
+     * Starts a trail.
+     *
+     * @param fsync         what a power loss may take ({@code audit.fsync})
+     * @param fsyncInterval for {@link AuditFsync#INTERVAL}: how long a written record may stay unsynced
+     * @param stall         a writer busy with one batch longer than this makes the trail unavailable (a hung
+     *                      disk: calls fail closed at once instead of queueing behind it)
+     */
+    public static AuditTrail start(AuditSink sink, String lastHash, int capacity, Clock clock, AuditFsync fsync,
+                                   Duration fsyncInterval, Duration stall) {
         requireNonNull(sink, "sink");
         requireNonNull(clock, "clock");
+        requireNonNull(fsync, "fsync");
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity: " + capacity + " (expected: > 0)");
         }
-        AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity, clock);
-        t.writer.start();
+        if (fsyncInterval.isNegative() || fsyncInterval.isZero()) {
+            throw new IllegalArgumentException("fsyncInterval: " + fsyncInterval + " (expected: > 0)");
+        }
+        AuditTrail t = new AuditTrail(sink, lastHash == null ? AuditCodec.GENESIS : lastHash, capacity, clock, fsync,
+                fsyncInterval, stall);
+        t.thread.start();
+        t.watchdog.start();
         return t;
     }
 
@@ -142,17 +163,58 @@ public final class AuditTrail implements AutoCloseable {
                 throw e;
             }
         }
-        return start(sink, head, cfg.queue(), clock);
+        return start(sink, head, cfg.queue(), clock, AuditFsync.parse(cfg.fsync()), cfg.fsyncInterval(),
+                cfg.maxWait());
     }
 
-    /** Hands a record to the writer; {@code false} if it cannot be accepted now. Never blocks. */
+    /**
+     * Hands a record to the writer without waiting for it (an outcome record, a handshake refusal): {@code false} if
+     * it cannot be accepted now (queue full, sink failing, trail closed). Never blocks.
+     */
     public boolean offer(AuditRecord record) {
+        return offer(record, null, null);
+    }
+
+    /**
+     * Hands a record to the writer and has {@code waiter} told on {@code executor} once it is in the file (see
+     * {@link Durable}); {@code false} (and the waiter is never told) if it cannot be accepted now. Never blocks.
+     */
+    public boolean offer(AuditRecord record, Executor executor, Durable waiter) {
         requireNonNull(record, "record");
-        if (closed || failing || !queue.offer(record)) {
+        if ((waiter == null) != (executor == null)) {
+            throw new IllegalArgumentException("a waiter needs its executor");
+        }
+        if (!available() || !queue.offer(new AuditEntry(record, executor, waiter))) {
             return false;
         }
         accepted.incrementAndGet();
         return true;
+    }
+
+    /**
+     * For callers off the event loops (task lifecycle, ext_authz): offers {@code record}, retrying a full queue, and
+     * waits until it is in the file. {@code false} if it was not accepted within {@code maxWait} (it is then counted
+     * into the next {@code gap} record), or not written within {@code maxWait} of being accepted, or the sink failed
+     * first: the caller fails closed.
+     */
+    public boolean writeAndWait(AuditRecord record, Duration maxWait) {
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        CompletableFuture<Boolean> written = new CompletableFuture<>();
+        while (!offer(record, Runnable::run, written::complete)) {
+            if (!available() || System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {
+                refused(record);
+                return false;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        try {
+            return written.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException e) {
+            return false;
+        }
     }
 
     /**
@@ -163,26 +225,8 @@ public final class AuditTrail implements AutoCloseable {
     public void refused(AuditRecord record) {
         requireNonNull(record, "record");
         refusedTotal.incrementAndGet();
-        synchronized (gapLock) {
-            if (gap == null) {
-                gap = new Gap();
-                gap.first = record.ts();
-            }
-            switch (record.phase()) {
-                case DECISION, GAP -> gap.decisions++;
-                case OUTCOME -> gap.outcomes++;
-                case TASK -> gap.tasks++;
-            }
-            if (record.ts().isBefore(gap.first)) {
-                gap.first = record.ts();
-            }
-            if (gap.last == null || record.ts().isAfter(gap.last)) {
-                gap.last = record.ts();
-            }
-        }
-        // Wakes a writer that is waiting on an empty queue; if the queue is full, the writer is busy anyway and
-        // looks at the gap after the batch it is on.
-        queue.offer(WAKE);
+        gaps.add(record);
+        queue.offerAlways(AuditEntry.WAKE);
     }
 
     /** How many records callers reported as refused ({@link #refused}) since the trail started. */
@@ -217,172 +261,47 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     public long written() {
-        return written.get();
+        return writer.written();
     }
 
     /**
      * Whether the trail takes records now: false while its sink fails (the writer retries it; calls fail closed at
-     * once rather than after {@code audit.maxWait}) and once it is closed. Becomes true again, without a restart, when
-     * a write succeeds; what was refused meanwhile is counted in a {@code gap} record.
+     * once rather than after {@code audit.maxWait}), while the writer has been stuck in one batch longer than
+     * {@code audit.maxWait} (a hung disk), and once it is closed. Becomes true again, without a restart, when a write
+     * succeeds; what was refused meanwhile is counted in a {@code gap} record.
      */
     public boolean available() {
-        return !failing && !isClosed();
+        return !writer.failing() && !writer.stalledLongerThan(stallNanos) && !isClosed();
     }
 
     /** Whether the trail was closed or its writer died (readiness). */
     public boolean isClosed() {
-        return closed || !writer.isAlive();
+        return closed || !thread.isAlive();
     }
 
     /** The hash of the last written record (the chain head). */
     public String head() {
-        return head;
+        return writer.head();
     }
 
-    private void run() {
-        AuditCodec codec = new AuditCodec();
-        List<AuditRecord> batch = new ArrayList<>(MAX_BATCH);
-        try {
-            while (true) {
-                batch.add(queue.take());
-                // Group commit: let records gather for a moment so one write and one flush carry many, instead of
-                // the event loops waking this thread and the file taking a write for every record.
-                LockSupport.parkNanos(GATHER_NANOS);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                for (AuditRecord r : batch) {
-                    if (r == WAKE) {
-                        continue;
-                    }
-                    if (r == STOP) {
-                        writeGap(codec);
-                        flushQuietly();
-                        return;
-                    }
-                    write(codec, r);
-                    written.incrementAndGet();
-                }
-                batch.clear();
-                // Records refused while the sink failed are summed up as soon as it writes again, not with the next
-                // record that happens to come.
-                do {
-                    writeGap(codec);
-                    flushUntilDone();
-                } while (gapPending());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void write(AuditCodec codec, AuditRecord r) throws InterruptedException {
-        String line = codec.encode(r, head);
-        writeUntilAccepted(line);
-        head = codec.lastHash();
-        for (BiConsumer<AuditRecord, String> s : subscribers) {
-            s.accept(r, line);
-        }
-    }
-
-    private boolean gapPending() {
-        synchronized (gapLock) {
-            return gap != null;
-        }
-    }
-
-    /** Writes the gap record of what was refused since the last one, if anything was (writer thread only). */
-    private void writeGap(AuditCodec codec) throws InterruptedException {
-        Gap g;
-        synchronized (gapLock) {
-            g = gap;
-            gap = null;
-        }
-        if (g == null) {
-            return;
-        }
-        ThreadLocalRandom rnd = ThreadLocalRandom.current();
-        String id = HexFormat.of().toHexDigits(rnd.nextLong()) + HexFormat.of().toHexDigits(rnd.nextLong());
-        String reason = g.count() + " audit records could not be written (trail full past audit.maxWait, or its"
-                + " sink failing): " + g.decisions
-                + " calls denied ERROR_FAIL_CLOSED (no decision record), " + g.tasks + " task requests refused, "
-                + g.outcomes + " forwarded calls without an outcome record";
-        write(codec, AuditRecord.gap(clock.instant(), id, g.count(), g.first, g.last, reason));
-        log.warn("audit gap: {}", reason);
-    }
-
-    private void writeUntilAccepted(String line) throws InterruptedException {
-        long backoffMs = 10;
-        while (true) {
-            try {
-                sink.write(line);
-                recovered();
-                return;
-            } catch (IOException e) {
-                backoffMs = failed("write", e, backoffMs);
-            }
-        }
-    }
-
-    /** Makes the batch durable, retrying a failing sink (it keeps what it could not write) until it succeeds. */
-    private void flushUntilDone() throws InterruptedException {
-        long backoffMs = 10;
-        while (true) {
-            try {
-                sink.flush();
-                recovered();
-                return;
-            } catch (IOException e) {
-                backoffMs = failed("flush", e, backoffMs);
-            }
-        }
-    }
-
-    /** Marks the sink failing (offers are refused from now on), waits {@code backoffMs}; returns the next wait. */
-    private long failed(String what, IOException e, long backoffMs) throws InterruptedException {
-        if (!failing) {
-            failing = true;
-            log.error("audit sink {} failed; refusing records (calls fail closed) and retrying: {}", what,
-                    e.toString());
-        } else {
-            log.debug("audit sink {} still failing, retrying in {} ms: {}", what, backoffMs, e.toString());
-        }
-        TimeUnit.MILLISECONDS.sleep(backoffMs);
-        return Math.min(backoffMs * 2, 1000);
-    }
-
-    private void recovered() {
-        if (failing) {
-            failing = false;
-            log.warn("audit sink writes again; taking records again");
-        }
-    }
-
-    private void flushQuietly() {
-        try {
-            sink.flush();
-        } catch (IOException e) {
-            log.error("audit sink flush failed: {}", e.toString());
-        }
-    }
-
-    /** Stops accepting, writes everything accepted so far, closes the sink. */
+    /** Stops accepting, writes everything accepted so far (synced), closes the sink. */
     @Override
     public void close() {
         closed = true;
+        LockSupport.unpark(watchdog);
+        queue.offerAlways(AuditEntry.STOP);
         try {
             // Bounded: a sink that hangs must not hang the shutdown too (what it has not written stays unwritten,
             // and the diagnostic log says so).
-            if (!queue.offer(STOP, 10, TimeUnit.SECONDS)) {
-                log.error("audit writer did not drain in 10 s; {} accepted records are unwritten",
-                        accepted.get() - written.get());
-            }
-            writer.join(TimeUnit.SECONDS.toMillis(10));
+            thread.join(TimeUnit.SECONDS.toMillis(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        try {
-            sink.close();
-        } catch (IOException e) {
-            log.error("closing the audit sink failed: {}", e.toString());
-        }
+        writer.closeSink(thread.isAlive(), accepted.get());
+    }
+
+    static String newId() {
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        return HexFormat.of().toHexDigits(rnd.nextLong()) + HexFormat.of().toHexDigits(rnd.nextLong());
     }
 }

@@ -33,6 +33,12 @@ public final class StdoutAuditSink implements AuditSink {
     }
 
     @Override
+    public void sync() throws IOException {
+        flush();
+        next.sync();
+    }
+
+    @Override
     public void close() throws IOException {
         next.close();
         out.flush();

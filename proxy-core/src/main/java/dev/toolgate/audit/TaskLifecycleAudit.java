@@ -7,38 +7,30 @@ import dev.toolgate.grant.TaskState;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * Writes task lifecycle events as {@code task} records to the audit trail, waiting (off the event loop) while the
- * trail's queue is full, up to the trail's bound. Thread-safe.
+ * Writes task lifecycle events as {@code task} records to the audit trail and waits (off the event loop) until each
+ * is in the file, up to the trail's bound: a start, end or revoke is answered only once its record is written.
+ * Thread-safe.
  */
 public final class TaskLifecycleAudit implements TaskAudit {
     private final AuditTrail trail;
     private final Clock clock;
-    private final long maxWaitNanos;
+    private final Duration maxWait;
 
     public TaskLifecycleAudit(AuditTrail trail, Clock clock, Duration maxWait) {
         this.trail = trail;
         this.clock = clock;
-        this.maxWaitNanos = maxWait.toNanos();
+        this.maxWait = maxWait;
     }
 
+    /** Writes the event's record and waits until it is in the file; false (refuse the request) if it is not. */
     @Override
     public boolean record(TaskEvent event, Task task) {
-        AuditRecord rec = toRecord(event, task);
-        long deadline = System.nanoTime() + maxWaitNanos;
-        while (!trail.offer(rec)) {
-            if (trail.isClosed()) {
-                return false;
-            }
-            if (!trail.available() || System.nanoTime() - deadline > 0) {
-                trail.refused(rec); // the refused request shows in the chain as a gap
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
+        if (trail.isClosed()) {
+            return false;
         }
-        return true;
+        return trail.writeAndWait(toRecord(event, task), maxWait);
     }
 
     private AuditRecord toRecord(TaskEvent event, Task task) {

@@ -13,14 +13,28 @@ import java.time.Duration;
  * @param maxWait how long a call waits for its record to be accepted before it is denied (fail closed)
  * @param maxFileBytes the file is rotated (renamed with a UTC time stamp) before it grows past this size
  * @param stdout  also write every record to standard output (the container log)
+ * @param fsync   what a power loss may take: {@code interval} (the default: records of the last
+ *                {@code fsyncInterval}), {@code batch} (nothing forwarded: every batch is synced before its calls go
+ *                on) or {@code never} (left to the kernel). A process crash ({@code kill -9}) takes nothing forwarded
+ *                with any value: a call is forwarded only once its decision record's write returned.
+ * @param fsyncInterval with {@code fsync: interval}, how long a written record may stay unsynced
  */
-public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
+public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout,
+                          String fsync, Duration fsyncInterval) {
     public AuditConfig {
         file = requireNonNullElse(file, Path.of(".toolgate", "audit", "audit.jsonl"));
         queue = requireNonNullElse(queue, 65_536);
         maxWait = requireNonNullElse(maxWait, Duration.ofSeconds(2));
         maxFileBytes = requireNonNullElse(maxFileBytes, 100L * 1024 * 1024);
         stdout = requireNonNullElse(stdout, false);
+        fsync = requireNonNullElse(fsync, "interval");
+        fsyncInterval = requireNonNullElse(fsyncInterval, Duration.ofSeconds(1));
+        if (!fsync.equals("interval") && !fsync.equals("batch") && !fsync.equals("never")) {
+            throw new IllegalArgumentException("fsync: \"" + fsync + "\" (expected: interval, batch or never)");
+        }
+        if (fsyncInterval.isNegative() || fsyncInterval.isZero()) {
+            throw new IllegalArgumentException("fsyncInterval: " + fsyncInterval + " (expected: > 0)");
+        }
         if (maxFileBytes < 1024) {
             throw new IllegalArgumentException("maxFileBytes: " + maxFileBytes + " (expected: >= 1024)");
         }
@@ -32,11 +46,16 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFi
         }
     }
 
+    /** As the canonical constructor, with the default durability ({@code fsync: interval}, every second). */
+    public AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
+        this(file, queue, maxWait, maxFileBytes, stdout, null, null);
+    }
+
     public static AuditConfig defaults() {
         return new AuditConfig(null, null, null, null, null);
     }
 
     AuditConfig resolve(Path base) {
-        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout);
+        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout, fsync, fsyncInterval);
     }
 }

@@ -63,6 +63,8 @@ final class Exchange {
     private String approvalId;
     private boolean allowed;
     private boolean outcomeRecorded;
+    /** Why the agent's side broke while the decision record was being written (null: it did not, or it left). */
+    private String brokeBeforeForward;
     private UpstreamRelay relay;
     private LocalCall local;
 
@@ -164,8 +166,11 @@ final class Exchange {
                 () -> {
                     allowed = true;
                     if (state != State.CONNECTING) {
-                        // The agent left while the decision waited for the audit trail: close the record pair.
-                        recordOutcome("agent_closed", "the agent left before the call was forwarded");
+                        // The agent left (or broke the framing) while the decision record was being written: close
+                        // the record pair with what happened.
+                        recordOutcome(brokeBeforeForward == null ? "agent_closed" : "malformed_body",
+                                brokeBeforeForward == null ? "the agent left before the call was forwarded"
+                                        : brokeBeforeForward);
                         return;
                     }
                     relay.connect();
@@ -264,6 +269,7 @@ final class Exchange {
      * {@code content-length}, a malformed trailer): the request never completes upstream and the stream is reset.
      */
     void onAgentMalformed(String reason) {
+        brokeBeforeForward = reason;
         recordOutcome("malformed_body", reason);
         abort("malformed_body");
     }

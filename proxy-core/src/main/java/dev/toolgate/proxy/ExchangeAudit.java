@@ -21,9 +21,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The audit side of one exchange: its decision id, the decision record (which must be accepted before the
- * exchange goes on) and the outcome record. Waiting for the trail never blocks the event loop: a full queue is
- * retried every millisecond up to the configured bound. Not thread-safe: used on the exchange's event loop.
+ * The audit side of one exchange: its decision id, the decision record (which must be in the audit file before the
+ * exchange goes on) and the outcome record. Waiting for the trail never blocks the event loop: the trail's writer
+ * wakes the loop when the record's batch is written, and a full queue is retried every millisecond up to the
+ * configured bound. Not thread-safe: used on the exchange's event loop.
  */
 final class ExchangeAudit {
     /**
@@ -141,8 +142,9 @@ final class ExchangeAudit {
     }
 
     /**
-     * Writes the decision record, then runs {@code accepted}; if the trail cannot take it within the bound,
-     * runs {@code refused} instead (the caller fails closed).
+     * Writes the decision record, then runs {@code accepted} on the event loop once the record is in the file; if
+     * the trail cannot take it within the bound, or its sink fails (or stalls) before the record is written, runs
+     * {@code refused} instead (the caller fails closed).
      */
     void decide(DecisionCode code, String reason, Runnable accepted, Runnable refused) {
         long decisionNanos = System.nanoTime() - startNanos;
@@ -155,24 +157,33 @@ final class ExchangeAudit {
                 code, reason);
         Runnable failClosed = () -> {
             span.setAttribute("toolgate.code", DecisionCode.ERROR_FAIL_CLOSED.name());
-            span.setStatus(StatusCode.ERROR, "decision record not accepted by the audit trail in time");
+            span.setStatus(StatusCode.ERROR, "decision record not written to the audit trail in time");
             span.end();
             refused.run();
         };
-        offer(rec, System.nanoTime() + maxWaitNanos, allow ? accepted : () -> {
+        Runnable go = allow ? accepted : () -> {
             span.end();
             accepted.run();
-        }, failClosed);
+        };
         forwardNanos = System.nanoTime();
+        decision(rec, forwardNanos + maxWaitNanos, go, failClosed, true);
     }
 
-    private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused) {
-        offer(rec, deadline, accepted, refused, true);
-    }
-
-    private void offer(AuditRecord rec, long deadline, Runnable accepted, Runnable refused, boolean first) {
-        if (trail.offer(rec)) {
-            accepted.run();
+    /** Offers the decision record with a waiter: the exchange goes on when the record's batch is written. */
+    private void decision(AuditRecord rec, long deadline, Runnable accepted, Runnable refused, boolean first) {
+        AuditTrail.Durable written = ok -> {
+            if (ok) {
+                forwardNanos = System.nanoTime();
+                accepted.run();
+                return;
+            }
+            // Accepted, but the sink failed (or stalled) before the record reached the file: the call is refused
+            // now. If the record is written later, the writer says in a written_late record that it was refused.
+            log.error("audit sink failed before decision record {} was written; failing closed", decisionId);
+            metrics.auditFailClosed();
+            refused.run();
+        };
+        if (trail.offer(rec, loop, written)) {
             return;
         }
         // A failing sink (disk full) is not waited for: the trail says so, and the call fails closed at once.
@@ -181,15 +192,36 @@ final class ExchangeAudit {
             metrics.auditWait();
         }
         if (unavailable || System.nanoTime() - deadline > 0) {
-            log.error("audit trail did not accept record {} of {} ({}); failing closed", rec.phaseName(),
-                    decisionId, unavailable ? "its sink is failing" : "full past audit.maxWait");
-            trail.refused(rec);
-            if (rec.phase() == AuditRecord.Phase.DECISION) {
-                metrics.auditFailClosed();
-            }
+            giveUp(rec, unavailable);
             refused.run();
         } else {
-            loop.schedule(() -> offer(rec, deadline, accepted, refused, false), 1, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> decision(rec, deadline, accepted, refused, false), 1, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void giveUp(AuditRecord rec, boolean unavailable) {
+        log.error("audit trail did not accept record {} of {} ({}); failing closed", rec.phaseName(), decisionId,
+                unavailable ? "its sink is failing" : "full past audit.maxWait");
+        trail.refused(rec);
+        if (rec.phase() == AuditRecord.Phase.DECISION) {
+            metrics.auditFailClosed();
+        }
+    }
+
+    /** Offers an outcome record (nothing waits for it), retrying a full queue every millisecond up to the bound. */
+    private void offer(AuditRecord rec, long deadline, boolean first) {
+        if (trail.offer(rec)) {
+            return;
+        }
+        boolean unavailable = !trail.available();
+        if (first && !unavailable) {
+            metrics.auditWait();
+        }
+        if (unavailable || System.nanoTime() - deadline > 0) {
+            giveUp(rec, unavailable);
+            log.error("the outcome of {} is not recorded; its decision record stands alone", decisionId);
+        } else {
+            loop.schedule(() -> offer(rec, deadline, false), 1, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -213,9 +245,7 @@ final class ExchangeAudit {
         if (tools != null) {
             rec = rec.withTools(tools);
         }
-        offer(rec, System.nanoTime() + maxWaitNanos, () -> { },
-                () -> log.error("audit trail did not accept the outcome of {}; the decision record stands alone",
-                        decisionId));
+        offer(rec, System.nanoTime() + maxWaitNanos, true);
     }
 
     private static String hex(long v) {

@@ -161,6 +161,8 @@ public final class ProxyServer implements AutoCloseable {
             tasks.onEnded(t -> routes.get().credentials().taskEnded(t.id()));
             metrics.gauge("toolgate.audit.queue.depth", "Audit records accepted but not yet written", audit,
                     t -> t.accepted() - t.written());
+            metrics.gauge("toolgate.audit.available", "1 while the audit trail takes records; 0 while its sink fails or"
+                    + " stalls (calls are refused 503 audit_unavailable)", audit, t -> t.available() ? 1 : 0);
             metrics.routeSet(first.version(), first.routes().size());
             HandshakeAudit handshakes = new HandshakeAudit(audit, parts.clock());
             Channel ch = Listeners.bind(new ServerBootstrap()

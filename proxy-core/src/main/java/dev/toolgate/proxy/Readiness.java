@@ -51,6 +51,8 @@ public final class Readiness implements BooleanSupplier {
         }
         if (audit.isClosed()) {
             failing.add("audit trail closed");
+        } else if (!audit.available()) {
+            failing.add("audit sink failing (disk full or hung): calls are refused 503 audit_unavailable");
         }
         if (!tls.svid().leaf().getNotAfter().toInstant().isAfter(clock.instant())) {
             failing.add("own SVID expired at " + tls.svid().leaf().getNotAfter().toInstant());

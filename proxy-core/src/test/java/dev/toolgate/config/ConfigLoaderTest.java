@@ -64,6 +64,21 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void auditFsyncIsReadAndABadValueIsRefusedNamingTheChoices() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("f.yaml", "audit: {fsync: batch, fsyncInterval: 250ms}\n"));
+        assertThat(cfg.audit().fsync()).isEqualTo("batch");
+        assertThat(cfg.audit().fsyncInterval()).isEqualTo(Duration.ofMillis(250));
+        SidecarConfig defaults = ConfigLoader.load(write("d.yaml", "listener: {port: 0}\n"));
+        assertThat(defaults.audit().fsync()).isEqualTo("interval");
+        assertThat(defaults.audit().fsyncInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThatThrownBy(() -> ConfigLoader.load(write("g.yaml", "audit: {fsync: always}\n")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("fsync").hasMessageContaining("interval, batch or never");
+        assertThatThrownBy(() -> ConfigLoader.load(write("h.yaml", "audit: {fsyncInterval: 0s}\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("fsyncInterval");
+    }
+
+    @Test
     void unknownKeysAreErrorsNotSilentlyDropped() throws Exception {
         Path main = write("s.yaml", "limits: {maxBodyByte: 10}\n");
         assertThatThrownBy(() -> ConfigLoader.load(main))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.audit.AuditFsync;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.AuditVerifier;
 import dev.toolgate.config.AuditConfig;
@@ -20,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,14 +66,19 @@ class AuditPressureTest {
 
     @Test
     void aSlowSinkSlowsCallsDownAndEveryRecordIsWritten() throws Exception {
-        // The sink holds its first write until the test lets it go (a disk slower than the calls): the queue of 4
-        // fills, and later calls must wait for room instead of being forwarded or losing their records.
+        // After the task's start, the sink holds its next write until the test lets it go (a disk slower than the
+        // calls): the queue of 4 fills, and later calls must wait for room instead of being forwarded or losing
+        // their records.
         GatedAuditSink slow = new GatedAuditSink();
-        AuditTrail trail = AuditTrail.start(slow, null, 4);
+        slow.open();
+        AuditTrail trail = AuditTrail.start(slow, null, 4, Clock.systemUTC(), AuditFsync.NEVER,
+                Duration.ofSeconds(1), Duration.ofSeconds(30));
         ProxyMetrics metrics = ProxyMetrics.create();
         int calls = 60;
         try (ProxyServer proxy = Sidecar.builder(pki, config(4, Duration.ofSeconds(30))).audit(trail).metrics(metrics).build()) {
             String token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
+            slow.hold();
+            int forwardedBefore = upstream.requests.size();
             HttpClient client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
             List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
             for (int i = 0; i < calls; i++) {
@@ -84,8 +91,9 @@ class AuditPressureTest {
             assertThat(metrics.auditWaits()).as("records waited for room: the calls were held back").isPositive();
             // A negative check: only time passing can show that the held calls are not forwarded.
             Thread.sleep(200);
-            // Only calls whose decision record found room were forwarded; the others wait.
-            assertThat(sent.stream().filter(CompletableFuture::isDone).count()).isLessThanOrEqualTo(4);
+            // No call was forwarded (or answered): none has its decision record in the file yet.
+            assertThat(sent.stream().filter(CompletableFuture::isDone).count()).isZero();
+            assertThat(upstream.requests).hasSize(forwardedBefore);
             slow.open();
             for (CompletableFuture<HttpResponse<String>> f : sent) {
                 assertThat(f.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
@@ -119,13 +127,17 @@ class AuditPressureTest {
     @Test
     void callsTheTrailCannotTakeAreDeniedAndOneGapRecordCountsThemWhenItMovesAgain() throws Exception {
         GatedAuditSink stalled = new GatedAuditSink();
-        AuditTrail trail = AuditTrail.start(stalled, null, 1);
+        stalled.open();
+        AuditTrail trail = AuditTrail.start(stalled, null, 1, Clock.systemUTC(), AuditFsync.NEVER,
+                Duration.ofSeconds(1), Duration.ofMillis(200));
         List<Integer> statuses = new ArrayList<>();
         Instant before = Instant.now();
         try (ProxyServer proxy = Sidecar.builder(pki, config(1, Duration.ofMillis(200))).audit(trail).build()) {
-            // The task's start record goes to the writer, which then hangs at the sink's gate.
             String token = Sidecar.taskForEverything(proxy, TestPki.AGENT);
-            assertThat(stalled.held.await(10, TimeUnit.SECONDS)).isTrue();
+            // The disk hangs from now on: the first call's decision record goes to the writer, which hangs at the
+            // sink's gate.
+            stalled.hold();
+            int forwardedBefore = upstream.requests.size();
             HttpClient client = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
             for (int i = 0; i < 4; i++) {
                 HttpResponse<String> res = client.send(HttpRequest.newBuilder(
@@ -137,24 +149,25 @@ class AuditPressureTest {
                     assertThat(JSON.readTree(res.body()).path("error").asText()).isEqualTo("audit_unavailable");
                 }
             }
-            // The first call's decision record found room in the queue (so it was forwarded); its outcome record
-            // did not. Every later call was refused.
-            assertThat(statuses).containsExactly(200, 503, 503, 503);
-            long refused = 3 + 1;
+            // The first call's decision record was taken, but not written within audit.maxWait: refused. The trail
+            // then counts as stalled, so the later calls were refused at once, without a decision record.
+            assertThat(statuses).containsExactly(503, 503, 503, 503);
+            assertThat(upstream.requests).as("nothing forwarded while the audit file is not written")
+                    .hasSize(forwardedBefore);
+            long refused = 3;
             Await.until("refused records counted", Duration.ofSeconds(10), () -> trail.refusedCount() >= refused);
             assertThat(trail.refusedCount()).isEqualTo(refused);
-            assertThat(stalled.lines).isEmpty();
+            assertThat(stalled.lines).as("only the task's start").hasSize(1);
 
             stalled.open();
             Await.until("a gap record", Duration.ofSeconds(10), () -> !gaps(stalled).isEmpty());
             List<JsonNode> gaps = gaps(stalled);
-            assertThat(gaps).hasSize(1);
             JsonNode gap = gaps.get(0);
             assertThat(gap.path("code").asText()).isEqualTo("ERROR_FAIL_CLOSED");
             assertThat(gap.path("outcome").asText()).isEqualTo("audit_unavailable");
             assertThat(gap.path("count").asLong()).isEqualTo(refused);
             assertThat(gap.path("reason").asText()).contains("3 calls denied ERROR_FAIL_CLOSED")
-                    .contains("1 forwarded calls without an outcome record");
+                    .contains("0 forwarded calls without an outcome record");
             Instant first = Instant.parse(gap.path("first_ts").asText());
             Instant last = Instant.parse(gap.path("last_ts").asText());
             assertThat(first).isAfterOrEqualTo(before.minusMillis(1)).isBeforeOrEqualTo(last);
@@ -171,11 +184,19 @@ class AuditPressureTest {
         } finally {
             trail.close();
         }
-        assertThat(gaps(stalled)).hasSize(1);
+        // The first call's decision record reached the file after its call was refused: a written_late record
+        // names it, so the file does not read as if that call had been forwarded.
+        List<JsonNode> all = gaps(stalled);
+        assertThat(all).hasSize(2);
+        JsonNode late = all.get(1);
+        assertThat(late.path("event").asText()).isEqualTo("written_late");
+        assertThat(late.path("count").asLong()).isEqualTo(1);
+        String firstDecision = JSON.readTree(stalled.lines.get(1)).path("decision_id").asText();
+        assertThat(late.path("reason").asText()).contains("not forwarded").contains(firstDecision);
         AuditVerifier.Result chain = verify(stalled.lines);
         assertThat(chain.ok()).as(chain.toString()).isTrue();
-        // Task start, the first call's decision, the gap, and the last call's decision and outcome.
-        assertThat(chain.records()).isEqualTo(5);
+        // Task start, the first call's decision, the gap, written_late, and the last call's decision and outcome.
+        assertThat(chain.records()).isEqualTo(6);
     }
 
     static void awaitAccepted(AuditTrail trail, long expected) throws Exception {

@@ -1,6 +1,7 @@
 package dev.toolgate.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -69,9 +70,10 @@ class AuditSinkFailureTest {
             Await.until("3 records written", () -> trail.written() == 3);
 
             disk.fail();
-            // The trail takes this task's record before any write failed; the writer finds the disk full on it and
-            // keeps it to retry.
-            Sidecar.taskForEverything(proxy, TestPki.AGENT);
+            // The trail takes this task's record before any write failed; the writer finds the disk full on it,
+            // keeps it to retry, and the start is refused: its record is not in the file.
+            assertThatThrownBy(() -> Sidecar.taskForEverything(proxy, TestPki.AGENT))
+                    .hasMessageContaining("could not be audited");
             Await.until("the sink refused a write", () -> disk.failures.get() > 0);
             int forwarded = upstream.requests.size();
             long t0 = System.nanoTime();
@@ -90,21 +92,27 @@ class AuditSinkFailureTest {
             HttpResponse<String> after = get(client, proxy, token, "after");
             assertThat(after.statusCode()).as("forwarded again, without a restart").isEqualTo(200);
             assertThat(upstream.requests).hasSize(forwarded + 1);
-            // Two tasks, two calls' decisions and outcomes, and the gap record.
-            Await.until("7 lines written", () -> disk.lines.size() == 7);
+            // Two tasks (one refused), two calls' decisions and outcomes, the gap and the written_late record.
+            Await.until("8 lines written", () -> disk.lines.size() == 8);
         } finally {
             trail.close();
         }
         List<JsonNode> gaps = gaps(disk.lines);
-        assertThat(gaps).hasSize(1);
+        assertThat(gaps).hasSize(2);
         assertThat(gaps.get(0).path("count").asLong()).isEqualTo(1);
         assertThat(gaps.get(0).path("reason").asText()).contains("1 calls denied ERROR_FAIL_CLOSED");
+        // The refused start's record reached the file once the disk had room: the written_late record says that
+        // this start did not happen.
+        String refusedStart = JSON.readTree(disk.lines.get(3)).path("decision_id").asText();
+        assertThat(gaps.get(1).path("event").asText()).isEqualTo("written_late");
+        assertThat(gaps.get(1).path("reason").asText()).contains(refusedStart);
         List<String> phases = new ArrayList<>();
         for (String line : disk.lines) {
             phases.add(JSON.readTree(line).path("phase").asText());
         }
-        // The second task's record, accepted before the failure, was retried and written, before the gap.
-        assertThat(phases).containsExactly("task", "decision", "outcome", "task", "gap", "decision", "outcome");
+        // The second task's record, accepted before the failure, was retried and written, before the gaps.
+        assertThat(phases).containsExactly("task", "decision", "outcome", "task", "gap", "gap", "decision",
+                "outcome");
         Path file = Files.createTempFile(dir, "audit", ".jsonl");
         Files.write(file, disk.lines);
         AuditVerifier.Result chain = AuditVerifier.verifyFromGenesis(List.of(file));

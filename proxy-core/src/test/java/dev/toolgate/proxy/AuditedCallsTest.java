@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.audit.AuditFsync;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.AuditConfig;
+import dev.toolgate.testing.GatedAuditSink;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.AuditRecords;
@@ -17,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -184,14 +187,17 @@ class AuditedCallsTest {
 
     @Test
     void whenTheTrailCannotAcceptTheCallIsDeniedAndNotForwarded() throws Exception {
-        // A writer that never finishes: the queue of 1 fills, and the sidecar must fail closed.
-        MemoryAuditSink stuck = new MemoryAuditSink(60_000);
-        AuditTrail full = AuditTrail.start(stuck, null, 1);
+        // After the task's start, a writer that never finishes (a hung disk): the sidecar must fail closed.
+        GatedAuditSink stuck = new GatedAuditSink();
+        stuck.open();
+        AuditTrail full = AuditTrail.start(stuck, null, 1, Clock.systemUTC(), AuditFsync.NEVER,
+                Duration.ofSeconds(1), Duration.ofMillis(200));
         try (ProxyServer strict = Sidecar.builder(pki, Sidecar.config(List.of(
                         Sidecar.route("weather", "/api/weather", upstream.url())))
                 .withAudit(new AuditConfig(null, 1, Duration.ofMillis(200), null, null))).audit(full).build()) {
-            // The task's start record is taken by the writer (which then never finishes).
             String strictToken = Sidecar.taskForEverything(strict, TestPki.AGENT);
+            stuck.hold();
+            int forwardedBefore = upstream.requests.size();
             HttpRequest.Builder b = HttpRequest.newBuilder(
                     URI.create("https://127.0.0.1:" + strict.port() + "/api/weather/x"))
                     .header("toolgate-task", strictToken);
@@ -199,12 +205,16 @@ class AuditedCallsTest {
             for (int i = 0; i < 3; i++) {
                 statuses.add(send(b).statusCode());
             }
-            // The first call's decision record waits in the queue; later calls cannot be audited.
-            assertThat(statuses.get(2)).isEqualTo(503);
+            // The first call's decision record never reaches the file: refused after audit.maxWait; the trail is
+            // then stalled, and later calls are refused at once.
+            assertThat(statuses).containsExactly(503, 503, 503);
             HttpResponse<String> res = send(b);
             assertThat(res.statusCode()).isEqualTo(503);
             assertThat(JSON.readTree(res.body()).get("error").asText()).isEqualTo("audit_unavailable");
-            assertThat(upstream.requests.size()).isLessThanOrEqualTo(1);
+            assertThat(upstream.requests).hasSize(forwardedBefore);
+        } finally {
+            stuck.open();
+            full.close();
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.RouteConfig;
@@ -10,8 +11,9 @@ import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.grant.JournalTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.identity.TlsMaterial;
+import dev.toolgate.testing.Await;
+import dev.toolgate.testing.FailingAuditSink;
 import dev.toolgate.testing.ManualClock;
-import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
 import java.nio.file.Path;
@@ -36,7 +38,8 @@ class ReadinessTest {
     void readinessFollowsTheSvidTheTaskStoreAndTheAuditTrail() throws Exception {
         TestPki pki = TestPki.create(dir);
         SidecarConfig config = Sidecar.config(List.<RouteConfig>of());
-        AuditTrail audit = AuditTrail.start(new MemoryAuditSink(), null, 1_000);
+        FailingAuditSink disk = new FailingAuditSink();
+        AuditTrail audit = AuditTrail.start(disk, null, 1_000);
         TaskRegistry tasks = TaskRegistry.open(config.tasks(), config.access(),
                 JournalTaskStore.open(dir.resolve("tasks.journal"), JournalTaskStore.FsyncPolicy.ALWAYS),
                 config.routes().stream().map(RouteConfig::name).collect(Collectors.toSet()), Clock.systemUTC(),
@@ -53,6 +56,17 @@ class ReadinessTest {
             assertThat(ready.getAsBoolean()).isFalse();
             assertThat(ready.failing()).singleElement().asString().startsWith("own SVID expired at");
             ready = new Readiness(server, audit, tls, tasks, null, Clock.systemUTC());
+            assertThat(ready.getAsBoolean()).isTrue();
+
+            // A full disk: not ready while the audit file cannot be written, ready again once it can.
+            disk.fail();
+            audit.offer(AuditRecord.decision(Instant.now(), "d1", null, null, TestPki.AGENT.uri(), "weather",
+                    "http", "GET /x", "deny", "DENY_POLICY", "test", "enforce", 1));
+            Await.until("the sink failed", () -> !audit.available());
+            assertThat(ready.failing()).singleElement().asString().startsWith("audit sink failing");
+            assertThat(ready.getAsBoolean()).isFalse();
+            disk.recover();
+            Await.until("the sink writes again", audit::available);
             assertThat(ready.getAsBoolean()).isTrue();
 
             tasks.close();

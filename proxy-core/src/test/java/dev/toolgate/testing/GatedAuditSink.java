@@ -14,21 +14,28 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GatedAuditSink implements AuditSink {
     public final List<String> lines = new CopyOnWriteArrayList<>();
-    private final CountDownLatch gate = new CountDownLatch(1);
-    /** Counts down when the writer is first held at the gate. */
-    public final CountDownLatch held = new CountDownLatch(1);
+    private volatile CountDownLatch gate = new CountDownLatch(1);
+    /** Counts down when the writer is first held at the gate (since the last {@link #hold}). */
+    public volatile CountDownLatch held = new CountDownLatch(1);
 
     /** Lets every write through from now on. */
     public void open() {
         gate.countDown();
     }
 
+    /** Closes the gate again: the next write waits until {@link #open}. */
+    public void hold() {
+        held = new CountDownLatch(1);
+        gate = new CountDownLatch(1);
+    }
+
     @Override
     public void write(String line) throws IOException {
-        if (gate.getCount() > 0) {
+        CountDownLatch g = gate;
+        if (g.getCount() > 0) {
             held.countDown();
             try {
-                if (!gate.await(60, TimeUnit.SECONDS)) {
+                if (!g.await(60, TimeUnit.SECONDS)) {
                     throw new IOException("test gate never opened");
                 }
             } catch (InterruptedException e) {

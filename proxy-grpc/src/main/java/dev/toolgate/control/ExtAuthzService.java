@@ -20,10 +20,10 @@ import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -164,21 +164,14 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                     "the call could not be audited in time (ERROR_FAIL_CLOSED)", intent.route(), decisionId);
         }
 
-        /** Writes the decision record; false when the trail did not take it within the bound. */
+        /** Writes the decision record and waits until it is in the file; false when it is not within the bound. */
         private boolean record(DecisionCode code, String reason) {
             long decisionUs = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - startNanos);
             AuditRecord rec = intent.record(clock.instant(), decisionId, null, null, agent,
                     agent == null ? null : "x509", decisionUs, code, reason);
-            long deadline = System.nanoTime() + auditMaxWaitNanos;
-            while (!audit.offer(rec)) {
-                if (!audit.available() || System.nanoTime() - deadline > 0
-                        || Thread.currentThread().isInterrupted()) {
-                    log.error("audit trail did not accept ext_authz decision {} in time; failing closed",
-                            decisionId);
-                    audit.refused(rec);
-                    return false;
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+            if (!audit.writeAndWait(rec, Duration.ofNanos(auditMaxWaitNanos))) {
+                log.error("ext_authz decision {} not in the audit file in time; failing closed", decisionId);
+                return false;
             }
             return true;
         }

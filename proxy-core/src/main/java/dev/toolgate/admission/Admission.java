@@ -13,6 +13,8 @@ import dev.toolgate.call.RequestTarget;
 import dev.toolgate.call.RouteMatch;
 import dev.toolgate.call.RouteTable;
 import dev.toolgate.common.Protocol;
+import dev.toolgate.config.McpLimitsConfig;
+import dev.toolgate.config.RouteConfig;
 import dev.toolgate.grant.LiveTask;
 import dev.toolgate.mcp.McpParseException;
 import dev.toolgate.mcp.McpParser;
@@ -23,6 +25,8 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -51,6 +55,8 @@ public final class Admission {
     private final CallDecider decider;
     private final Function<String, ArgumentCapture> captures;
     private final McpParser mcpParser;
+    /** Parsers of the routes whose {@code mcp.limits} differ from the sidecar's defaults, by route name. */
+    private final Map<String, McpParser> routeParsers = new ConcurrentHashMap<>();
     private final McpSessions sessions;
     private final Clock clock;
 
@@ -58,7 +64,8 @@ public final class Admission {
      * @param routes    the route set's table
      * @param decider   the route set's decider (its authorizer knows the routes' labels)
      * @param captures  what the audit records of each route's call arguments
-     * @param mcpParser how MCP bodies are read (and the largest one read)
+     * @param mcpParser how MCP bodies are read (and the largest one read) on a route with the default
+     *                  {@code mcp.limits}; a route with its own limits gets its own parser
      * @param sessions  the sidecar's MCP session bindings
      * @param clock     the time grants are checked at when a {@code tools/list} answer is filtered
      */
@@ -116,7 +123,7 @@ public final class Admission {
                         Step.Answer.UNSUPPORTED_MEDIA_TYPE,
                         new Step.JsonRpc(null, List.of(), McpParseException.INVALID_REQUEST, null));
             }
-            return new Step.NeedsBody(intent, r, match, target, token, sessionId, mcpParser.maxBytes());
+            return new Step.NeedsBody(intent, r, match, target, token, sessionId, parser(match.route()).maxBytes());
         }
         Decision d = decider.decide(r.agent(), r.proof(), token, match, r.method(), r.headers());
         intent = intent.decided(d);
@@ -140,7 +147,7 @@ public final class Admission {
         Intent intent = pending.intent();
         McpRequest parsed;
         try {
-            parsed = mcpParser.parse(body, offset, length);
+            parsed = parser(pending.match().route()).parse(body, offset, length);
         } catch (McpParseException e) {
             return new Step.Refused(intent, DecisionCode.DENY_MALFORMED, e.reason(), Step.Answer.DECIDED,
                     new Step.JsonRpc(null, List.of(), e.code(), e.id()));
@@ -171,6 +178,16 @@ public final class Admission {
                 ? visibleTools(match.route().name(), first.task()) : null);
         return sessionChecked(new Step.Admitted(intent, first, allows, match, pending.target(), pending.sessionId(),
                 parsed, watched), parsed, r.agent().uri());
+    }
+
+    /** The parser that reads MCP bodies of {@code route}, with its {@code mcp.limits}. */
+    private McpParser parser(RouteConfig route) {
+        McpLimitsConfig limits = route.mcp().limits();
+        if (limits.equals(McpLimitsConfig.DEFAULTS)) {
+            return mcpParser;
+        }
+        return routeParsers.computeIfAbsent(route.name(), name -> new McpParser(limits.maxBodyBytes(),
+                limits.maxDepth(), limits.maxStringChars(), limits.maxBatch()));
     }
 
     /**

@@ -65,7 +65,7 @@ public record RouteConfig(
         }
         labels = labels == null ? List.of() : List.copyOf(labels);
         timeouts = requireNonNullElse(timeouts, new TimeoutsConfig(null, null, null));
-        if (mcp != null && mcp.filters() && protocol != Protocol.MCP) {
+        if (mcp != null && mcp.set() && protocol != Protocol.MCP) {
             throw new IllegalArgumentException("route " + name + ": mcp settings on a " + protocol
                     + " route (expected: protocol: mcp)");
         }

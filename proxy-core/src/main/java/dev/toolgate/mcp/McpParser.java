@@ -48,18 +48,26 @@ public final class McpParser {
     public static final int DEFAULT_MAX_DEPTH = 32;
     /** Default longest string (value or key) in characters: 256 Ki. */
     public static final int DEFAULT_MAX_STRING_CHARS = 256 << 10;
+    /** Default most messages in one batch. */
+    public static final int DEFAULT_MAX_BATCH = 64;
     /** Longest number literal: no MCP value needs more, and huge ones are a CPU hazard downstream. */
     public static final int MAX_NUMBER_CHARS = 100;
 
     private final int maxBytes;
     private final int maxDepth;
     private final int maxStringChars;
+    private final int maxBatch;
     private final JsonFactory factory;
     private final ObjectMapper mapper;
 
     /** A parser with the default limits. */
     public McpParser() {
-        this(DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_STRING_CHARS);
+        this(DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_STRING_CHARS, DEFAULT_MAX_BATCH);
+    }
+
+    /** A parser with the given limits and the default batch size. */
+    public McpParser(int maxBytes, int maxDepth, int maxStringChars) {
+        this(maxBytes, maxDepth, maxStringChars, DEFAULT_MAX_BATCH);
     }
 
     /**
@@ -69,9 +77,11 @@ public final class McpParser {
      * @param maxDepth       deepest nesting of arrays and objects accepted ({@code {}} is 1; a batch
      *                       adds one level)
      * @param maxStringChars longest string value or object key accepted, in characters
+     * @param maxBatch       most messages in one batch
      * @throws IllegalArgumentException if a limit is not positive
      */
-    public McpParser(int maxBytes, int maxDepth, int maxStringChars) {
+    public McpParser(int maxBytes, int maxDepth, int maxStringChars, int maxBatch) {
+        this.maxBatch = positive(maxBatch, "maxBatch");
         this.maxBytes = positive(maxBytes, "maxBytes");
         this.maxDepth = positive(maxDepth, "maxDepth");
         this.maxStringChars = positive(maxStringChars, "maxStringChars");
@@ -125,7 +135,8 @@ public final class McpParser {
         Objects.checkFromIndexSize(offset, length, body.length);
         if (length > maxBytes) {
             throw new McpParseException(INVALID_REQUEST,
-                    "body of " + length + " bytes is larger than the limit of " + maxBytes + " bytes", null);
+                    "body of " + length + " bytes is larger than the limit of " + maxBytes
+                            + " bytes (the route's mcp.limits.maxBodyBytes)", null);
         }
         checkEncoding(body, offset, length);
         JsonNode root = readTree(body, offset, length);
@@ -138,6 +149,10 @@ public final class McpParser {
         }
         if (root.isEmpty()) {
             throw new McpParseException(INVALID_REQUEST, "empty batch (expected: at least one request)", null);
+        }
+        if (root.size() > maxBatch) {
+            throw new McpParseException(INVALID_REQUEST, "a batch of " + root.size() + " messages (expected: at most "
+                    + maxBatch + ", the route's mcp.limits.maxBatch)", null);
         }
         List<McpMessage> messages = new ArrayList<>(root.size());
         for (int i = 0; i < root.size(); i++) {
@@ -261,13 +276,14 @@ public final class McpParser {
     private String limitReason(String message) {
         String m = message == null ? "" : message.toLowerCase(Locale.ROOT);
         if (m.contains("nesting depth")) {
-            return "JSON nested deeper than " + maxDepth + " levels";
+            return "JSON nested deeper than " + maxDepth + " levels (the route's mcp.limits.maxDepth)";
         }
         if (m.contains("name length")) {
-            return "a JSON key longer than " + maxStringChars + " characters";
+            return "a JSON key longer than " + maxStringChars + " characters (the route's mcp.limits.maxStringChars)";
         }
         if (m.contains("string value length")) {
-            return "a JSON string longer than " + maxStringChars + " characters";
+            return "a JSON string longer than " + maxStringChars
+                    + " characters (the route's mcp.limits.maxStringChars)";
         }
         if (m.contains("number value length")) {
             return "a JSON number longer than " + MAX_NUMBER_CHARS + " characters";
@@ -298,6 +314,7 @@ public final class McpParser {
 
     @Override
     public String toString() {
-        return "McpParser[maxBytes=" + maxBytes + ", maxDepth=" + maxDepth + ", maxStringChars=" + maxStringChars + "]";
+        return "McpParser[maxBytes=" + maxBytes + ", maxDepth=" + maxDepth + ", maxStringChars=" + maxStringChars
+                + ", maxBatch=" + maxBatch + "]";
     }
 }

@@ -355,12 +355,26 @@ class McpParserTest {
         assertThat(body.length()).isGreaterThan(64);
         assertThatThrownBy(() -> parse(small, body)).isInstanceOfSatisfying(McpParseException.class, e -> {
             assertThat(e.code()).isEqualTo(INVALID_REQUEST);
-            assertThat(e.reason()).isEqualTo("body of " + body.length() + " bytes is larger than the limit of 64 bytes");
+            assertThat(e.reason()).isEqualTo("body of " + body.length() + " bytes is larger than the limit of 64 bytes"
+                    + " (the route's mcp.limits.maxBodyBytes)");
         });
         // Even a body that is not JSON at all: the size is checked first.
         byte[] junk = new byte[65];
         assertThatThrownBy(() -> small.parse(junk, 0, junk.length))
                 .isInstanceOfSatisfying(McpParseException.class, e -> assertThat(e.reason()).contains("larger than the limit"));
+    }
+
+    @Test
+    void aBatchLargerThanTheLimitIsRefusedNamingIt() throws Exception {
+        McpParser two = new McpParser(1 << 20, 32, 1024, 2);
+        String one = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
+        assertThatThrownBy(() -> parse(two, "[" + one + "," + one + "," + one + "]"))
+                .isInstanceOfSatisfying(McpParseException.class, e -> {
+                    assertThat(e.code()).isEqualTo(INVALID_REQUEST);
+                    assertThat(e.reason()).isEqualTo("a batch of 3 messages (expected: at most 2, the route's"
+                            + " mcp.limits.maxBatch)");
+                });
+        assertThat(parse(two, "[" + one + "," + one + "]").messages()).hasSize(2);
     }
 
     @Test
@@ -370,7 +384,8 @@ class McpParserTest {
                 + "{\"name\":\"echo\",\"arguments\":{\"a\":{\"b\":{\"c\":1}}}}}";
         assertThatThrownBy(() -> parse(shallow, body)).isInstanceOfSatisfying(McpParseException.class, e -> {
             assertThat(e.code()).isEqualTo(INVALID_REQUEST);
-            assertThat(e.reason()).startsWith("JSON nested deeper than 4 levels at line 1");
+            assertThat(e.reason()).startsWith("JSON nested deeper than 4 levels (the route's mcp.limits.maxDepth) at"
+                    + " line 1");
         });
         // The default limit against a classic stack-exhaustion body.
         String deep = "[".repeat(100_000) + "]".repeat(100_000);

@@ -319,6 +319,37 @@ class HostileRequestsTest {
         assertRefusedAndNothingForwarded(c);
     }
 
+    /**
+     * What the record of a malformed head names as the operation: the request line when it was parsed before the
+     * head failed, never an invented one (Netty's stand-in {@code GET /bad-request}) when it was not (bare CR line
+     * endings, obs-fold, bytes before the request line).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("operationsOfMalformedHeads")
+    void malformedHeadIsAuditedWithWhatWasParsed(String name, String raw, String operation) throws Exception {
+        try (RawHttpClient client = connect()) {
+            RawHttpClient.Response res = client.exchange(raw);
+            assertThat(res.status()).isEqualTo(400);
+            assertThat(client.serverClosed()).as("connection closed").isTrue();
+            String id = JSON.readTree(res.body()).path("decision_id").asText();
+            JsonNode rec = AuditRecords.of(trail, sink).all().stream()
+                    .filter(r -> r.path("decision_id").asText().equals(id)).findFirst().orElseThrow();
+            assertThat(rec.path("operation").asText()).isEqualTo(operation);
+            assertThat(rec.path("code").asText()).isEqualTo("DENY_MALFORMED");
+        }
+    }
+
+    static Stream<Arguments> operationsOfMalformedHeads() {
+        String unparsed = "HTTP/1.1 request head (request line not parsed)";
+        return Stream.of(
+                Arguments.of("bare CR line endings only", "GET /api/x/a HTTP/1.1\rHost: sidecar\r\r", unparsed),
+                Arguments.of("obs-fold", get("/api/x/a", "X-A: 1\r\n  folded\r\n"), unparsed),
+                Arguments.of("NUL before the request line", "\u0000GET /api/x/a HTTP/1.1\r\n" + HOST + "\r\n",
+                        unparsed),
+                Arguments.of("NUL in a header name after a parsed request line",
+                        get("/api/x/a", "X-A\u0000B: 1\r\n"), "GET /api/x/a"));
+    }
+
     // ---- size limits -------------------------------------------------------------------------------------
 
     static Stream<Refused> oversize() {

@@ -29,10 +29,10 @@ import java.util.function.Predicate;
 
 /**
  * Judges requests for every front end: refuses header names outside the token grammar ({@link HeaderNames}) and
- * headers that override the method or path ({@code OverrideHeaders}), normalizes the target, reads the one task token, matches the route, parses
- * an MCP POST's JSON-RPC body, asks the authorizer (failing closed), keeps an MCP session to the identity and task
- * that opened it, and gives back what an admitted call took (budget, approval use) when it is not forwarded after
- * all. One per route set: it answers with the routes and authorizer of that set.
+ * headers that override the method or path ({@code OverrideHeaders}), normalizes the target, reads the one task
+ * token, matches the route, parses an MCP POST's JSON-RPC body, asks the authorizer (failing closed), keeps an MCP
+ * session to the identity and task that opened it, and gives back what an admitted call took (budget, approval use)
+ * when it is not forwarded after all. One per route set: it answers with the routes and authorizer of that set.
  *
  * <p>Steps: {@link #head} with what the request head says; an MCP POST then needs {@link #body}. Each step
  * returns a {@link Step}: admitted, refused (with its code and protocol-native answer), waiting for the body, or

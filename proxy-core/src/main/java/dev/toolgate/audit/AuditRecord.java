@@ -43,7 +43,10 @@ public record AuditRecord(
     public static final String TLS_HANDSHAKE = "TLS handshake";
     /** The {@code operation} of an HTTP/2 stream reset before a request existed ({@link #http2Refused}). */
     public static final String HTTP2_STREAM = "HTTP/2 stream";
-    /** The {@code operation} of an HTTP/2 connection ended with GOAWAY for the agent's error ({@link #http2Refused}). */
+    /**
+     * The {@code operation} of an HTTP/2 connection ended with GOAWAY for the agent's protocol error
+     * ({@link #http2Refused}).
+     */
     public static final String HTTP2_CONNECTION = "HTTP/2 connection";
     /** The {@code protocol} of the records {@link #http2Refused} makes: the wire protocol, as no route matched. */
     public static final String HTTP2 = "http2";

@@ -22,12 +22,12 @@ import java.util.stream.Collectors;
  * {@code Authorization} (the agent never talks to a tool with its own credentials; the sidecar injects them),
  * {@code toolgate-task} (the task token stays in the sidecar), {@code traceparent} (re-set) and the headers by
  * which a proxy tells a backend who the caller is or where the call came from ({@link IdentityHeaders}, every
- * {@code x-forwarded-*}; ext_authz has Envoy remove the same): only the sidecar vouches for the caller, and it does so with the route's credential, so
- * an agent's {@code X-Forwarded-Client-Cert} or {@code X-Spiffe-Id} never reaches a backend that might trust it.
- * They are dropped, not refused, and the call's audit record is the same either way. Headers the
- * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor can it remove
- * {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would read the body
- * as the next request). Stateless.
+ * {@code x-forwarded-*}; ext_authz has Envoy remove the same): only the sidecar vouches for the caller, and it does
+ * so with the route's credential, so an agent's {@code X-Forwarded-Client-Cert} or {@code X-Spiffe-Id} never
+ * reaches a backend that might trust it. They are dropped, not refused, and the call's audit record is the same
+ * either way. Headers the sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor
+ * can it remove {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would
+ * read the body as the next request). Stateless.
  */
 final class HopByHop {
 

@@ -21,8 +21,8 @@ import java.util.Locale;
  * {@code invalid_header_value}, {@code pseudo_header}, {@code connection_specific_header},
  * {@code host_authority_conflict}, {@code content_length}, {@code header_list_too_large}, {@code hpack},
  * {@code rst_flood}, {@code frame_on_idle_stream}, {@code method_not_token}, {@code request_target},
- * {@code undecodable_head}, else the HTTP/2 error's name in lower case); {@code detail} is what the codec said (its header names vary, so it is not
- * part of the key). Immutable.
+ * {@code undecodable_head}, else the HTTP/2 error's name in lower case); {@code detail} is what the codec said (its
+ * header names vary, so it is not part of the key). Immutable.
  *
  * @param rule       what was malformed
  * @param error      the RST_STREAM or GOAWAY error code sent

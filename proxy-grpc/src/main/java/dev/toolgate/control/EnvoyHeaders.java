@@ -49,7 +49,7 @@ final class EnvoyHeaders implements RequestHeaders {
         }
     }
 
-    /** Every header name as Envoy sent it (one per {@code header_map} entry, or per joined header); no pseudo-headers. */
+    /** Every header name as Envoy sent it (per {@code header_map} entry, or per joined header), no pseudo-header. */
     @Override
     public List<String> names() {
         List<String> names = new ArrayList<>();

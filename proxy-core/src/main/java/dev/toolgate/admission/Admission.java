@@ -7,6 +7,7 @@ import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.authz.CallDecider;
 import dev.toolgate.authz.Decision;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.call.HeaderNames;
 import dev.toolgate.call.PathNormalizer;
 import dev.toolgate.call.RejectedTargetException;
 import dev.toolgate.call.RequestTarget;
@@ -31,10 +32,11 @@ import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
- * Judges requests for every front end: normalizes the target, reads the one task token, matches the route, parses
- * an MCP POST's JSON-RPC body, asks the authorizer (failing closed), keeps an MCP session to the identity and task
- * that opened it, and gives back what an admitted call took (budget, approval use) when it is not forwarded after
- * all. One per route set: it answers with the routes and authorizer of that set.
+ * Judges requests for every front end: refuses header names outside the token grammar ({@link HeaderNames}) and
+ * headers that override the method or path ({@code OverrideHeaders}), normalizes the target, reads the one task
+ * token, matches the route, parses an MCP POST's JSON-RPC body, asks the authorizer (failing closed), keeps an MCP
+ * session to the identity and task that opened it, and gives back what an admitted call took (budget, approval use)
+ * when it is not forwarded after all. One per route set: it answers with the routes and authorizer of that set.
  *
  * <p>Steps: {@link #head} with what the request head says; an MCP POST then needs {@link #body}. Each step
  * returns a {@link Step}: admitted, refused (with its code and protocol-native answer), waiting for the body, or
@@ -86,6 +88,10 @@ public final class Admission {
         if (r.agent() == null) {
             return refused(intent, DecisionCode.DENY_NO_IDENTITY,
                     "no verified workload identity (no SPIFFE ID was proven for this request)");
+        }
+        String badName = HeaderNames.refusal(r.headers());
+        if (badName != null) {
+            return refused(intent, DecisionCode.DENY_MALFORMED, badName);
         }
         String override = OverrideHeaders.present(r.headers());
         if (override != null) {

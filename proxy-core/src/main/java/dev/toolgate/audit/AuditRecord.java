@@ -41,6 +41,15 @@ public record AuditRecord(
 
     /** The {@code operation} of a refused TLS handshake's record ({@link #handshakeRefused}). */
     public static final String TLS_HANDSHAKE = "TLS handshake";
+    /** The {@code operation} of an HTTP/2 stream reset before a request existed ({@link #http2Refused}). */
+    public static final String HTTP2_STREAM = "HTTP/2 stream";
+    /**
+     * The {@code operation} of an HTTP/2 connection ended with GOAWAY for the agent's protocol error
+     * ({@link #http2Refused}).
+     */
+    public static final String HTTP2_CONNECTION = "HTTP/2 connection";
+    /** The {@code protocol} of the records {@link #http2Refused} makes: the wire protocol, as no route matched. */
+    public static final String HTTP2 = "http2";
 
     /** What kind of record this is. */
     public enum Phase {
@@ -217,6 +226,26 @@ public record AuditRecord(
                 TLS_HANDSHAKE, null, "deny", DecisionCode.DENY_NO_IDENTITY.name(), requireNonNull(reason, "reason"),
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null, count,
                 requireNonNull(firstTs, "firstTs"), requireNonNull(lastTs, "lastTs"), null, null, null);
+    }
+
+    /**
+     * The decision record of HTTP/2 streams the codec reset (or connections it ended with GOAWAY) for a malformed
+     * head or frame before any request existed: {@code deny}, {@code DENY_MALFORMED} (as a malformed HTTP/1.1 head),
+     * {@code protocol} {@link #HTTP2}, operation {@link #HTTP2_STREAM} or {@link #HTTP2_CONNECTION}, the
+     * connection's verified client-certificate ID as {@code agent} (null on a connection without one). Under a flood
+     * one record stands for {@code count} refusals alike, the first at {@code firstTs} and the last at
+     * {@code lastTs}.
+     */
+    public static AuditRecord http2Refused(Instant ts, String decisionId, String agent, String operation,
+                                           String reason, long count, Instant firstTs, Instant lastTs) {
+        if (count < 1) {
+            throw new IllegalArgumentException("count: " + count + " (expected: > 0)");
+        }
+        return new AuditRecord(Phase.DECISION, ts, decisionId, null, null, agent, null, null, null, null, HTTP2,
+                requireNonNull(operation, "operation"), null, "deny", DecisionCode.DENY_MALFORMED.name(),
+                requireNonNull(reason, "reason"), null, null, null, null, null, null, null, null, null, null, null,
+                agent == null ? null : "x509", null, null, count, requireNonNull(firstTs, "firstTs"),
+                requireNonNull(lastTs, "lastTs"), null, null, null);
     }
 
     /** A decision record of a call made for a task ({@code taskId} etc. null when the call named none). */

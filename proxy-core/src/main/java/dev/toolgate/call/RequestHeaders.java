@@ -43,6 +43,15 @@ public interface RequestHeaders {
      */
     List<String> values(String name);
 
+    /**
+     * Every header name as the request carried it (case kept where the transport keeps it; once per header line
+     * or once per name; pseudo-headers left out): what the header-name rule ({@link HeaderNames}) and the identity
+     * headers ({@link IdentityHeaders}) look at. A front end answers without copying values; this default copies.
+     */
+    default Iterable<? extends CharSequence> names() {
+        return asMap().keySet();
+    }
+
     /** Whether the request carries {@code name} at all (even empty); a front end answers without copying. */
     default boolean contains(String name) {
         return !values(name).isEmpty();

@@ -17,12 +17,12 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final IdentityConnections perIdentity;
 
-    private final HandshakeAudit handshakes;
+    private final RefusalAudit refusals;
 
-    AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt, HandshakeAudit handshakes) {
+    AgentChannelInitializer(TlsMaterial tls, ProxyRuntime rt, RefusalAudit refusals) {
         this.tls = tls;
         this.rt = rt;
-        this.handshakes = handshakes;
+        this.refusals = refusals;
         this.perIdentity = new IdentityConnections(rt.limits().maxConnectionsPerIdentity());
     }
 
@@ -34,6 +34,6 @@ final class AgentChannelInitializer extends ChannelInitializer<SocketChannel> {
         SslHandler ssl = tls.serverContext(rt.access().jwt() == null).newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(rt.limits().handshakeTimeout().toMillis());
         ch.pipeline().addLast(new ConnectionLimit(openConnections, rt.limits().maxConnections(), rt.metrics()), ssl,
-                new ProtocolSelector(rt, perIdentity, handshakes));
+                new ProtocolSelector(rt, perIdentity, refusals));
     }
 }

@@ -5,6 +5,7 @@ import dev.toolgate.admission.Intent;
 import dev.toolgate.admission.JsonRpcDenial;
 import dev.toolgate.admission.Step;
 import dev.toolgate.common.DecisionCode;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.credential.CredentialException;
 import dev.toolgate.credential.TaskClaims;
 import dev.toolgate.grant.Task;
@@ -83,7 +84,9 @@ final class Exchange {
         trace = span.hop();
         audit = rt.audits().open(ctx.channel(), span.span());
         audit.trace(trace);
-        audit.intent(Intent.of(req.method().name(), req.uri()));
+        audit.intent(StrictHttpRequestDecoder.unparsed(req)
+                ? new Intent(null, Protocol.HTTP, StrictHttpRequestDecoder.UNPARSED_OPERATION, null, null, null)
+                : Intent.of(req.method().name(), req.uri()));
         boolean http10 = req.protocolVersion().equals(HttpVersion.HTTP_1_0);
         framing = new ExchangeMessages.Framing(http2, http10, req.method().equals(HttpMethod.HEAD),
                 !http2 && !http10 && HttpUtil.isKeepAlive(req));

@@ -36,6 +36,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private final ProxyRuntime rt;
     private final boolean http2;
+    /** Where a stream reset before its request existed is audited (HTTP/2 only; null on HTTP/1.1). */
+    private final RefusalAudit refusals;
     private ChannelHandlerContext ctx;
     private boolean started;
     private boolean readOutstanding;
@@ -69,9 +71,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    FrontendHandler(ProxyRuntime rt, boolean http2) {
+    /** On an HTTP/2 stream when {@code refusals} (where its resets are audited) is given, else on HTTP/1.1. */
+    FrontendHandler(ProxyRuntime rt, RefusalAudit refusals) {
         this.rt = rt;
-        this.http2 = http2;
+        this.http2 = refusals != null;
+        this.refusals = refusals;
     }
 
     @Override
@@ -311,6 +315,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(new DefaultHttp2ResetFrame(error), ctx.voidPromise());
             if (exchange != null) {
                 exchange.onAgentMalformed(Http2HeadGuard.describe(cause));
+            } else if (!served && !closed) {
+                // The head itself was refused (e.g. a bad content-length) after the stream opened: no exchange
+                // ever started, so this is the only place it can be audited.
+                refusals.refused(ctx.channel(), Http2Refusal.stream(cause, error, Http2Refusal.peer(ctx.channel())));
             }
         }
         ctx.close();

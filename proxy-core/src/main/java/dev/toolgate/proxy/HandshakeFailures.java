@@ -1,8 +1,10 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.identity.RejectedCertificateException;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.security.cert.CertificateException;
+import java.time.Instant;
 import java.util.Locale;
 import javax.net.ssl.SSLHandshakeException;
 
@@ -11,16 +13,60 @@ import javax.net.ssl.SSLHandshakeException;
  * refusal says ({@link Refusal}). Stateless.
  */
 final class HandshakeFailures {
+    private static final int MAX_DETAIL_CHARS = 300;
+
     private HandshakeFailures() {}
 
     /**
-     * One refused handshake as audited: the rule that failed (the certificate rule, else the metric's reason), the
-     * presented SPIFFE ID ({@code verified} only for {@code id_not_allowed}) and the leaf's SHA-256 where readable,
-     * and a detail for people.
+     * One refused handshake as audited (by {@link RefusalAudit}, aggregated per rule and presented ID): the rule
+     * that failed (the certificate rule, else the metric's reason), the presented SPIFFE ID ({@code verified} only
+     * for {@code id_not_allowed}) and the leaf's SHA-256 where readable, and a detail for people.
      */
-    record Refusal(String rule, String presentedId, boolean verified, String sha256, String detail) {
+    record Refusal(String rule, String presentedId, boolean verified, String sha256, String detail)
+            implements RefusalAudit.Refusal {
         Refusal {
             java.util.Objects.requireNonNull(rule, "rule");
+        }
+
+        @Override
+        public String subject() {
+            return presentedId;
+        }
+
+        @Override
+        public String variant() {
+            return sha256;
+        }
+
+        /**
+         * A {@code deny} / {@code DENY_NO_IDENTITY} record with operation {@code TLS handshake} and no
+         * {@code agent}: an ID a refused certificate presents is not verified, and the reason says so.
+         */
+        @Override
+        public AuditRecord record(Instant ts, String decisionId, RefusalAudit.Tally tally) {
+            return AuditRecord.handshakeRefused(ts, decisionId, reason(tally), tally.count(), tally.first(),
+                    tally.last());
+        }
+
+        private String reason(RefusalAudit.Tally tally) {
+            StringBuilder b = new StringBuilder("TLS handshake refused: ").append(rule);
+            if (tally.manySubjects()) {
+                b.append("; presented IDs: many (over ").append(RefusalAudit.MAX_KEYS)
+                        .append(" distinct at a time; unverified)");
+            } else if (presentedId != null) {
+                b.append("; presented ").append(presentedId).append(verified
+                        ? " (verified, not in access.agents)" : " (unverified)");
+            }
+            if (tally.variantsDiffer()) {
+                b.append("; certificates vary");
+            } else if (sha256 != null) {
+                b.append("; certificate sha256 ").append(sha256);
+            }
+            if (detail != null && !detail.isEmpty()) {
+                b.append("; ").append(detail.length() > MAX_DETAIL_CHARS
+                        ? detail.substring(0, MAX_DETAIL_CHARS) + "..." : detail);
+            }
+            return b.toString();
         }
     }
 

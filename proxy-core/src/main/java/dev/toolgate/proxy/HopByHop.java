@@ -1,5 +1,6 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.call.IdentityHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -8,6 +9,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Copies end-to-end headers from one message to the message the sidecar sends on, dropping everything that must
@@ -19,13 +21,13 @@ import java.util.Set;
  * upstream). On requests also: {@code Host} (set to the upstream), {@code Expect} (answered by the sidecar),
  * {@code Authorization} (the agent never talks to a tool with its own credentials; the sidecar injects them),
  * {@code toolgate-task} (the task token stays in the sidecar), {@code traceparent} (re-set) and the headers by
- * which a proxy tells a backend who the caller is or where the call came from ({@link #IDENTITY}, every
- * {@code x-forwarded-*}): only the sidecar vouches for the caller, and it does so with the route's credential, so
- * an agent's {@code X-Forwarded-Client-Cert} or {@code X-Spiffe-Id} never reaches a backend that might trust it.
- * They are dropped, not refused, and the call's audit record is the same either way. Headers the
- * sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor can it remove
- * {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would read the body
- * as the next request). Stateless.
+ * which a proxy tells a backend who the caller is or where the call came from ({@link IdentityHeaders}, every
+ * {@code x-forwarded-*}; ext_authz has Envoy remove the same): only the sidecar vouches for the caller, and it does
+ * so with the route's credential, so an agent's {@code X-Forwarded-Client-Cert} or {@code X-Spiffe-Id} never
+ * reaches a backend that might trust it. They are dropped, not refused, and the call's audit record is the same
+ * either way. Headers the sidecar adds are set after the copy, so a {@code Connection} list cannot remove them; nor
+ * can it remove {@code Content-Length}, which frames the body the sidecar forwards (without it the upstream would
+ * read the body as the next request). Stateless.
  */
 final class HopByHop {
 
@@ -34,27 +36,10 @@ final class HopByHop {
     private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final String NETTY_EXTENSION_PREFIX = "x-http2-";
-    private static final String FORWARDED_PREFIX = "x-forwarded-";
 
-    /**
-     * Identity- and origin-asserting request headers (besides every {@code x-forwarded-*}): set by proxies, load
-     * balancers and meshes for the backend to trust (RFC 7239, RFC 9440, Envoy's XFCC, nginx and CDN conventions).
-     */
-    static final Set<AsciiString> IDENTITY = Set.of(
-            AsciiString.cached("forwarded"), AsciiString.cached("x-real-ip"), AsciiString.cached("x-client-ip"),
-            AsciiString.cached("x-cluster-client-ip"), AsciiString.cached("true-client-ip"),
-            AsciiString.cached("cf-connecting-ip"), AsciiString.cached("fastly-client-ip"),
-            AsciiString.cached("x-original-forwarded-for"), AsciiString.cached("x-spiffe-id"),
-            AsciiString.cached("x-client-cert"), AsciiString.cached("x-client-cert-chain"),
-            AsciiString.cached("client-cert"), AsciiString.cached("client-cert-chain"),
-            AsciiString.cached("x-ssl-client-cert"), AsciiString.cached("x-ssl-cert"),
-            AsciiString.cached("ssl-client-cert"), AsciiString.cached("x-ssl-client-verify"),
-            AsciiString.cached("x-ssl-client-dn"), AsciiString.cached("x-ssl-client-s-dn"),
-            AsciiString.cached("x-client-verify"), AsciiString.cached("x-client-dn"),
-            AsciiString.cached("x-envoy-external-address"), AsciiString.cached("x-envoy-internal"),
-            AsciiString.cached("x-envoy-original-path"), AsciiString.cached("x-remote-user"),
-            AsciiString.cached("remote-user"), AsciiString.cached("x-authenticated-user"));
-
+    /** {@link IdentityHeaders#NAMES}, looked up without copying each name to a string. */
+    private static final Set<AsciiString> IDENTITY = IdentityHeaders.NAMES.stream().map(AsciiString::cached)
+            .collect(Collectors.toUnmodifiableSet());
     private static final Set<AsciiString> ALWAYS = Set.of(
             HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
             HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, HTTP2_SETTINGS,
@@ -104,7 +89,7 @@ final class HopByHop {
 
     /** Whether {@code name} (lower case) asserts who calls or from where: never forwarded from the agent. */
     static boolean identity(AsciiString name) {
-        return IDENTITY.contains(name) || name.startsWith(FORWARDED_PREFIX);
+        return IDENTITY.contains(name) || name.startsWith(IdentityHeaders.FORWARDED_PREFIX);
     }
 
     private static Set<String> connectionListed(HttpHeaders in) {

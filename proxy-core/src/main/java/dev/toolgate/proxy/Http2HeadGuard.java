@@ -22,24 +22,35 @@ import org.slf4j.LoggerFactory;
  * {@code :authority} of a CONNECT) holds a space or line break. Netty's HTTP/2 header validation lets such values
  * through, and its conversion then throws while building the request — after allocating the body buffer of a
  * request that ends with its HEADERS, which it never releases (a leak any agent could repeat at will). RFC 9113
- * 8.1.1 makes a malformed request a stream error of type PROTOCOL_ERROR; nothing reaches the data plane, so there
- * is no audit record.
+ * 8.1.1 makes a malformed request a stream error of type PROTOCOL_ERROR; nothing reaches the data plane, so the
+ * reset is audited here ({@link RefusalAudit}, as the codec's own resets are).
  *
  * <p>Not thread-safe: used on its stream channel's event loop only.
  */
 final class Http2HeadGuard extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(Http2HeadGuard.class);
 
+    /** What makes a head malformed here: the rule's name (as audited) and a detail. */
+    record Problem(String rule, String detail) {}
+
+    private final RefusalAudit refusals;
     private boolean headSeen;
+
+    Http2HeadGuard(RefusalAudit refusals) {
+        this.refusals = refusals;
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!headSeen && msg instanceof Http2HeadersFrame frame) {
             headSeen = true;
-            String problem = problem(frame.headers());
+            Problem problem = problem(frame.headers());
             if (problem != null) {
-                log.debug("[{}] malformed request head, resetting the stream: {}", ctx.channel().id(), problem);
+                log.debug("[{}] malformed request head, resetting the stream: {}", ctx.channel().id(),
+                        problem.detail());
                 ReferenceCountUtil.release(msg);
+                refusals.refused(ctx.channel(), Http2Refusal.head(problem.rule(), problem.detail(),
+                        Http2Refusal.peer(ctx.channel())));
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR))
                         .addListener(ChannelFutureListener.CLOSE);
                 return;
@@ -49,18 +60,18 @@ final class Http2HeadGuard extends ChannelInboundHandlerAdapter {
     }
 
     /** Why Netty could not turn {@code h} into an HTTP/1.x request line, or {@code null}. */
-    static String problem(Http2Headers h) {
+    static Problem problem(Http2Headers h) {
         CharSequence method = h.method();
         if (method == null) {
             return null; // a missing :method is the codec's to refuse (required pseudo-headers are validated)
         }
         if (method.length() == 0 || HttpHeaderValidationUtil.validateToken(method) != -1) {
-            return ":method is not a token";
+            return new Problem("method_not_token", ":method is not a token");
         }
         // The conversion takes the target from :authority for CONNECT (compared ignoring case), else from :path.
         CharSequence target = HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method) ? h.authority() : h.path();
         if (target != null && !HttpUtil.isEncodingSafeStartLineToken(target)) {
-            return "request target contains a space or a line break";
+            return new Problem("request_target", "request target contains a space or a line break");
         }
         return null;
     }

@@ -4,6 +4,7 @@ import dev.toolgate.call.RequestHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,6 +42,24 @@ final class NettyRequestHeaders implements RequestHeaders {
     @Override
     public String first(String name) {
         return headers.get(name);
+    }
+
+    /** Each header line's name as received, without copying. */
+    @Override
+    public Iterable<CharSequence> names() {
+        return () -> new Iterator<>() {
+            private final Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public CharSequence next() {
+                return it.next().getKey();
+            }
+        };
     }
 
     @Override

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpResponseEncoder;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -37,13 +36,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
 
     private final ProxyRuntime rt;
     private final IdentityConnections perIdentity;
-    private final HandshakeAudit handshakes;
+    private final RefusalAudit refusals;
 
-    ProtocolSelector(ProxyRuntime rt, IdentityConnections perIdentity, HandshakeAudit handshakes) {
+    ProtocolSelector(ProxyRuntime rt, IdentityConnections perIdentity, RefusalAudit refusals) {
         super(ApplicationProtocolNames.HTTP_1_1);
         this.rt = rt;
         this.perIdentity = perIdentity;
-        this.handshakes = handshakes;
+        this.refusals = refusals;
     }
 
     @Override
@@ -60,7 +59,7 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
             // A valid SVID, but not one this listener serves (access.agents).
             log.debug("[{}] agent {} is not among the allowed SPIFFE IDs; closing", ctx.channel().id(), peer);
             rt.metrics().handshakeFailure("id_not_allowed");
-            handshakes.refused(ctx.channel(), new HandshakeFailures.Refusal("id_not_allowed", peer.uri(), true,
+            refusals.refused(ctx.channel(), new HandshakeFailures.Refusal("id_not_allowed", peer.uri(), true,
                     leafFingerprint(tls), "agent " + peer + " is not among the allowed SPIFFE IDs (access.agents)"));
             ctx.close();
             return;
@@ -80,16 +79,9 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
         ChannelPipeline p = ctx.pipeline();
         int maxHeader = rt.limits().maxHeaderBytes();
         if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
-            p.addLast(Http2FrameCodecBuilder.forServer()
-                    .initialSettings(Http2Settings.defaultSettings()
-                            .maxHeaderListSize(maxHeader)
-                            .maxConcurrentStreams(256))
-                    .validateHeaders(true)
-                    // RFC 9113 8.3.1: a request without :method, :scheme or :path (or a CONNECT without
-                    // :authority) is malformed. Off by default in Netty: a head without :scheme was forwarded, one
-                    // without :method was taken for trailers and left the stream hanging.
-                    .validateRequiredPseudoHeaders(true)
-                    .build());
+            p.addLast(Http2ServerCodec.build(Http2Settings.defaultSettings()
+                    .maxHeaderListSize(maxHeader)
+                    .maxConcurrentStreams(256), refusals));
             Http2ConnectionIdle idle = new Http2ConnectionIdle(ctx.channel(), rt.limits().idleTimeout(), rt.metrics());
             p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
@@ -97,10 +89,10 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
                     idle.streamOpened(ch);
                     ch.config().setAutoRead(false);
                     ch.pipeline().addLast(
-                            new Http2HeadGuard(),
+                            new Http2HeadGuard(refusals),
                             new Http2StreamFrameToHttpObjectCodec(true, true),
                             new FlowControlHandler(),
-                            new FrontendHandler(rt, true));
+                            new FrontendHandler(rt, refusals));
                 }
             }));
         } else if (ApplicationProtocolNames.HTTP_1_1.equals(protocol)) {
@@ -108,7 +100,7 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
             p.addLast(new StrictHttpRequestDecoder(rt.limits().maxInitialLineBytes(), maxHeader),
                     new HttpResponseEncoder(),
                     new FlowControlHandler(),
-                    new FrontendHandler(rt, false));
+                    new FrontendHandler(rt, null));
         } else {
             throw new IllegalStateException("unexpected ALPN protocol: " + protocol);
         }
@@ -141,13 +133,13 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
 
     @Override
     protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-        // Audited (and logged at INFO) by HandshakeAudit, aggregated; this line is per connection.
+        // Audited (and logged at INFO) by RefusalAudit, aggregated; this line is per connection.
         log.debug("[{}] TLS handshake failed: {}", ctx.channel().id(), cause.toString());
         String reason = HandshakeFailures.reason(cause);
         rt.metrics().handshakeFailure(reason);
         HandshakeFailures.Refusal refusal = HandshakeFailures.refusal(reason, cause);
         if (refusal != null) {
-            handshakes.refused(ctx.channel(), refusal);
+            refusals.refused(ctx.channel(), refusal);
         }
         ctx.close();
     }

@@ -80,7 +80,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Approvals approvals;
 
     private final DataPlaneParts parts;
-    private final HandshakeAudit handshakes;
+    private final RefusalAudit refusals;
     private volatile Attached attached;
 
     /**
@@ -97,9 +97,9 @@ public final class ProxyServer implements AutoCloseable {
 
     private ProxyServer(EventLoopGroup boss, EventLoopGroup workers, DnsAddressResolverGroup resolver,
                         Channel listener, ExecutorService taskExecutor, DataPlaneParts parts,
-                        AtomicReference<RouteSnapshot> routes, HandshakeAudit handshakes) {
+                        AtomicReference<RouteSnapshot> routes, RefusalAudit refusals) {
         this.parts = parts;
-        this.handshakes = handshakes;
+        this.refusals = refusals;
         this.taskExecutor = taskExecutor;
         this.tasks = parts.tasks();
         this.tls = parts.tls();
@@ -164,17 +164,17 @@ public final class ProxyServer implements AutoCloseable {
             metrics.gauge("toolgate.audit.available", "1 while the audit trail takes records; 0 while its sink fails or"
                     + " stalls (calls are refused 503 audit_unavailable)", audit, t -> t.available() ? 1 : 0);
             metrics.routeSet(first.version(), first.routes().size());
-            HandshakeAudit handshakes = new HandshakeAudit(audit, parts.clock());
+            RefusalAudit refusals = new RefusalAudit(audit, parts.clock());
             Channel ch = Listeners.bind(new ServerBootstrap()
                     .group(boss, workers)
                     .channel(Transports.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new AgentChannelInitializer(tls, rt, handshakes)),
+                    .childHandler(new AgentChannelInitializer(tls, rt, refusals)),
                     "listener", config.listener().address(), config.listener().port());
             log.info("data plane listening on {} ({} routes, version {}, transport {})", ch.localAddress(),
                     config.routes().size(), first.version(), Transports.EPOLL ? "epoll" : "nio");
-            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, parts, routes, handshakes);
+            return new ProxyServer(boss, workers, resolver, ch, taskExecutor, parts, routes, refusals);
         } catch (SSLException | StartupException | InterruptedException | RuntimeException e) {
             taskExecutor.shutdownNow();
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -383,7 +383,7 @@ public final class ProxyServer implements AutoCloseable {
         boss.terminationFuture().syncUninterruptibly();
         taskExecutor.shutdown();
         resolver.close();
-        handshakes.close(); // the refusals its open windows hold, before the audit trail closes
+        refusals.close(); // what its open windows hold, before the audit trail closes
         if (a != null) {
             for (AutoCloseable c : a.closeLast()) {
                 try {

@@ -8,9 +8,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Checks of a request head that decide whether it may be forwarded at all, beyond what the decoders enforce.
@@ -88,10 +86,6 @@ final class RequestChecks {
         if (method.equals(HttpMethod.CONNECT) || method.equals(HttpMethod.TRACE)) {
             return new Refusal(ProxyError.METHOD_NOT_ALLOWED, name + " is not supported");
         }
-        Refusal names = headerNames(req.headers());
-        if (names != null) {
-            return names;
-        }
         List<String> lengths = req.headers().getAll(HttpHeaderNames.CONTENT_LENGTH);
         if (lengths.size() > 1) {
             return new Refusal(ProxyError.BAD_REQUEST, "more than one Content-Length");
@@ -106,55 +100,6 @@ final class RequestChecks {
             }
         }
         return null;
-    }
-
-    /**
-     * Every header name is an RFC 9110 token without {@code _}. Servers that fold {@code _} into {@code -} (or CGI's
-     * {@code HTTP_X_Y}, where both map to one name) would read {@code Transfer_Encoding} as framing or
-     * {@code X_Forwarded_For} as an identity header the sidecar drops; others drop such names silently (nginx).
-     * Refusing is the one reading every backend agrees with. On HTTP/2 the converted head also carries Netty's
-     * {@code x-http2-*} names, which pass.
-     */
-    static Refusal headerNames(HttpHeaders headers) {
-        Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
-        while (it.hasNext()) {
-            CharSequence name = it.next().getKey();
-            if (name.length() == 0) {
-                return new Refusal(ProxyError.BAD_REQUEST, "empty header name");
-            }
-            for (int i = 0; i < name.length(); i++) {
-                char c = name.charAt(i);
-                if (c == '_') {
-                    return new Refusal(ProxyError.BAD_REQUEST, "header name '" + printable(name)
-                            + "' has an underscore (backends read it as '-' or drop it; send '-')");
-                }
-                if (!tchar(c)) {
-                    return new Refusal(ProxyError.BAD_REQUEST, "header name '" + printable(name)
-                            + "' is not an RFC 9110 token");
-                }
-            }
-        }
-        return null;
-    }
-
-    /** RFC 9110 5.6.2 tchar. */
-    private static boolean tchar(char c) {
-        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-                || c < 128 && "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-    }
-
-    /** The name as it may appear in a reason: other than visible ASCII as {@code [0xNN]}, at most 64 characters. */
-    private static String printable(CharSequence name) {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < name.length() && i < 64; i++) {
-            char c = name.charAt(i);
-            if (c < 0x21 || c > 0x7e || c == '\'' || c == '\\') {
-                b.append(String.format("[0x%02x]", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return name.length() > 64 ? b + "..." : b.toString();
     }
 
     /** Framing checks specific to HTTP/1.x. */

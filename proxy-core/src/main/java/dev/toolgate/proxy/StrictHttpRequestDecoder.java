@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -38,6 +39,8 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
     static final String TE_WITH_CL = "Transfer-Encoding together with Content-Length is not allowed";
     /** Message of the failure for a CR that is not followed by LF in a message head. */
     static final String BARE_CR = "bare CR (a CR not followed by LF) in the request head is not allowed";
+    /** The audited operation of a head whose request line was not parsed ({@link #unparsed}). */
+    static final String UNPARSED_OPERATION = "HTTP/1.1 request head (request line not parsed)";
 
     private final FoldScanner scanner = new FoldScanner();
     private boolean inHead = true;
@@ -68,8 +71,7 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
         if (scanned == FoldScanner.Result.FOLD || scanned == FoldScanner.Result.BARE_CR) {
             failed = true;
             buffer.skipBytes(buffer.readableBytes());
-            DefaultFullHttpRequest bad = new DefaultFullHttpRequest(
-                    HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
+            DefaultFullHttpRequest bad = new Unparsed();
             bad.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(
                     scanned == FoldScanner.Result.FOLD ? OBS_FOLD : BARE_CR)));
             out.add(bad);
@@ -90,6 +92,27 @@ final class StrictHttpRequestDecoder extends HttpRequestDecoder {
                 inHead = true;
                 scanner.reset();
             }
+        }
+    }
+
+    /** Netty's stand-in for a request that failed before its request line was parsed, marked as such. */
+    @Override
+    protected HttpMessage createInvalidMessage() {
+        return new Unparsed();
+    }
+
+    /**
+     * Whether {@code req} stands for a head whose request line was not parsed: its method and target are a
+     * stand-in ({@code GET /bad-request}, as Netty's), which an audit record must not show as a real call.
+     */
+    static boolean unparsed(HttpRequest req) {
+        return req instanceof Unparsed;
+    }
+
+    /** The failed request that stands for a head whose request line was not parsed. */
+    private static final class Unparsed extends DefaultFullHttpRequest {
+        Unparsed() {
+            super(HttpVersion.HTTP_1_1, HttpMethod.GET, "/bad-request", Unpooled.EMPTY_BUFFER);
         }
     }
 

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.testing.AuditRecords;
+import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.RawHttpClient;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -57,6 +60,8 @@ class HostileRequestsTest {
     static Path dir;
     static SSLContext agentTls;
     static TestUpstream upstream;
+    static MemoryAuditSink sink;
+    static AuditTrail trail;
     static ProxyServer proxy;
 
     @BeforeAll
@@ -64,10 +69,12 @@ class HostileRequestsTest {
         TestPki pki = TestPki.create(dir);
         agentTls = pki.jdkClient(TestPki.AGENT);
         upstream = TestUpstream.start();
-        proxy = Sidecar.start(pki, Sidecar.config(List.of(
+        sink = new MemoryAuditSink();
+        trail = AuditTrail.start(sink, null, 10_000);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(
                         Sidecar.route("x", "/api/x", upstream.url()),
                         Sidecar.route("other", "/api/other", upstream.url() + "/other")))
-                .withLimits(new LimitsConfig(MAX_LINE, MAX_HEADERS, MAX_BODY)));
+                .withLimits(new LimitsConfig(MAX_LINE, MAX_HEADERS, MAX_BODY))).audit(trail).build();
         TASK = "toolgate-task: " + Sidecar.taskForEverything(proxy, TestPki.AGENT) + "\r\n";
         HOST = "Host: sidecar\r\n" + TASK;
         SMUGGLED = "GET /api/x/smuggled HTTP/1.1\r\n" + HOST + "\r\n";
@@ -76,6 +83,7 @@ class HostileRequestsTest {
     @AfterAll
     static void stop() {
         proxy.close();
+        trail.close();
         upstream.close();
     }
 
@@ -309,6 +317,37 @@ class HostileRequestsTest {
     @MethodSource("badHeadSyntax")
     void malformedHeadIsRefusedAndClosed(Refused c) throws Exception {
         assertRefusedAndNothingForwarded(c);
+    }
+
+    /**
+     * What the record of a malformed head names as the operation: the request line when it was parsed before the
+     * head failed, never an invented one (Netty's stand-in {@code GET /bad-request}) when it was not (bare CR line
+     * endings, obs-fold, bytes before the request line).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("operationsOfMalformedHeads")
+    void malformedHeadIsAuditedWithWhatWasParsed(String name, String raw, String operation) throws Exception {
+        try (RawHttpClient client = connect()) {
+            RawHttpClient.Response res = client.exchange(raw);
+            assertThat(res.status()).isEqualTo(400);
+            assertThat(client.serverClosed()).as("connection closed").isTrue();
+            String id = JSON.readTree(res.body()).path("decision_id").asText();
+            JsonNode rec = AuditRecords.of(trail, sink).all().stream()
+                    .filter(r -> r.path("decision_id").asText().equals(id)).findFirst().orElseThrow();
+            assertThat(rec.path("operation").asText()).isEqualTo(operation);
+            assertThat(rec.path("code").asText()).isEqualTo("DENY_MALFORMED");
+        }
+    }
+
+    static Stream<Arguments> operationsOfMalformedHeads() {
+        String unparsed = "HTTP/1.1 request head (request line not parsed)";
+        return Stream.of(
+                Arguments.of("bare CR line endings only", "GET /api/x/a HTTP/1.1\rHost: sidecar\r\r", unparsed),
+                Arguments.of("obs-fold", get("/api/x/a", "X-A: 1\r\n  folded\r\n"), unparsed),
+                Arguments.of("NUL before the request line", "\u0000GET /api/x/a HTTP/1.1\r\n" + HOST + "\r\n",
+                        unparsed),
+                Arguments.of("NUL in a header name after a parsed request line",
+                        get("/api/x/a", "X-A\u0000B: 1\r\n"), "GET /api/x/a"));
     }
 
     // ---- size limits -------------------------------------------------------------------------------------
@@ -627,7 +666,43 @@ class HostileRequestsTest {
                 assertThat(res.headers().get("connection")).as("Connection header").isEqualToIgnoringCase("close");
                 assertThat(client.serverClosed()).as("connection closed").isTrue();
             }
+            if (c.status() != 404 && body.path("code").asText().isEmpty()) {
+                // No decision was refused: the head was allowed and the body broke later (a bad chunk line).
+                assertBodyRefusalAudited(body);
+            } else {
+                assertAudited(body, c.status() == 404 ? "DENY_POLICY" : "DENY_MALFORMED");
+            }
         }
+    }
+
+    /** The head was allowed (decision ALLOW); its outcome record says what the body did, as the answer did. */
+    private static void assertBodyRefusalAudited(JsonNode answer) throws Exception {
+        String id = answer.path("decision_id").asText();
+        List<JsonNode> recs = AuditRecords.of(trail, sink).all().stream()
+                .filter(r -> r.path("decision_id").asText().equals(id)).toList();
+        assertThat(recs).as("audit records of decision %s", id).extracting(r -> r.path("phase").asText())
+                .containsExactly("decision", "outcome");
+        assertThat(recs.get(0).path("code").asText()).isEqualTo("ALLOW");
+        assertThat(recs.get(1).path("outcome").asText()).isEqualTo(answer.path("error").asText());
+        assertThat(recs.get(1).path("reason").asText()).isEqualTo(answer.path("reason").asText());
+    }
+
+    /**
+     * The refusal the agent got has its decision record (the answer names its {@code decision_id}): a {@code deny}
+     * with {@code code}, the reason the agent read, the connection's agent, and no outcome (nothing forwarded).
+     */
+    private static void assertAudited(JsonNode answer, String code) throws Exception {
+        String id = answer.path("decision_id").asText();
+        List<JsonNode> recs = AuditRecords.of(trail, sink).all().stream()
+                .filter(r -> r.path("decision_id").asText().equals(id)).toList();
+        assertThat(recs).as("audit records of decision %s", id).singleElement().satisfies(r -> {
+            assertThat(r.path("phase").asText()).isEqualTo("decision");
+            assertThat(r.path("decision").asText()).isEqualTo("deny");
+            assertThat(r.path("code").asText()).isEqualTo(code);
+            assertThat(r.path("reason").asText()).isEqualTo(answer.path("reason").asText());
+            assertThat(r.path("agent").asText()).isEqualTo(TestPki.AGENT.uri());
+            assertThat(r.path("identity").asText()).isEqualTo("x509");
+        });
     }
 
     private static RawHttpClient.Response readOrNull(RawHttpClient client) {

@@ -49,6 +49,26 @@ final class EnvoyHeaders implements RequestHeaders {
         }
     }
 
+    /** Every header name as Envoy sent it (per {@code header_map} entry, or per joined header), no pseudo-header. */
+    @Override
+    public List<String> names() {
+        List<String> names = new ArrayList<>();
+        if (http.hasHeaderMap() && http.getHeaderMap().getHeadersCount() > 0) {
+            for (HeaderValue h : http.getHeaderMap().getHeadersList()) {
+                if (!h.getKey().startsWith(":")) {
+                    names.add(h.getKey());
+                }
+            }
+        } else {
+            for (String k : http.getHeadersMap().keySet()) {
+                if (!k.startsWith(":")) {
+                    names.add(k);
+                }
+            }
+        }
+        return names;
+    }
+
     /** Every value of {@code name}, each comma-separated element on its own; empty elements dropped. */
     @Override
     public List<String> values(String name) {

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
 import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
+import java.util.List;
 
 /**
  * The CheckResponses of the ext_authz check: OK with the headers Envoy must strip and the decision id, or a denial
@@ -26,13 +27,16 @@ final class ExtAuthzAnswers {
     private ExtAuthzAnswers() {}
 
     /**
-     * Allowed: Envoy forwards the request without the task token (a bearer secret of the agent's task) and, when
-     * the route has an upstream credential configured, without the agent's own {@code authorization} (the upstream
-     * trusts only the credential the sidecar holds, never one an agent brought).
+     * Allowed: Envoy forwards the request without the task token (a bearer secret of the agent's task), without
+     * the headers that assert who calls or from where ({@code identityHeaders}: {@code IdentityHeaders.toRemove},
+     * the list the data plane drops by), and, when the route has an upstream credential configured, without the
+     * agent's own {@code authorization} (the upstream trusts only the credential the sidecar holds, never one an
+     * agent brought).
      */
-    static CheckResponse ok(String decisionId, boolean routeHasCredential) {
+    static CheckResponse ok(String decisionId, boolean routeHasCredential, List<String> identityHeaders) {
         OkHttpResponse.Builder ok = OkHttpResponse.newBuilder()
                 .addHeadersToRemove("toolgate-task")
+                .addAllHeadersToRemove(identityHeaders)
                 .addHeaders(header(DECISION_ID_HEADER, decisionId));
         if (routeHasCredential) {
             ok.addHeadersToRemove("authorization");

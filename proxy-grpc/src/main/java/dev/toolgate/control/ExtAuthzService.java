@@ -7,6 +7,7 @@ import dev.toolgate.admission.Intent;
 import dev.toolgate.admission.Step;
 import dev.toolgate.audit.AuditRecord;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.call.IdentityHeaders;
 import dev.toolgate.common.DecisionCode;
 import dev.toolgate.identity.IdentityProof;
 import dev.toolgate.identity.SpiffeId;
@@ -34,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * puts in {@code attributes.source.principal} after terminating the agent's mTLS; the path normalized as the data
  * plane does; the route matched in the same table; the {@code toolgate-task} header; the JSON-RPC messages of an
  * MCP POST's body) and judged by the same {@link dev.toolgate.admission.Admission} as the data plane, so a call
- * gets the same decision code and the same decision record through either path. This class only translates.
+ * gets the same decision code and the same decision record through either path (header names outside the token
+ * grammar and override headers refused alike). An allowed call's answer has Envoy remove the task token and the
+ * identity-asserting headers the data plane drops ({@link IdentityHeaders}). This class only translates.
  *
  * <p>Every check writes a decision record to the audit trail before it answers; if the trail does not accept it
  * within {@code audit.maxWait} (or at once, while its sink is failing: {@link AuditTrail#available}) the call is
@@ -88,6 +91,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
         private final RouteSnapshot routes = routeSets.get();
         private Intent intent;
         private String agent;
+        private EnvoyHeaders headers;
 
         Check(CheckRequest request) {
             this.request = request;
@@ -110,7 +114,7 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
             AttributeContext.HttpRequest http = request.getAttributes().getRequest().getHttp();
             SpiffeId id = principal(request.getAttributes().getSource().getPrincipal());
             agent = id == null ? null : id.uri();
-            EnvoyHeaders headers = new EnvoyHeaders(http);
+            headers = new EnvoyHeaders(http);
             // Envoy terminated the agent's mTLS: the principal was proven by its client certificate.
             Step step = routes.admission().head(new AdmissionRequest(http.getMethod(), http.getPath(), headers, id,
                     IdentityProof.X509, false));
@@ -148,7 +152,8 @@ final class ExtAuthzService extends AuthorizationGrpc.AuthorizationImplBase {
                 routes.admission().giveBack(a);
                 return auditFailed();
             }
-            return ExtAuthzAnswers.ok(decisionId, routes.injectsCredential(a.route()));
+            return ExtAuthzAnswers.ok(decisionId, routes.injectsCredential(a.route()),
+                    IdentityHeaders.toRemove(headers));
         }
 
         private CheckResponse deny(Step.Refused no) {

@@ -350,11 +350,12 @@ public final class TaskRegistry implements AutoCloseable {
     private final class Follower implements TaskStore.Listener {
         @Override
         public void changed(long revision, TaskEvent event) {
+            // No revision filter: a shared store delivers each other writer's event once, and may deliver one
+            // numbered below an append of this registry that overtook it on the way (a start here, committed just
+            // after another sidecar's revocation, returns before the watch brings that revocation).
             synchronized (changes) {
-                if (revision > index.revision()) {
-                    index.apply(event);
-                    index.advanceTo(revision);
-                }
+                index.apply(event);
+                index.advanceTo(revision);
             }
         }
 

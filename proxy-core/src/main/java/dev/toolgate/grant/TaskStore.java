@@ -3,6 +3,7 @@ package dev.toolgate.grant;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -36,6 +37,11 @@ import java.util.List;
  * {@link IOException}s naming the store; a bad argument is an unchecked exception.
  */
 public interface TaskStore extends AutoCloseable {
+    /**
+     * How long after its expiry a task is still remembered, so that its token is answered with why it no longer
+     * works rather than as unknown. A store may forget a task's events once this has passed (compaction, a lease).
+     */
+    Duration RETAIN = Duration.ofMinutes(10);
 
     /**
      * The state as opened: the events still relevant, in revision order, and the revision they reach.

@@ -50,8 +50,8 @@ import org.slf4j.LoggerFactory;
  *       (they are never deleted before their task's lease ends) before the watch resumes. Nothing is skipped;
  *   <li>{@link #append} returns after the transaction committed. Every key of a task is attached to the task's lease,
  *       which ends {@link TaskStore#RETAIN} after the task expires, so etcd forgets expired tasks by itself;
- *   <li>{@link #healthy} is false while the watch is down, its view older than three progress intervals, or the last
- *       call to etcd failed.
+ *   <li>{@link #healthy} is false while the watch is down or its view older than three progress intervals (before
+ *       {@link #follow}: after a failed call to etcd).
  * </ul>
  *
  * <p>Values hold a task's token hash only, never a token. Thread-safe; appends of one store are serialized.
@@ -365,7 +365,9 @@ public final class EtcdTaskStore implements TaskStore {
     @Override
     public boolean healthy() {
         EtcdFeed f = feed;
-        return !closed && !failing && (f == null || f.healthy());
+        // Once following, the watch tells whether etcd is reachable and the view current (a failed append was
+        // reported to its caller); before, the last call does.
+        return !closed && (f == null ? !failing : f.healthy());
     }
 
     /**

@@ -32,11 +32,11 @@ public record EtcdConfig(List<String> endpoints, Tls tls, String prefix, Duratio
         prefix = requireNonNullElse(prefix, DEFAULT_PREFIX);
         if (!prefix.startsWith("/") || !prefix.endsWith("/") || prefix.length() < 2 || prefix.length() > 256
                 || !prefix.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
-            throw new IllegalArgumentException("etcd.prefix: \"" + prefix + "\" (expected: printable ASCII without"
+            throw new IllegalArgumentException("prefix: \"" + prefix + "\" (expected: printable ASCII without"
                     + " spaces that starts and ends with /, such as /toolgate/, at most 256 characters)");
         }
-        dialTimeout = positive("etcd.dialTimeout", requireNonNullElse(dialTimeout, Duration.ofSeconds(5)));
-        requestTimeout = positive("etcd.requestTimeout", requireNonNullElse(requestTimeout, Duration.ofSeconds(5)));
+        dialTimeout = positive("dialTimeout", requireNonNullElse(dialTimeout, Duration.ofSeconds(5)));
+        requestTimeout = positive("requestTimeout", requireNonNullElse(requestTimeout, Duration.ofSeconds(5)));
     }
 
     /**
@@ -49,11 +49,11 @@ public record EtcdConfig(List<String> endpoints, Tls tls, String prefix, Duratio
     public record Tls(Path ca, Path certificate, Path key) {
         public Tls {
             if (ca == null) {
-                throw new IllegalArgumentException("etcd.tls.ca: missing (expected: a PEM file of the CA"
+                throw new IllegalArgumentException("ca: missing (expected: a PEM file of the CA"
                         + " certificates etcd's server certificates are verified against)");
             }
             if ((certificate == null) != (key == null)) {
-                throw new IllegalArgumentException("etcd.tls: " + (certificate == null ? "key" : "certificate")
+                throw new IllegalArgumentException((certificate == null ? "key" : "certificate")
                         + " without " + (certificate == null ? "certificate" : "key")
                         + " (expected: both, for a client certificate, or neither)");
             }
@@ -90,20 +90,20 @@ public record EtcdConfig(List<String> endpoints, Tls tls, String prefix, Duratio
 
     private static void checkEndpoint(int i, String endpoint, boolean tls) {
         String expected = " (expected: " + (tls ? "https" : "http") + "://host:port"
-                + (tls ? "" : "; https needs etcd.tls") + ")";
+                + (tls ? "" : "; https needs tls") + ")";
         if (endpoint == null) {
-            throw new IllegalArgumentException("etcd.endpoints[" + i + "]: empty" + expected);
+            throw new IllegalArgumentException("endpoints[" + i + "]: empty" + expected);
         }
         URI uri;
         try {
             uri = new URI(endpoint);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("etcd.endpoints[" + i + "]: \"" + endpoint + "\"" + expected, e);
+            throw new IllegalArgumentException("endpoints[" + i + "]: \"" + endpoint + "\"" + expected, e);
         }
         boolean pathless = uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/");
         if (!(tls ? "https" : "http").equals(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 1
                 || !pathless || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
-            throw new IllegalArgumentException("etcd.endpoints[" + i + "]: \"" + endpoint + "\"" + expected);
+            throw new IllegalArgumentException("endpoints[" + i + "]: \"" + endpoint + "\"" + expected);
         }
     }
 

@@ -147,6 +147,14 @@ public final class TaskRegistry implements AutoCloseable {
         return clock;
     }
 
+    /**
+     * Why no call may be decided now because the view of a shared task store is too old or incomplete (the reason
+     * names the store), or null. Never blocks.
+     */
+    public String staleness() {
+        return store.staleness();
+    }
+
     /** Whether the task store takes changes now (readiness follows it). */
     public boolean storeHealthy() {
         return store.healthy();

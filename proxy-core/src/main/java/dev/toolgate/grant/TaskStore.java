@@ -104,6 +104,16 @@ public interface TaskStore extends AutoCloseable {
         return true;
     }
 
+    /**
+     * Why calls must not be decided on the index this store feeds now, naming the store (a shared store whose view
+     * is older than its bound, or no longer complete), or null while the view is current; decisions then deny
+     * {@code ERROR_FAIL_CLOSED} with it and readiness fails. Called on every call: cheap, never blocks. A store only
+     * this process writes is always current, and its default answers null.
+     */
+    default String staleness() {
+        return null;
+    }
+
     /** The last revision recorded or loaded (0 when none). */
     long revision();
 

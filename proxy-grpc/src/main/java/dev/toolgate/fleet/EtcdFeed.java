@@ -87,6 +87,11 @@ final class EtcdFeed implements AutoCloseable {
         return connected && !broken && !closed && ageNanos() <= 3 * progressNanos;
     }
 
+    /** Whether an event that could not be read stopped the feed for good. */
+    boolean broken() {
+        return broken;
+    }
+
     /** Nanoseconds since the watch last answered (or since it was first opened). */
     long ageNanos() {
         return Math.max(0, ticker.read() - heardAt);
@@ -105,7 +110,6 @@ final class EtcdFeed implements AutoCloseable {
     }
 
     private void handle(WatchResponse r) {
-        heardAt = ticker.read();
         if (r.getCreated()) {
             if (!connected && generation > 1) {
                 log.info("etcd watch on {} open again from etcd revision {}", keys.prefix(), nextEtcdRevision);
@@ -131,6 +135,8 @@ final class EtcdFeed implements AutoCloseable {
             // Progress: every later event of this stream has a higher revision than the header's.
             nextEtcdRevision = Math.max(nextEtcdRevision, r.getHeader().getRevision() + 1);
         }
+        // Only now, with what it said applied, is the view as current as etcd's answer.
+        heardAt = ticker.read();
     }
 
     /** Delivers one stored event unless seen or the store's own; false if the feed broke on it. */

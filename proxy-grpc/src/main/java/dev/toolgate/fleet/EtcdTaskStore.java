@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.toolgate.config.EtcdConfig;
+import dev.toolgate.config.FleetConfig;
 import dev.toolgate.fleet.etcd.api.Compare;
 import dev.toolgate.fleet.etcd.api.KeyValue;
 import dev.toolgate.fleet.etcd.api.LeaseGrantRequest;
@@ -51,7 +52,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #append} returns after the transaction committed. Every key of a task is attached to the task's lease,
  *       which ends {@link TaskStore#RETAIN} after the task expires, so etcd forgets expired tasks by itself;
  *   <li>{@link #healthy} is false while the watch is down or its view older than three progress intervals (before
- *       {@link #follow}: after a failed call to etcd).
+ *       {@link #follow}: after a failed call to etcd); {@link #staleness} answers why once the view is older than
+ *       {@code fleet.maxStaleness}, and every call is then denied.
  * </ul>
  *
  * <p>Values hold a task's token hash only, never a token. Thread-safe; appends of one store are serialized.
@@ -71,6 +73,8 @@ public final class EtcdTaskStore implements TaskStore {
     private final String writer = HexFormat.of().formatHex(randomBytes(12));
     private final Ticker ticker;
     private final Duration progressInterval;
+    private final Duration maxStaleness;
+    private final long maxStalenessNanos;
     private final Object appends = new Object();
     /** The task log revision this store last saw the counter at (what its next append expects). */
     private long logRevision;
@@ -83,11 +87,14 @@ public final class EtcdTaskStore implements TaskStore {
     private volatile boolean failing;
     private volatile EtcdFeed feed;
 
-    private EtcdTaskStore(EtcdClient client, String prefix, Ticker ticker, Duration progressInterval) {
+    private EtcdTaskStore(EtcdClient client, String prefix, Ticker ticker, Duration progressInterval,
+                          Duration maxStaleness) {
         this.client = client;
         this.keys = new EtcdKeys(prefix);
         this.ticker = ticker;
         this.progressInterval = progressInterval;
+        this.maxStaleness = maxStaleness;
+        this.maxStalenessNanos = maxStaleness.toNanos();
     }
 
     /**
@@ -97,14 +104,26 @@ public final class EtcdTaskStore implements TaskStore {
      * @throws IllegalArgumentException if the configuration names no endpoint
      */
     public static EtcdTaskStore open(EtcdConfig config) throws IOException {
-        return open(config, Ticker.systemTicker(), PROGRESS_INTERVAL);
+        return open(config, FleetConfig.defaults());
     }
 
     /**
-     * A store whose watch asks etcd for its progress every {@code progressInterval} and times its view with
-     * {@code ticker}.
+     * A store whose view fails calls closed once older than {@code fleet.maxStaleness()}; its watch asks etcd for
+     * progress every second, or five times within that bound when it is shorter.
+     *
+     * @throws IOException if the TLS files cannot be read
+     * @throws IllegalArgumentException if the configuration names no endpoint
      */
-    public static EtcdTaskStore open(EtcdConfig config, Ticker ticker, Duration progressInterval) throws IOException {
+    public static EtcdTaskStore open(EtcdConfig config, FleetConfig fleet) throws IOException {
+        Duration bound = fleet.maxStaleness();
+        Duration fifth = bound.dividedBy(5);
+        return open(config, Ticker.systemTicker(), fifth.compareTo(PROGRESS_INTERVAL) < 0 ? fifth : PROGRESS_INTERVAL,
+                bound);
+    }
+
+    /** A store timed by {@code ticker}, asking for progress every {@code progressInterval} (tests). */
+    static EtcdTaskStore open(EtcdConfig config, Ticker ticker, Duration progressInterval, Duration maxStaleness)
+            throws IOException {
         requireNonNull(config, "config");
         requireNonNull(ticker, "ticker");
         if (progressInterval.isNegative() || progressInterval.isZero()) {
@@ -114,7 +133,7 @@ public final class EtcdTaskStore implements TaskStore {
             throw new IllegalArgumentException("etcd.endpoints: empty (expected: at least one member's client URL,"
                     + " such as http://127.0.0.1:2379)");
         }
-        return new EtcdTaskStore(EtcdClient.open(config), config.prefix(), ticker, progressInterval);
+        return new EtcdTaskStore(EtcdClient.open(config), config.prefix(), ticker, progressInterval, maxStaleness);
     }
 
     @Override
@@ -368,6 +387,29 @@ public final class EtcdTaskStore implements TaskStore {
         // Once following, the watch tells whether etcd is reachable and the view current (a failed append was
         // reported to its caller); before, the last call does.
         return !closed && (f == null ? !failing : f.healthy());
+    }
+
+    /**
+     * Null while the view is current; once it is older than {@code fleet.maxStaleness} (etcd unreachable, the watch
+     * silent) or incomplete (a stored event could not be read), why, naming the store. Before {@link #follow} there
+     * is no view to age. Never blocks.
+     */
+    @Override
+    public String staleness() {
+        EtcdFeed f = feed;
+        if (f == null) {
+            return null;
+        }
+        if (f.broken()) {
+            return "task store " + this + ": its view of the fleet's tasks is incomplete (an event could not be"
+                    + " read; see the log); every call is denied";
+        }
+        long age = f.ageNanos();
+        if (age <= maxStalenessNanos) {
+            return null;
+        }
+        return "task store " + this + ": its view is " + age / 1_000_000 + " ms old (fleet.maxStaleness "
+                + maxStaleness.toMillis() + " ms); every call is denied until etcd answers again";
     }
 
     /**

@@ -66,7 +66,8 @@ class EtcdTaskStoreTest {
 
     /** A sidecar's task registry over its own store, through {@code endpoint}. */
     private TaskRegistry sidecar(String endpoint) throws IOException {
-        EtcdTaskStore store = EtcdTaskStore.open(config(List.of(endpoint)), Ticker.systemTicker(), PROGRESS);
+        EtcdTaskStore store = EtcdTaskStore.open(config(List.of(endpoint)), Ticker.systemTicker(), PROGRESS,
+                Duration.ofSeconds(5));
         TaskRegistry r = TaskRegistry.open(TasksConfig.defaults(), ACCESS, store, Set.of("weather", "crm"),
                 Clock.systemUTC(), Ticker.systemTicker(), TaskAudit.NONE);
         opened.add(r);

@@ -232,6 +232,9 @@ public final class SidecarBuilder {
                 m.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
                         policies, p -> (double) p.failures());
             }
+            m.gauge("toolgate.tasks.store.stale", "1 while the view of a shared task store is older than"
+                    + " fleet.maxStaleness or incomplete (every call is then denied ERROR_FAIL_CLOSED), else 0",
+                    registry, r -> r.staleness() == null ? 0 : 1);
             Approvals approvals = Approvals.create(config.approvals(), registry.clock(),
                     new ApprovalLifecycleAudit(trail, registry.clock(), config.audit().maxWait()));
             ProxyServer server = startServer(new DataPlaneParts(config, sidecarTls, bundles, trail, registry,

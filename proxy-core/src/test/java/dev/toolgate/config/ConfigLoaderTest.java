@@ -126,6 +126,10 @@ class ConfigLoaderTest {
                 .hasMessageContaining("is set, but store is memory (expected: no journal, or store: journal)");
     }
 
+    private SidecarConfig defaultsOf(String yaml) throws Exception {
+        return ConfigLoader.load(write("defaults.yaml", yaml));
+    }
+
     @Test
     void theEtcdSectionGoesWithTheEtcdStoreAndIsValidated() throws Exception {
         SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
@@ -170,6 +174,16 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(write("g.yaml",
                 "tasks: {store: etcd}\netcd: {endpoints: [https://h:2379], tls: {certificate: c.pem}}\n")))
                 .hasMessageContaining("ca: missing");
+        assertThat(ConfigLoader.load(write("i.yaml", "tasks: {store: etcd}\netcd: {endpoints: [http://e:2379]}\n"
+                + "fleet: {maxStaleness: 2s}\n")).fleet().maxStaleness()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(defaultsOf("tasks: {store: etcd}\netcd: {endpoints: [http://e:2379]}\n").fleet().maxStaleness())
+                .isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> ConfigLoader.load(write("j.yaml", "tasks: {store: etcd}\netcd: {endpoints:"
+                + " [http://e:2379]}\nfleet: {maxStaleness: 10ms}\n")))
+                .hasMessageContaining("fleet: maxStaleness: PT0.01S (expected: 100ms to 1h)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("k.yaml", "fleet: {maxStaleness: 2s}\n")))
+                .hasMessageContaining("fleet: set, but tasks.store is memory (expected: tasks.store: etcd, or no"
+                        + " fleet section)");
         assertThatThrownBy(() -> ConfigLoader.load(write("h.yaml",
                 "tasks: {store: etcd}\netcd: {endpoints: [http://127.0.0.1:2379], endpoint: x}\n")))
                 .hasMessageContaining("h.yaml:2: etcd.endpoint: unknown key (expected: one of dialTimeout,"
@@ -497,8 +511,8 @@ class ConfigLoaderTest {
                         + " spiffeId, url); did you mean url?");
         assertThatThrownBy(() -> ConfigLoader.load(write("l.yaml", "listner: {port: 0}\n")))
                 .hasMessageEndingWith("l.yaml:1: listner: unknown key (expected: one of access, admin, approvals,"
-                        + " audit, control, etcd, identity, limits, listener, policies, routes, tasks, timeouts);"
-                        + " did you mean listener?");
+                        + " audit, control, etcd, fleet, identity, limits, listener, policies, routes, tasks,"
+                        + " timeouts); did you mean listener?");
         // Nothing within two edits: no guess.
         assertThatThrownBy(() -> ConfigLoader.load(write("n.yaml", "listener: {portNumber: 0}\n")))
                 .hasMessageEndingWith("listener.portNumber: unknown key (expected: one of address, jwtSvid, port)");

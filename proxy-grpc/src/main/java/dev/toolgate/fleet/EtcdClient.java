@@ -87,10 +87,23 @@ final class EtcdClient implements AutoCloseable {
         return kv.withDeadlineAfter(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** For the first call after opening: waits up to the dial timeout for a member to accept the connection. */
-    KVGrpc.KVBlockingStub kvDialing() {
-        return kv.withWaitForReady().withDeadlineAfter(dialTimeout.plus(requestTimeout).toMillis(),
-                TimeUnit.MILLISECONDS);
+    /**
+     * Runs {@code call} (the first after opening) again while no member can be reached, until the dial timeout has
+     * passed; then throws the last failure, whose cause says why (refused, TLS handshake, ...).
+     */
+    <T> T dialing(java.util.function.Supplier<T> call) throws InterruptedException {
+        long deadline = System.nanoTime() + dialTimeout.toNanos();
+        while (true) {
+            try {
+                return call.get();
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            Thread.sleep(100);
+            reconnectNow();
+        }
     }
 
     LeaseGrpc.LeaseBlockingStub lease() {
@@ -108,8 +121,13 @@ final class EtcdClient implements AutoCloseable {
 
     /** {@code what} failed with {@code e}, as the IOException the store reports. */
     IOException failure(String what, StatusRuntimeException e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
         return new IOException(name + ": " + what + ": " + e.getStatus().getCode()
-                + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e);
+                + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")")
+                + (root == e || root.getMessage() == null ? "" : ": " + root.getMessage()), e);
     }
 
     @Override

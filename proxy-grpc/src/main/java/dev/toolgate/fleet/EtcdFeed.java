@@ -141,9 +141,9 @@ final class EtcdFeed implements AutoCloseable {
 
     /** Delivers one stored event unless seen or the store's own; false if the feed broke on it. */
     private boolean accept(KeyValue kv) {
-        EtcdTaskStore.Decoded d;
+        EtcdEvents.Decoded d;
         try {
-            d = EtcdTaskStore.decode(keys, kv);
+            d = EtcdEvents.decode(keys, kv);
         } catch (IOException e) {
             // Skipping a value we cannot read could skip a revocation: stop trusting the view instead.
             breakOn(e);
@@ -173,7 +173,7 @@ final class EtcdFeed implements AutoCloseable {
         cancelStream("reloading after compaction");
         long at;
         try {
-            at = EtcdTaskStore.readEvents(client, keys, keys.event(lastRevision + 1), 0, kv -> {
+            at = EtcdEvents.read(client, keys, keys.event(lastRevision + 1), 0, kv -> {
                 if (!accept(kv)) {
                     throw new IOException("stopped");
                 }

@@ -4,15 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.toolgate.config.EtcdConfig;
 import dev.toolgate.config.FleetConfig;
 import dev.toolgate.fleet.etcd.api.Compare;
-import dev.toolgate.fleet.etcd.api.KeyValue;
 import dev.toolgate.fleet.etcd.api.LeaseGrantRequest;
 import dev.toolgate.fleet.etcd.api.LeaseGrantResponse;
 import dev.toolgate.fleet.etcd.api.LeaseRevokeRequest;
-import dev.toolgate.fleet.etcd.api.PutRequest;
 import dev.toolgate.fleet.etcd.api.RangeRequest;
 import dev.toolgate.fleet.etcd.api.RangeResponse;
 import dev.toolgate.fleet.etcd.api.RequestOp;
@@ -61,8 +58,6 @@ import org.slf4j.LoggerFactory;
 public final class EtcdTaskStore implements TaskStore {
     private static final Logger log = LoggerFactory.getLogger(EtcdTaskStore.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    /** Events read per range request while loading. */
-    static final int PAGE = 500;
     /** Appends that lose the race to other sidecars this often in a row give up (etcd is then far too busy). */
     private static final int MAX_CONFLICTS = 1000;
     /** How often the watch asks etcd how far it is, unless told otherwise. */
@@ -144,11 +139,13 @@ public final class EtcdTaskStore implements TaskStore {
             }
             checkOpen();
             try {
-                RangeResponse head = client.kvDialing().range(RangeRequest.newBuilder().setKey(keys.seq()).build());
+                RangeResponse head = client.dialing(() -> client.kv().range(RangeRequest.newBuilder()
+                        .setKey(keys.seq()).build()));
                 long at = head.getHeader().getRevision();
                 long seq = head.getKvsCount() == 0 ? 0 : head.getKvs(0).getVersion();
                 List<TaskEvent> events = new ArrayList<>();
-                readEvents(keys.events(), at, kv -> events.add(decode(keys, kv).event()));
+                EtcdEvents.read(client, keys, keys.events(), at,
+                        kv -> events.add(EtcdEvents.decode(keys, kv).event()));
                 logRevision = seq;
                 loaded = true;
                 revision.accumulateAndGet(seq, Math::max);
@@ -161,40 +158,10 @@ public final class EtcdTaskStore implements TaskStore {
             } catch (StatusRuntimeException e) {
                 failing = true;
                 throw client.failure("loading the task log under " + keys.prefix(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(client.name() + ": interrupted while connecting", e);
             }
-        }
-    }
-
-    /** Takes one stored key-value. */
-    interface KeyValueSink {
-        void accept(KeyValue kv) throws IOException;
-    }
-
-    /**
-     * Reads the events from key {@code from} to the end of the range at etcd revision {@code at} (0: the newest),
-     * page by page, and returns the revision read at.
-     */
-    long readEvents(ByteString from, long at, KeyValueSink sink) throws IOException {
-        return readEvents(client, keys, from, at, sink);
-    }
-
-    static long readEvents(EtcdClient client, EtcdKeys keys, ByteString from, long at, KeyValueSink sink)
-            throws IOException {
-        ByteString key = from;
-        long revisionRead = at;
-        while (true) {
-            RangeResponse page = client.kv().range(RangeRequest.newBuilder().setKey(key).setRangeEnd(keys.eventsEnd())
-                    .setRevision(revisionRead).setLimit(PAGE).build());
-            if (revisionRead == 0) {
-                revisionRead = page.getHeader().getRevision();
-            }
-            for (KeyValue kv : page.getKvsList()) {
-                sink.accept(kv);
-            }
-            if (!page.getMore() || page.getKvsCount() == 0) {
-                return revisionRead;
-            }
-            key = page.getKvs(page.getKvsCount() - 1).getKey().concat(ByteString.copyFrom(new byte[] {0}));
         }
     }
 
@@ -255,7 +222,7 @@ public final class EtcdTaskStore implements TaskStore {
                 if (event instanceof TaskEvent.Started && lease != 0) {
                     revokeQuietly(lease);
                 }
-                throw client.failure("recording " + describe(event), e);
+                throw client.failure("recording " + EtcdEvents.describe(event), e);
             }
         }
     }
@@ -269,8 +236,8 @@ public final class EtcdTaskStore implements TaskStore {
                             .setResult(Compare.CompareResult.EQUAL).setVersion(logRevision))
                     .addCompare(Compare.newBuilder().setKey(keys.event(next)).setTarget(Compare.CompareTarget.CREATE)
                             .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
-                    .addSuccess(put(keys.seq(), ByteString.copyFromUtf8(Long.toString(next)), 0))
-                    .addSuccess(put(keys.event(next), StoredEvent.newBuilder().setWriter(writer)
+                    .addSuccess(EtcdEvents.put(keys.seq(), ByteString.copyFromUtf8(Long.toString(next)), 0))
+                    .addSuccess(EtcdEvents.put(keys.event(next), StoredEvent.newBuilder().setWriter(writer)
                             .setEvent(ByteString.copyFrom(TaskEventCodec.encode(next, event))).build().toByteString(),
                             lease))
                     .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(keys.seq())));
@@ -279,8 +246,8 @@ public final class EtcdTaskStore implements TaskStore {
                 TaskKey anchor = TaskKey.newBuilder().setTaskId(t.id()).setSubject(t.subject().uri())
                         .setParentId(t.parentId() == null ? "" : t.parentId()).setExpiresAt(t.expiresAt().toString())
                         .setStartedAtRevision(next).build();
-                txn.addSuccess(put(keys.task(t.id()), anchor.toByteString(), lease))
-                        .addSuccess(put(keys.token(t.tokenHash()), ByteString.copyFromUtf8(t.id()), lease));
+                txn.addSuccess(EtcdEvents.put(keys.task(t.id()), anchor.toByteString(), lease))
+                        .addSuccess(EtcdEvents.put(keys.token(t.tokenHash()), ByteString.copyFromUtf8(t.id()), lease));
             }
             TxnResponse r = client.kv().txn(txn.build());
             if (r.getSucceeded()) {
@@ -297,8 +264,8 @@ public final class EtcdTaskStore implements TaskStore {
             }
             logRevision = current;
         }
-        throw new IOException(client.name() + ": recording " + describe(event) + " lost the race to other sidecars "
-                + MAX_CONFLICTS + " times in a row");
+        throw new IOException(client.name() + ": recording " + EtcdEvents.describe(event) + " lost the race to other"
+                + " sidecars " + MAX_CONFLICTS + " times in a row");
     }
 
     /** The lease the event's keys are attached to: a new one for a start, else the task's (a new one if gone). */
@@ -333,46 +300,6 @@ public final class EtcdTaskStore implements TaskStore {
     private static boolean leaseGone(StatusRuntimeException e) {
         return e.getStatus().getCode() == Status.Code.NOT_FOUND && e.getStatus().getDescription() != null
                 && e.getStatus().getDescription().contains("lease not found");
-    }
-
-    private static RequestOp put(ByteString key, ByteString value, long lease) {
-        return RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(key).setValue(value)
-                .setLease(lease)).build();
-    }
-
-    /** One stored event: its task log revision, the event, and which store instance wrote it. */
-    record Decoded(long revision, TaskEvent event, String writer) {}
-
-    /**
-     * Decodes an events/ key-value.
-     *
-     * @throws IOException naming the key if it does not hold an event of this format at the revision its key names
-     */
-    static Decoded decode(EtcdKeys keys, KeyValue kv) throws IOException {
-        String key = kv.getKey().toStringUtf8();
-        try {
-            StoredEvent stored = StoredEvent.parseFrom(kv.getValue());
-            TaskEventCodec.Recorded recorded = TaskEventCodec.decode(stored.getEvent().toByteArray());
-            if (!keys.event(recorded.revision()).equals(kv.getKey())) {
-                throw new IOException("holds revision " + recorded.revision());
-            }
-            return new Decoded(recorded.revision(), recorded.event(), stored.getWriter());
-        } catch (InvalidProtocolBufferException e) {
-            throw new IOException("task store key " + key + ": not a toolgate.fleet.v1.StoredEvent: "
-                    + e.getMessage(), e);
-        } catch (IOException e) {
-            throw new IOException("task store key " + key + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static String describe(TaskEvent event) {
-        if (event instanceof TaskEvent.Started s) {
-            return "the start of task " + s.taskId();
-        } else if (event instanceof TaskEvent.Ended e) {
-            return "that task " + e.taskId() + " is " + e.state().json();
-        }
-        TaskEvent.GrantRevoked g = (TaskEvent.GrantRevoked) event;
-        return "the revocation of grant " + g.grantId() + " of task " + g.taskId();
     }
 
     private void checkOpen() throws IOException {

@@ -8,8 +8,8 @@ import java.io.IOException;
 
 /**
  * The task stores of the runnable sidecar: {@code tasks.store: etcd} opens an {@link EtcdTaskStore} on the
- * configuration's {@code etcd} section, bounded by its {@code fleet.maxStaleness}; the journal and memory stores are proxy-core's ({@link TaskStores#local}).
- * Give it to {@code ProxyServer.builder(config).taskStores(...)}. Stateless and thread-safe.
+ * configuration's {@code etcd} section, bounded by its {@code fleet.maxStaleness}; the journal and memory stores are
+ * proxy-core's ({@link TaskStores#local}). Give it to {@code ProxyServer.builder(config).taskStores(...)}. Stateless and thread-safe.
  */
 public final class FleetTaskStores implements TaskStores {
     private static final TaskStores LOCAL = TaskStores.local();

@@ -43,12 +43,17 @@ final class EtcdCluster implements AutoCloseable {
 
     private final Path etcd;
     private final Path dir;
+    private final Tls tls;
     private final List<Member> members = new ArrayList<>();
     private final Thread reaper = new Thread(this::killAll, "etcd-reaper");
 
-    private record Member(String name, int clientPort, int peerPort, Path data, Path log, Process[] process) {
+    /** The members' TLS for clients: their certificate and key, and the CA client certificates must chain to. */
+    record Tls(Path certificate, Path key, Path ca) {}
+
+    private record Member(String name, int clientPort, int peerPort, int metricsPort, Path data, Path log,
+                          Process[] process, boolean tls) {
         String clientUrl() {
-            return "http://127.0.0.1:" + clientPort;
+            return (tls ? "https" : "http") + "://127.0.0.1:" + clientPort;
         }
 
         String peerUrl() {
@@ -56,13 +61,22 @@ final class EtcdCluster implements AutoCloseable {
         }
     }
 
-    private EtcdCluster(Path etcd, Path dir) {
+    private EtcdCluster(Path etcd, Path dir, Tls tls) {
         this.etcd = etcd;
         this.dir = dir;
+        this.tls = tls;
     }
 
     /** Starts {@code size} members that form one cluster and waits until every one answers healthy. */
     static EtcdCluster start(int size) throws IOException, InterruptedException {
+        return start(size, null);
+    }
+
+    /**
+     * Starts {@code size} members that serve clients over TLS with {@code tls} and require a client certificate
+     * ({@code --client-cert-auth}); null for plaintext.
+     */
+    static EtcdCluster start(int size, Tls tls) throws IOException, InterruptedException {
         Path etcd = binary();
         if (etcd == null) {
             throw new IllegalStateException("no etcd binary (apt-get install etcd-server)");
@@ -70,12 +84,12 @@ final class EtcdCluster implements AutoCloseable {
         Path shm = Path.of("/dev/shm");
         Path dir = Files.isDirectory(shm) && Files.isWritable(shm)
                 ? Files.createTempDirectory(shm, "toolgate-etcd-") : Files.createTempDirectory("toolgate-etcd-");
-        EtcdCluster c = new EtcdCluster(etcd, dir);
+        EtcdCluster c = new EtcdCluster(etcd, dir, tls);
         Runtime.getRuntime().addShutdownHook(c.reaper);
         try {
             for (int i = 0; i < size; i++) {
-                c.members.add(new Member("m" + i, freePort(), freePort(), dir.resolve("m" + i),
-                        dir.resolve("m" + i + ".log"), new Process[1]));
+                c.members.add(new Member("m" + i, freePort(), freePort(), freePort(), dir.resolve("m" + i),
+                        dir.resolve("m" + i + ".log"), new Process[1], tls != null));
             }
             for (int i = 0; i < size; i++) {
                 c.launch(i);
@@ -123,7 +137,7 @@ final class EtcdCluster implements AutoCloseable {
     private void launch(int i) throws IOException {
         Member m = members.get(i);
         String cluster = members.stream().map(x -> x.name() + "=" + x.peerUrl()).collect(Collectors.joining(","));
-        List<String> cmd = List.of(etcd.toString(),
+        List<String> cmd = new ArrayList<>(List.of(etcd.toString(),
                 "--name", m.name(),
                 "--data-dir", m.data().toString(),
                 "--listen-client-urls", m.clientUrl(),
@@ -136,8 +150,14 @@ final class EtcdCluster implements AutoCloseable {
                 // Short raft timings: a lost leader is replaced in well under a second (loopback, tests only).
                 "--heartbeat-interval", "50",
                 "--election-timeout", "500",
+                // /health over plain HTTP whatever the client port speaks
+                "--listen-metrics-urls", "http://127.0.0.1:" + m.metricsPort(),
                 "--logger", "zap",
-                "--log-outputs", "stderr");
+                "--log-outputs", "stderr"));
+        if (tls != null) {
+            cmd.addAll(List.of("--cert-file", tls.certificate().toString(), "--key-file", tls.key().toString(),
+                    "--trusted-ca-file", tls.ca().toString(), "--client-cert-auth"));
+        }
         m.process()[0] = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.log().toFile()))
@@ -147,7 +167,7 @@ final class EtcdCluster implements AutoCloseable {
     private void awaitHealthy(int i, Duration within) throws InterruptedException {
         Member m = members.get(i);
         long deadline = System.nanoTime() + within.toNanos();
-        HttpRequest health = HttpRequest.newBuilder(URI.create(m.clientUrl() + "/health"))
+        HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.metricsPort() + "/health"))
                 .timeout(Duration.ofSeconds(1)).build();
         while (System.nanoTime() < deadline) {
             Process p = m.process()[0];

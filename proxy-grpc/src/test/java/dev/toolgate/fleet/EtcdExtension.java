@@ -1,5 +1,10 @@
 package dev.toolgate.fleet;
 
+import dev.toolgate.config.EtcdConfig;
+import dev.toolgate.identity.DevCa;
+import dev.toolgate.identity.SpiffeId;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.AfterAllCallback;
@@ -15,12 +20,26 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * other's keys.
  */
 final class EtcdExtension implements BeforeAllCallback, AfterAllCallback {
+    private static final SpiffeId ETCD_SERVER = SpiffeId.parse("spiffe://toolgate.test/etcd/server");
+    private static final SpiffeId ETCD_CLIENT = SpiffeId.parse("spiffe://toolgate.test/toolgate/sidecar");
+
     private final int size;
+    private final boolean tls;
     private final AtomicInteger prefixes = new AtomicInteger();
     private EtcdCluster cluster;
+    private Path pki;
 
     EtcdExtension(int size) {
+        this(size, false);
+    }
+
+    /**
+     * @param tls members serve clients over TLS and require a client certificate, both minted by a dev CA in a
+     *            temporary directory ({@link #clientTls} names the client's files)
+     */
+    EtcdExtension(int size, boolean tls) {
         this.size = size;
+        this.tls = tls;
     }
 
     @Override
@@ -31,7 +50,27 @@ final class EtcdExtension implements BeforeAllCallback, AfterAllCallback {
         }
         Assumptions.assumeTrue(EtcdCluster.binary() != null,
                 "no etcd binary on this machine (apt-get install etcd-server, as .ci/run does): etcd tests skipped");
-        cluster = EtcdCluster.start(size);
+        if (!tls) {
+            cluster = EtcdCluster.start(size);
+            return;
+        }
+        pki = Files.createTempDirectory("toolgate-etcd-pki-");
+        DevCa ca = DevCa.openOrCreate(pki.resolve("ca"), "toolgate.test");
+        Path server = ca.issueTo(ETCD_SERVER, pki.resolve("server"));
+        ca.issueTo(ETCD_CLIENT, pki.resolve("client"));
+        cluster = EtcdCluster.start(size, new EtcdCluster.Tls(server.resolve("svid.pem"), server.resolve("svid.key"),
+                server.resolve("bundle.pem")));
+    }
+
+    /** The client side of a TLS cluster: the CA, and a client certificate the members accept. */
+    EtcdConfig.Tls clientTls() {
+        Path client = pki.resolve("client");
+        return new EtcdConfig.Tls(client.resolve("bundle.pem"), client.resolve("svid.pem"), client.resolve("svid.key"));
+    }
+
+    /** The client side of a TLS cluster without a client certificate (the members refuse it). */
+    EtcdConfig.Tls clientTlsWithoutCertificate() {
+        return new EtcdConfig.Tls(pki.resolve("client").resolve("bundle.pem"), null, null);
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.toolgate.grant.GrantRequest;
 import dev.toolgate.grant.StartRequest;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.proxy.ProxyServer;
+import dev.toolgate.telemetry.ProxyMetrics;
 import dev.toolgate.testing.MemoryAuditSink;
 import dev.toolgate.testing.Sidecar;
 import dev.toolgate.testing.TestPki;
@@ -46,6 +47,7 @@ class FleetSidecarsTest {
     static TcpRelay linkB;
     static ProxyServer a;
     static ProxyServer b;
+    static final ProxyMetrics METRICS_B = ProxyMetrics.create();
     static HttpClient agent;
 
     @BeforeAll
@@ -54,16 +56,16 @@ class FleetSidecarsTest {
         upstream = TestUpstream.start();
         linkB = TcpRelay.to(ETCD.cluster().endpoint(0));
         String prefix = ETCD.prefix();
-        a = sidecar(ETCD.cluster().endpoint(0), prefix);
-        b = sidecar(linkB.endpoint(), prefix);
+        a = sidecar(ETCD.cluster().endpoint(0), prefix, ProxyMetrics.create());
+        b = sidecar(linkB.endpoint(), prefix, METRICS_B);
         agent = HttpClient.newBuilder().sslContext(pki.jdkClient(TestPki.AGENT)).build();
     }
 
-    private static ProxyServer sidecar(String endpoint, String prefix) throws Exception {
+    private static ProxyServer sidecar(String endpoint, String prefix, ProxyMetrics metrics) throws Exception {
         SidecarConfig config = Sidecar.config(List.of(Sidecar.route("weather", "/api/weather", upstream.url())))
                 .withEtcd(EtcdConfig.defaults().withEndpoints(List.of(endpoint)).withPrefix(prefix))
                 .withFleet(new FleetConfig(MAX_STALENESS));
-        return Sidecar.builder(pki, config).taskStores(FleetTaskStores.all())
+        return Sidecar.builder(pki, config).taskStores(FleetTaskStores.all()).metrics(metrics)
                 .audit(AuditTrail.start(new MemoryAuditSink(), null, 10_000)).build();
     }
 
@@ -124,11 +126,13 @@ class FleetSidecarsTest {
                     .contains("task store etcd " + linkB.endpoint()).contains("fleet.maxStaleness 800 ms");
             assertThat(b.readiness().failing()).anySatisfy(f -> assertThat(f).contains("its view is"));
             assertThat(tasksB.staleness()).isNotNull();
+            assertThat(METRICS_B.scrape()).contains("toolgate_tasks_store_stale 1.0");
             assertThat(a.readiness().failing()).isEmpty(); // A still reaches etcd
         } finally {
             linkB.restore();
         }
         awaitAtB(token, r -> r.statusCode() == 200);
         assertThat(b.readiness().failing()).isEmpty();
+        assertThat(METRICS_B.scrape()).contains("toolgate_tasks_store_stale 0.0");
     }
 }

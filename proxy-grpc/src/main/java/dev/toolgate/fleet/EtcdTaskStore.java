@@ -339,15 +339,6 @@ public final class EtcdTaskStore implements TaskStore {
                 + maxStaleness.toMillis() + " ms); every call is denied until etcd answers again";
     }
 
-    /**
-     * How long ago this store last knew its view was complete: the last answer on its watch (an event, or progress
-     * etcd reported); measured from the start of the watch until its first answer, and zero before {@link #follow}.
-     */
-    public Duration viewAge() {
-        EtcdFeed f = feed;
-        return f == null ? Duration.ZERO : Duration.ofNanos(f.ageNanos());
-    }
-
     @Override
     public long revision() {
         return revision.get();

@@ -26,7 +26,9 @@ import java.util.Set;
  * Decides one call: default deny; allowed only when the call carries the token of an active, unexpired task bound
  * to the caller's identity and a live grant of that task on the route matches the operation and has budget left.
  *
- * <p>Checks run in this order, and the first that fails decides: token present and known ({@code DENY_NO_TASK}),
+ * <p>Checks run in this order, and the first that fails decides: token present ({@code DENY_NO_TASK}), the view of
+ * a shared task store current ({@code ERROR_FAIL_CLOSED} naming the store, past {@code fleet.maxStaleness}), token
+ * known ({@code DENY_NO_TASK}),
  * bound to the caller ({@code DENY_IDENTITY_MISMATCH}: checked before the task's state, so a stolen token tells
  * its holder nothing), task state ({@code DENY_TASK_ENDED}, {@code DENY_TASK_EXPIRED}), a matching grant
  * ({@code DENY_NO_GRANT}), the policy in force ({@code DENY_POLICY} for a deny rule or no allow rule,
@@ -118,6 +120,11 @@ public final class Authorizer {
                     + " send its token in the toolgate-task header", null);
         }
         LiveTask task = tasks.find(call.taskToken());
+        String stale = tasks.staleness();
+        if (stale != null) {
+            // A view of a shared store that is too old may still hold a task revoked elsewhere: decide nothing.
+            return new Decision.Deny(DecisionCode.ERROR_FAIL_CLOSED, stale, task);
+        }
         if (task == null) {
             return new Decision.Deny(DecisionCode.DENY_NO_TASK, "unknown task token", null);
         }

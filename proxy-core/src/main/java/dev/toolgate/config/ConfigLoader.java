@@ -23,9 +23,10 @@ import java.util.stream.Stream;
  * Reads a sidecar configuration file and the route files it names.
  *
  * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
- * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code access}, {@code routes} and
- * {@code policies}. The allow-lists that used to sit in {@code listener}, {@code control} and {@code tasks} are refused
- * there with the {@code access} key that replaced them. {@code routes} is a list of route
+ * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code access}, {@code routes},
+ * {@code policies}, and {@code etcd} and {@code fleet} (with {@code tasks.store: etcd}). The allow-lists that used to sit in
+ * {@code listener}, {@code control} and {@code tasks} are refused there with the {@code access} key that replaced
+ * them. {@code routes} is a list of route
  * files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file;
  * {@code policies} likewise lists policy document files or directories (read by
  * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
@@ -93,7 +94,8 @@ public final class ConfigLoader {
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
                     raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control(),
-                    raw.approvals(), raw.access(), routeSources);
+                    raw.approvals(), raw.access(), routeSources, raw.etcd() == null ? null : raw.etcd().resolve(base),
+                    raw.fleet());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -262,7 +264,7 @@ public final class ConfigLoader {
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
                        AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
                        List<String> policies, ControlConfig control, ApprovalsConfig approvals,
-                       AccessConfig access) {}
+                       AccessConfig access, EtcdConfig etcd, FleetConfig fleet) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

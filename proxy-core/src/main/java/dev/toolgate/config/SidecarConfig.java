@@ -26,11 +26,15 @@ import java.util.Set;
  *                   and end any task, decide approvals, tail the audit trail, call ext_authz
  * @param routeSources the route files and directories {@code routes} was read from (absolute; watched for hot
  *                   reload); empty when the routes were given directly (tests, the demo)
+ * @param etcd       the etcd cluster a fleet shares task state in; set exactly when {@code tasks.store} is
+ *                   {@code etcd}
+ * @param fleet      how old the view of a shared task store may grow before calls fail closed
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
         AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies,
-        ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources) {
+        ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources,
+        EtcdConfig etcd, FleetConfig fleet) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -51,6 +55,21 @@ public record SidecarConfig(
                     + " are accepted)");
         }
         routeSources = routeSources == null ? List.of() : List.copyOf(routeSources);
+        etcd = requireNonNullElse(etcd, EtcdConfig.defaults());
+        fleet = requireNonNullElse(fleet, FleetConfig.defaults());
+        boolean shared = tasks.store().equals(TasksConfig.ETCD);
+        if (shared && etcd.endpoints().isEmpty()) {
+            throw new IllegalArgumentException("etcd: endpoints missing, but tasks.store is etcd (expected: an etcd"
+                    + " section with endpoints, such as [http://127.0.0.1:2379])");
+        }
+        if (!shared && !etcd.equals(EtcdConfig.defaults())) {
+            throw new IllegalArgumentException("etcd: set, but tasks.store is " + tasks.store()
+                    + " (expected: tasks.store: etcd, or no etcd section)");
+        }
+        if (!shared && !fleet.equals(FleetConfig.defaults())) {
+            throw new IllegalArgumentException("fleet: set, but tasks.store is " + tasks.store()
+                    + " (expected: tasks.store: etcd, or no fleet section)");
+        }
         Set<String> names = new HashSet<>();
         Set<String> matches = new HashSet<>();
         for (RouteConfig r : routes) {
@@ -66,84 +85,98 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null, null, null);
     }
 
     /** Without policy files. */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null, null, null);
     }
 
     /** The same configuration with a different route list (tests, demo), no longer tied to route files. */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies,
-                control, approvals, access, null);
+                control, approvals, access, null, etcd, fleet);
     }
 
     /** The same routes, read from (and watched in) these files and directories. */
     public SidecarConfig withRouteSources(List<Path> newSources) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, access, newSources);
+                approvals, access, newSources, etcd, fleet);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
         return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
         return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
         return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     /** The same configuration with other policy files and directories (tests, demo). */
     public SidecarConfig withPolicies(List<Path> newPolicies) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 
     public SidecarConfig withControl(ControlConfig newControl) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                newControl, approvals, access, routeSources);
+                newControl, approvals, access, routeSources, etcd, fleet);
     }
 
     /** Without approval settings (the defaults apply) and route sources (routes given directly). */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks, List<Path> policies, ControlConfig control) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null, null,
+                null, null);
     }
 
     public SidecarConfig withApprovals(ApprovalsConfig newApprovals) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                newApprovals, access, routeSources);
+                newApprovals, access, routeSources, etcd, fleet);
     }
 
     /** The same configuration with other access lists. */
     public SidecarConfig withAccess(AccessConfig newAccess) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, newAccess, routeSources);
+                approvals, newAccess, routeSources, etcd, fleet);
+    }
+
+    /** The same configuration with its tasks kept on this etcd cluster ({@code tasks.store: etcd}). */
+    public SidecarConfig withEtcd(EtcdConfig newEtcd) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes,
+                tasks.withStore(TasksConfig.ETCD), policies, control, approvals, access, routeSources, newEtcd,
+                fleet);
+    }
+
+    /** The same configuration with another bound on the age of a shared store's view. */
+    public SidecarConfig withFleet(FleetConfig newFleet) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
+                control, approvals, access, routeSources, etcd, newFleet);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
         return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, etcd, fleet);
     }
 }

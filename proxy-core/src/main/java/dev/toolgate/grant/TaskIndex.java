@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  */
 final class TaskIndex {
     /** How long an ended or expired task is remembered (so its token is answered with why, not "unknown"). */
-    static final Duration RETAIN = Duration.ofMinutes(10);
+    static final Duration RETAIN = TaskStore.RETAIN;
 
     private final ConcurrentHashMap<String, LiveTask> byId = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<TokenKey, LiveTask> byHash = new ConcurrentHashMap<>();

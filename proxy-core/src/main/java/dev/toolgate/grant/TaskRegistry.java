@@ -147,6 +147,14 @@ public final class TaskRegistry implements AutoCloseable {
         return clock;
     }
 
+    /**
+     * Why no call may be decided now because the view of a shared task store is too old or incomplete (the reason
+     * names the store), or null. Never blocks.
+     */
+    public String staleness() {
+        return store.staleness();
+    }
+
     /** Whether the task store takes changes now (readiness follows it). */
     public boolean storeHealthy() {
         return store.healthy();
@@ -350,11 +358,12 @@ public final class TaskRegistry implements AutoCloseable {
     private final class Follower implements TaskStore.Listener {
         @Override
         public void changed(long revision, TaskEvent event) {
+            // No revision filter: a shared store delivers each other writer's event once, and may deliver one
+            // numbered below an append of this registry that overtook it on the way (a start here, committed just
+            // after another sidecar's revocation, returns before the watch brings that revocation).
             synchronized (changes) {
-                if (revision > index.revision()) {
-                    index.apply(event);
-                    index.advanceTo(revision);
-                }
+                index.apply(event);
+                index.advanceTo(revision);
             }
         }
 

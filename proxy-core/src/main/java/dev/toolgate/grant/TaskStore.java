@@ -3,6 +3,7 @@ package dev.toolgate.grant;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -36,6 +37,11 @@ import java.util.List;
  * {@link IOException}s naming the store; a bad argument is an unchecked exception.
  */
 public interface TaskStore extends AutoCloseable {
+    /**
+     * How long after its expiry a task is still remembered, so that its token is answered with why it no longer
+     * works rather than as unknown. A store may forget a task's events once this has passed (compaction, a lease).
+     */
+    Duration RETAIN = Duration.ofMinutes(10);
 
     /**
      * The state as opened: the events still relevant, in revision order, and the revision they reach.
@@ -96,6 +102,16 @@ public interface TaskStore extends AutoCloseable {
      */
     default boolean healthy() {
         return true;
+    }
+
+    /**
+     * Why calls must not be decided on the index this store feeds now, naming the store (a shared store whose view
+     * is older than its bound, or no longer complete), or null while the view is current; decisions then deny
+     * {@code ERROR_FAIL_CLOSED} with it and readiness fails. Called on every call: cheap, never blocks. A store only
+     * this process writes is always current, and its default answers null.
+     */
+    default String staleness() {
+        return null;
     }
 
     /** The last revision recorded or loaded (0 when none). */

@@ -60,6 +60,10 @@ public final class Readiness implements BooleanSupplier {
         if (!tasks.storeHealthy()) {
             failing.add("task store does not take changes");
         }
+        String stale = tasks.staleness();
+        if (stale != null) {
+            failing.add(stale);
+        }
         if (policies != null && policies.current() == null) {
             failing.add("no policy loaded");
         }

@@ -12,10 +12,9 @@ import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.credential.Credentials;
 import dev.toolgate.credential.SigningKeys;
-import dev.toolgate.grant.JournalTaskStore;
-import dev.toolgate.grant.MemoryTaskStore;
 import dev.toolgate.grant.TaskRegistry;
 import dev.toolgate.grant.TaskStore;
+import dev.toolgate.grant.TaskStores;
 import dev.toolgate.identity.JwtBundles;
 import dev.toolgate.identity.TlsMaterial;
 import dev.toolgate.policy.PolicyException;
@@ -63,6 +62,7 @@ public final class SidecarBuilder {
     private JwtBundles jwtBundles;
     private AuditTrail audit;
     private TaskRegistry tasks;
+    private TaskStores taskStores;
     private Clock clock;
     private Ticker ticker;
     private ProxyMetrics metrics;
@@ -101,6 +101,17 @@ public final class SidecarBuilder {
     public SidecarBuilder tasks(TaskRegistry tasks) {
         once(this.tasks, "tasks");
         this.tasks = requireNonNull(tasks, "tasks");
+        return this;
+    }
+
+    /**
+     * What opens the task store {@code tasks.store} names when no {@link #tasks} registry is given (default:
+     * {@link TaskStores#local}, the journal and memory stores; the runnable sidecar adds etcd). The store opened is
+     * owned by the server.
+     */
+    public SidecarBuilder taskStores(TaskStores stores) {
+        once(this.taskStores, "taskStores");
+        this.taskStores = requireNonNull(stores, "stores");
         return this;
     }
 
@@ -221,6 +232,9 @@ public final class SidecarBuilder {
                 m.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
                         policies, p -> (double) p.failures());
             }
+            m.gauge("toolgate.tasks.store.stale", "1 while the view of a shared task store is older than"
+                    + " fleet.maxStaleness or incomplete (every call is then denied ERROR_FAIL_CLOSED), else 0",
+                    registry, r -> r.staleness() == null ? 0 : 1);
             Approvals approvals = Approvals.create(config.approvals(), registry.clock(),
                     new ApprovalLifecycleAudit(trail, registry.clock(), config.audit().maxWait()));
             ProxyServer server = startServer(new DataPlaneParts(config, sidecarTls, bundles, trail, registry,
@@ -278,16 +292,15 @@ public final class SidecarBuilder {
         }
     }
 
-    /** A journal that cannot be opened or is corrupt stops the start: no partial view of revocations. */
+    /** A store that cannot be opened, or a journal that is corrupt, stops the start: no partial view of revocations. */
     private TaskRegistry openTasks(AuditTrail trail, Clock clk, Ticker tick, Supplier<PolicySet> policy)
             throws StartupException {
         TaskStore store;
         try {
-            store = config.tasks().journal() == null ? new MemoryTaskStore()
-                    : JournalTaskStore.open(config.tasks().journal(), config.tasks().fsync().equals("never")
-                            ? JournalTaskStore.FsyncPolicy.NEVER : JournalTaskStore.FsyncPolicy.ALWAYS);
-        } catch (IOException e) {
-            throw new StartupException("cannot open the task store: " + e.getMessage(), e);
+            store = (taskStores != null ? taskStores : TaskStores.local()).open(config);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new StartupException("cannot open the task store (" + config.tasks().store() + "): "
+                    + e.getMessage(), e);
         }
         try {
             return TaskRegistry.open(config.tasks(), config.access(), store,

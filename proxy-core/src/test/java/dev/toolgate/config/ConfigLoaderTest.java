@@ -127,6 +127,85 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theTaskStoreIsJournalWithAJournalMemoryWithoutOneOrAsNamed() throws Exception {
+        assertThat(ConfigLoader.load(write("j.yaml", "tasks: {journal: t.journal}\n")).tasks().store())
+                .isEqualTo("journal");
+        assertThat(ConfigLoader.load(write("m.yaml", "listener: {port: 0}\n")).tasks().store()).isEqualTo("memory");
+        assertThat(ConfigLoader.load(write("n.yaml", "tasks: {store: memory}\n")).tasks().store())
+                .isEqualTo("memory");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "tasks: {store: redis}\n")))
+                .hasMessageContaining("b.yaml:1: tasks: store: \"redis\" (expected: journal, memory or etcd)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml", "tasks: {store: journal}\n")))
+                .hasMessageContaining("journal: missing (expected: the journal file, with store: journal)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("d.yaml", "tasks: {store: memory, journal: t.journal}\n")))
+                .hasMessageContaining("is set, but store is memory (expected: no journal, or store: journal)");
+    }
+
+    private SidecarConfig defaultsOf(String yaml) throws Exception {
+        return ConfigLoader.load(write("defaults.yaml", yaml));
+    }
+
+    @Test
+    void theEtcdSectionGoesWithTheEtcdStoreAndIsValidated() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
+                tasks:
+                  store: etcd
+                etcd:
+                  endpoints: [https://etcd-0.etcd:2379, https://etcd-1.etcd:2379]
+                  tls: {ca: pki/ca.pem, certificate: pki/sidecar.pem, key: pki/sidecar.key}
+                  prefix: /fleet-a/
+                  dialTimeout: 2s
+                  requestTimeout: 1500ms
+                """));
+        assertThat(cfg.tasks().store()).isEqualTo("etcd");
+        assertThat(cfg.etcd().endpoints()).containsExactly("https://etcd-0.etcd:2379", "https://etcd-1.etcd:2379");
+        assertThat(cfg.etcd().tls().ca()).isEqualTo(dir.resolve("pki/ca.pem"));
+        assertThat(cfg.etcd().tls().key()).isEqualTo(dir.resolve("pki/sidecar.key"));
+        assertThat(cfg.etcd().prefix()).isEqualTo("/fleet-a/");
+        assertThat(cfg.etcd().dialTimeout()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(cfg.etcd().requestTimeout()).isEqualTo(Duration.ofMillis(1500));
+        EtcdConfig defaults = ConfigLoader.load(write("d.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [http://127.0.0.1:2379]}\n")).etcd();
+        assertThat(defaults.prefix()).isEqualTo("/toolgate/");
+        assertThat(defaults.tls()).isNull();
+        assertThat(defaults.requestTimeout()).isEqualTo(Duration.ofSeconds(5));
+
+        assertThatThrownBy(() -> ConfigLoader.load(write("a.yaml", "tasks: {store: etcd}\n")))
+                .hasMessageContaining("a.yaml: etcd: endpoints missing, but tasks.store is etcd");
+        assertThatThrownBy(() -> ConfigLoader.load(write("b.yaml", "etcd: {endpoints: [http://127.0.0.1:2379]}\n")))
+                .hasMessageContaining("b.yaml: etcd: set, but tasks.store is memory (expected: tasks.store: etcd,"
+                        + " or no etcd section)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("c.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [https://127.0.0.1:2379]}\n")))
+                .hasMessageContaining("endpoints[0]: \"https://127.0.0.1:2379\" (expected: http://host:port;"
+                        + " https needs tls)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("e.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [http://127.0.0.1:2379], prefix: toolgate}\n")))
+                .hasMessageContaining("prefix: \"toolgate\" (expected: printable ASCII without spaces that"
+                        + " starts and ends with /");
+        assertThatThrownBy(() -> ConfigLoader.load(write("f.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [http://127.0.0.1:2379], requestTimeout: 0s}\n")))
+                .hasMessageContaining("requestTimeout: PT0S (expected: > 0 and <= 1m)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("g.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [https://h:2379], tls: {certificate: c.pem}}\n")))
+                .hasMessageContaining("ca: missing");
+        assertThat(ConfigLoader.load(write("i.yaml", "tasks: {store: etcd}\netcd: {endpoints: [http://e:2379]}\n"
+                + "fleet: {maxStaleness: 2s}\n")).fleet().maxStaleness()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(defaultsOf("tasks: {store: etcd}\netcd: {endpoints: [http://e:2379]}\n").fleet().maxStaleness())
+                .isEqualTo(Duration.ofSeconds(5));
+        assertThatThrownBy(() -> ConfigLoader.load(write("j.yaml", "tasks: {store: etcd}\netcd: {endpoints:"
+                + " [http://e:2379]}\nfleet: {maxStaleness: 10ms}\n")))
+                .hasMessageContaining("fleet: maxStaleness: PT0.01S (expected: 100ms to 1h)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("k.yaml", "fleet: {maxStaleness: 2s}\n")))
+                .hasMessageContaining("fleet: set, but tasks.store is memory (expected: tasks.store: etcd, or no"
+                        + " fleet section)");
+        assertThatThrownBy(() -> ConfigLoader.load(write("h.yaml",
+                "tasks: {store: etcd}\netcd: {endpoints: [http://127.0.0.1:2379], endpoint: x}\n")))
+                .hasMessageContaining("h.yaml:2: etcd.endpoint: unknown key (expected: one of dialTimeout,"
+                        + " endpoints, prefix, requestTimeout, tls); did you mean endpoints?");
+    }
+
+    @Test
     void theControlSectionIsLoadedAndValidated() throws Exception {
         SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
                 control:
@@ -447,8 +526,8 @@ class ConfigLoaderTest {
                         + " spiffeId, url); did you mean url?");
         assertThatThrownBy(() -> ConfigLoader.load(write("l.yaml", "listner: {port: 0}\n")))
                 .hasMessageEndingWith("l.yaml:1: listner: unknown key (expected: one of access, admin, approvals,"
-                        + " audit, control, identity, limits, listener, policies, routes, tasks, timeouts); did you"
-                        + " mean listener?");
+                        + " audit, control, etcd, fleet, identity, limits, listener, policies, routes, tasks,"
+                        + " timeouts); did you mean listener?");
         // Nothing within two edits: no guess.
         assertThatThrownBy(() -> ConfigLoader.load(write("n.yaml", "listener: {portNumber: 0}\n")))
                 .hasMessageEndingWith("listener.portNumber: unknown key (expected: one of address, jwtSvid, port)");

@@ -4,6 +4,7 @@ import dev.toolgate.config.ConfigException;
 import dev.toolgate.config.ConfigLoader;
 import dev.toolgate.config.SidecarConfig;
 import dev.toolgate.control.ControlServer;
+import dev.toolgate.fleet.FleetTaskStores;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.proxy.StartupException;
 import java.nio.file.Path;
@@ -36,7 +37,8 @@ final class RunCommand implements Callable<Integer> {
         }
         ProxyServer server;
         try {
-            server = ProxyServer.builder(cfg).spans(Tracing.fromEnvironment()).workerThreads(workers).build();
+            server = ProxyServer.builder(cfg).taskStores(FleetTaskStores.all()).spans(Tracing.fromEnvironment())
+                    .workerThreads(workers).build();
         } catch (StartupException e) {
             System.err.println("toolgate: " + e.getMessage());
             return 2;

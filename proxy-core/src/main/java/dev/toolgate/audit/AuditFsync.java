@@ -10,7 +10,8 @@ import java.util.Locale;
 public enum AuditFsync {
     /**
      * The default: the file is synced to its device at most {@code audit.fsyncInterval} after a record was written
-     * (and at rotation and shutdown). A power loss may take the records of that last interval.
+     * (and at rotation and shutdown), by a thread of its own, so a slow sync never holds the writer back. A power
+     * loss may take the records of about that last interval.
      */
     INTERVAL,
     /**

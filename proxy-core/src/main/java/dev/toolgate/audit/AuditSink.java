@@ -25,6 +25,13 @@ public interface AuditSink extends AutoCloseable {
         flush();
     }
 
+    /**
+     * Syncs what {@link #flush} already put in place, from another thread than the writer's, while the writer goes on
+     * ({@code audit.fsync: interval} does this off the writer thread, so a slow sync never holds calls back). A sink
+     * with nothing to sync does nothing.
+     */
+    default void syncWritten() throws IOException {}
+
     @Override
     void close() throws IOException;
 }

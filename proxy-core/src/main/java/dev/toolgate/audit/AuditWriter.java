@@ -30,7 +30,8 @@ final class AuditWriter {
     private final List<BiConsumer<AuditRecord, String>> subscribers;
     private final Clock clock;
     private final AuditFsync fsync;
-    private final long fsyncIntervalNanos;
+    /** With {@code audit.fsync: interval}, the thread that syncs; else null. */
+    private final IntervalSync intervalSync;
     private final Wakeups wakeups = new Wakeups();
     private volatile String head;
     private volatile long written;
@@ -43,7 +44,6 @@ final class AuditWriter {
     private static final AuditEntry[] NONE = new AuditEntry[0];
     /** Records were written since the last sync. */
     private boolean dirty;
-    private long lastSync = System.nanoTime();
 
     AuditWriter(AuditSink sink, String head, AuditQueue queue, Gaps gaps,
                 List<BiConsumer<AuditRecord, String>> subscribers, Clock clock, AuditFsync fsync,
@@ -55,7 +55,7 @@ final class AuditWriter {
         this.subscribers = subscribers;
         this.clock = clock;
         this.fsync = fsync;
-        this.fsyncIntervalNanos = fsyncInterval.toNanos();
+        this.intervalSync = fsync == AuditFsync.INTERVAL ? new IntervalSync(sink, fsyncInterval.toNanos()) : null;
     }
 
     String head() {
@@ -94,6 +94,9 @@ final class AuditWriter {
     }
 
     void run() {
+        if (intervalSync != null) {
+            intervalSync.start();
+        }
         AuditCodec codec = new AuditCodec();
         List<AuditEntry> batch = new ArrayList<>(MAX_BATCH);
         try {
@@ -115,6 +118,9 @@ final class AuditWriter {
                 batch.add(e);
             }
             commit(codec, batch);
+            if (intervalSync != null) {
+                intervalSync.close();
+            }
             if (fsync != AuditFsync.NEVER && dirty) {
                 syncUntilDone(batch);
             }
@@ -123,19 +129,10 @@ final class AuditWriter {
         }
     }
 
-    /** Nothing waits: write a pending gap record, or sync when the interval is up, or sleep until something comes. */
+    /** Nothing waits: write a pending gap record, or sleep until something comes. */
     private void idle(AuditCodec codec, List<AuditEntry> batch) throws InterruptedException {
         if (gaps.pending()) {
             commit(codec, batch);
-            return;
-        }
-        if (fsync == AuditFsync.INTERVAL && dirty) {
-            long wait = lastSync + fsyncIntervalNanos - System.nanoTime();
-            if (wait <= 0) {
-                syncUntilDone(batch);
-            } else {
-                queue.awaitWork(wait);
-            }
             return;
         }
         queue.awaitWork(0);
@@ -162,16 +159,14 @@ final class AuditWriter {
         } while (gaps.pending());
         if (fsync == AuditFsync.BATCH && dirty) {
             syncUntilDone(batch);
+        } else if (intervalSync != null && dirty) {
+            intervalSync.written();
         }
         for (AuditEntry e : batch) {
             wakeups.add(e, true);
         }
         wakeups.dispatch(true);
         writtenLate(codec, batch);
-        // Under a steady load the writer is never idle: the interval sync happens here, after the callers went on.
-        if (fsync == AuditFsync.INTERVAL && dirty && System.nanoTime() - lastSync >= fsyncIntervalNanos) {
-            syncUntilDone(batch);
-        }
         batchStart = 0;
         current = NONE;
         return stop;
@@ -253,7 +248,6 @@ final class AuditWriter {
                 sink.sync();
                 recovered();
                 dirty = false;
-                lastSync = System.nanoTime();
                 return;
             } catch (IOException e) {
                 backoffMs = failed("sync", e, backoffMs, batch);

@@ -3,6 +3,7 @@ package dev.toolgate.audit;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import java.util.Optional;
  * A write that fails (disk full, I/O error) never leaves a partial record: the file is cut back to the end of the
  * last whole record it holds and the lines stay in memory, to be written again, in order, by the next
  * {@link #write} or {@link #flush}; if even the cut fails, it is made before the next write. So the chain verifies
- * across the episode. Used by the writer thread only (not thread-safe).
+ * across the episode. Used by the writer thread only (not thread-safe), except {@link #syncWritten}.
  */
 public final class FileAuditSink implements AuditSink {
     private static final DateTimeFormatter STAMP =
@@ -44,7 +45,8 @@ public final class FileAuditSink implements AuditSink {
     private final long maxBytes;
     private final Clock clock;
     private final ChannelOpener opener;
-    private FileChannel channel;
+    /** Volatile: {@link #syncWritten} reads it from the trail's sync thread. */
+    private volatile FileChannel channel;
     /** Length of the file up to the end of the last whole record written to it. */
     private long good;
     /** Encoded lines (with their line breaks) not yet in the file: {@code pending[0, pendingLength)}. */
@@ -176,6 +178,20 @@ public final class FileAuditSink implements AuditSink {
     public void sync() throws IOException {
         drain();
         channel.force(false);
+    }
+
+    /**
+     * Syncs what {@link #flush} already wrote to the file ({@code fdatasync}), from any thread, while the writer goes
+     * on writing. A file rotated meanwhile was synced at rotation.
+     */
+    @Override
+    public void syncWritten() throws IOException {
+        FileChannel c = channel;
+        try {
+            c.force(false);
+        } catch (ClosedChannelException e) {
+            // Rotated (synced before it was closed) or the sink closed (synced at close by the trail).
+        }
     }
 
     /** Writes what is waiting, then closes the file (closed even if that write fails). */

@@ -39,6 +39,11 @@ public final class StdoutAuditSink implements AuditSink {
     }
 
     @Override
+    public void syncWritten() throws IOException {
+        next.syncWritten();
+    }
+
+    @Override
     public void close() throws IOException {
         next.close();
         out.flush();

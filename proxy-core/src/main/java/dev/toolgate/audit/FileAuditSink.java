@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -44,6 +45,7 @@ public final class FileAuditSink implements AuditSink {
     private final long maxBytes;
     private final Clock clock;
     private final ChannelOpener opener;
+    private final AuditRetention retention;
     private FileChannel channel;
     /** Length of the file up to the end of the last whole record written to it. */
     private long good;
@@ -53,11 +55,13 @@ public final class FileAuditSink implements AuditSink {
     /** A write failed and cutting the file back failed too: cut it before writing again. */
     private boolean mustCut;
 
-    private FileAuditSink(Path file, long maxBytes, Clock clock, ChannelOpener opener) throws IOException {
+    private FileAuditSink(Path file, long maxBytes, Clock clock, ChannelOpener opener, AuditRetention retention)
+            throws IOException {
         this.file = file;
         this.maxBytes = maxBytes;
         this.clock = clock;
         this.opener = opener;
+        this.retention = retention;
         openCurrent();
     }
 
@@ -67,12 +71,13 @@ public final class FileAuditSink implements AuditSink {
      * @throws IOException if the file or its directory cannot be created or opened
      */
     public static FileAuditSink open(Path file) throws IOException {
-        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), FileAuditSink::openChannel);
+        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), FileAuditSink::openChannel,
+                AuditRetention.keepAll());
     }
 
     /** As {@link #open(Path)}, through {@code opener} (tests: an OS that fails writes). */
     static FileAuditSink open(Path file, ChannelOpener opener) throws IOException {
-        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), opener);
+        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), opener, AuditRetention.keepAll());
     }
 
     /**
@@ -82,10 +87,23 @@ public final class FileAuditSink implements AuditSink {
      * @throws IOException if the file or its directory cannot be created or opened
      */
     public static FileAuditSink rotating(Path file, long maxBytes, Clock clock) throws IOException {
+        return rotating(file, maxBytes, clock, AuditRetention.keepAll());
+    }
+
+    /**
+     * As {@link #rotating(Path, long, Clock)}, deleting the oldest rotated files after each rotation as
+     * {@code retention} says.
+     *
+     * @throws IllegalArgumentException if {@code maxBytes} is under 1024
+     * @throws IOException if the file or its directory cannot be created or opened
+     */
+    public static FileAuditSink rotating(Path file, long maxBytes, Clock clock, AuditRetention retention)
+            throws IOException {
         if (maxBytes < 1024) {
             throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 1024)");
         }
-        return new FileAuditSink(file, maxBytes, clock, FileAuditSink::openChannel);
+        return new FileAuditSink(file, maxBytes, clock, FileAuditSink::openChannel,
+                Objects.requireNonNull(retention, "retention"));
     }
 
     public Path file() {
@@ -161,6 +179,7 @@ public final class FileAuditSink implements AuditSink {
         Path rotated = file.resolveSibling(base + "-" + STAMP.format(clock.instant()) + ".jsonl");
         Files.move(file, rotated, StandardCopyOption.ATOMIC_MOVE);
         openCurrent();
+        retention.afterRotation(file, maxBytes);
     }
 
     /** Writes every waiting line to the file (the OS has it; survives kill -9, not a power loss). */

@@ -13,14 +13,28 @@ import java.time.Duration;
  * @param maxWait how long a call waits for its record to be accepted before it is denied (fail closed)
  * @param maxFileBytes the file is rotated (renamed with a UTC time stamp) before it grows past this size
  * @param stdout  also write every record to standard output (the container log)
+ * @param maxFiles rotated files kept beside the current one, the oldest deleted first ({@code 0}, the default: no
+ *                limit)
+ * @param maxTotalBytes the rotated files and the current one together at most this, the oldest rotated files deleted
+ *                first ({@code 0}, the default: no limit); see {@code dev.toolgate.audit.AuditRetention}
  */
-public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
+public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout,
+                          Integer maxFiles, Long maxTotalBytes) {
     public AuditConfig {
         file = requireNonNullElse(file, Path.of(".toolgate", "audit", "audit.jsonl"));
         queue = requireNonNullElse(queue, 65_536);
         maxWait = requireNonNullElse(maxWait, Duration.ofSeconds(2));
         maxFileBytes = requireNonNullElse(maxFileBytes, 100L * 1024 * 1024);
         stdout = requireNonNullElse(stdout, false);
+        maxFiles = requireNonNullElse(maxFiles, 0);
+        maxTotalBytes = requireNonNullElse(maxTotalBytes, 0L);
+        if (maxFiles < 0) {
+            throw new IllegalArgumentException("maxFiles: " + maxFiles + " (expected: >= 0, 0 for no limit)");
+        }
+        if (maxTotalBytes < 0 || maxTotalBytes > 0 && maxTotalBytes < 2 * maxFileBytes) {
+            throw new IllegalArgumentException("maxTotalBytes: " + maxTotalBytes + " (expected: 0 for no limit, or"
+                    + " at least twice maxFileBytes " + maxFileBytes + ": the current file and one rotated file)");
+        }
         if (maxFileBytes < 1024) {
             throw new IllegalArgumentException("maxFileBytes: " + maxFileBytes + " (expected: >= 1024)");
         }
@@ -32,11 +46,16 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFi
         }
     }
 
+    /** Without retention limits (every rotated file is kept). */
+    public AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
+        this(file, queue, maxWait, maxFileBytes, stdout, null, null);
+    }
+
     public static AuditConfig defaults() {
         return new AuditConfig(null, null, null, null, null);
     }
 
     AuditConfig resolve(Path base) {
-        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout);
+        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout, maxFiles, maxTotalBytes);
     }
 }

@@ -26,11 +26,17 @@ import java.util.Set;
  *                   and end any task, decide approvals, tail the audit trail, call ext_authz
  * @param routeSources the route files and directories {@code routes} was read from (absolute; watched for hot
  *                   reload); empty when the routes were given directly (tests, the demo)
+ * @param unrestrictedWithoutPolicy the opt-out of failing closed, for local experiments only: with no policy
+ *                   files named, {@code false} (the default) refuses every grant, so no task starts and no call
+ *                   passes (the refusal names the missing policy); {@code true} lets grants and routes alone limit an
+ *                   agent, which may then grant itself anything on any route (logged as a warning at start).
+ *                   Ignored when {@code policies} names files (a file that names both is refused at load)
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
         AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies,
-        ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources) {
+        ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources,
+        boolean unrestrictedWithoutPolicy) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -66,84 +72,91 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null, false);
     }
 
     /** Without policy files. */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null, false);
     }
 
     /** The same configuration with a different route list (tests, demo), no longer tied to route files. */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies,
-                control, approvals, access, null);
+                control, approvals, access, null, unrestrictedWithoutPolicy);
     }
 
     /** The same routes, read from (and watched in) these files and directories. */
     public SidecarConfig withRouteSources(List<Path> newSources) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, access, newSources);
+                approvals, access, newSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
         return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
         return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
         return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with other policy files and directories (tests, demo). */
     public SidecarConfig withPolicies(List<Path> newPolicies) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withControl(ControlConfig newControl) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                newControl, approvals, access, routeSources);
+                newControl, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     /** Without approval settings (the defaults apply) and route sources (routes given directly). */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks, List<Path> policies, ControlConfig control) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null,
+                null, false);
     }
 
     public SidecarConfig withApprovals(ApprovalsConfig newApprovals) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                newApprovals, access, routeSources);
+                newApprovals, access, routeSources, unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with other access lists. */
     public SidecarConfig withAccess(AccessConfig newAccess) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, newAccess, routeSources);
+                approvals, newAccess, routeSources, unrestrictedWithoutPolicy);
+    }
+
+    /** The same configuration with the opt-out of failing closed without policy set or cleared. */
+    public SidecarConfig withUnrestrictedWithoutPolicy(boolean unrestricted) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
+                control, approvals, access, routeSources, unrestricted);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
         return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources);
+                control, approvals, access, routeSources, unrestrictedWithoutPolicy);
     }
 }

@@ -209,7 +209,7 @@ public final class SidecarBuilder {
             }
             TaskRegistry registry = tasks;
             if (registry == null) {
-                registry = openTasks(trail, clk, tick, policies == null ? PolicySet::unrestricted : policies::current);
+                registry = openTasks(trail, clk, tick, policies != null ? policies::current : withoutPolicy());
                 opened.push(registry);
                 closeLast.add(0, registry);
             }
@@ -277,6 +277,28 @@ public final class SidecarBuilder {
             throw new StartupException("the policy does not load: " + e.getMessage(), e);
         }
     }
+
+    /**
+     * What decides when the configuration names no policy: nothing may be granted (fail closed; the refusal names
+     * the missing policy), unless the configuration opted out for a local experiment. Both are logged at start.
+     */
+    private Supplier<PolicySet> withoutPolicy() {
+        if (config.unrestrictedWithoutPolicy()) {
+            log.warn("UNRESTRICTED: no policy is loaded and unrestrictedWithoutPolicy is true: any agent may grant"
+                    + " itself any operation on any route. For local experiments only; name policy files"
+                    + " (policies:) before anything real goes through this sidecar");
+            return PolicySet::unrestricted;
+        }
+        log.warn("no policy is loaded (the configuration names no policies): every task start is refused until"
+                + " one is named");
+        PolicySet none = PolicySet.none(NO_POLICY);
+        return () -> none;
+    }
+
+    /** The reason of every refusal of a sidecar without policy. */
+    static final String NO_POLICY = "no policy is loaded: the sidecar's configuration names no policy documents"
+            + " (policies:), so nothing may be granted (fail closed); name a policy file or directory (see"
+            + " config/policies/example.yaml), or set unrestrictedWithoutPolicy: true for a local experiment";
 
     /** A journal that cannot be opened or is corrupt stops the start: no partial view of revocations. */
     private TaskRegistry openTasks(AuditTrail trail, Clock clk, Ticker tick, Supplier<PolicySet> policy)

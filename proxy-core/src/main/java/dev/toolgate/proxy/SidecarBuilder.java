@@ -55,6 +55,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SidecarBuilder {
     private static final Logger log = LoggerFactory.getLogger(SidecarBuilder.class);
+    /** What a reload counter watches when there are no files to reload: it stays at 0. */
+    private static final Object NOTHING_WATCHED = new Object();
     /** How often policy and route files are checked for changes unless {@link #reloadInterval} says otherwise. */
     public static final Duration RELOAD_INTERVAL = Duration.ofSeconds(2);
 
@@ -217,10 +219,10 @@ public final class SidecarBuilder {
                 closeLast.add(0, policies);
             }
             ProxyMetrics m = metrics != null ? metrics : ProxyMetrics.create();
-            if (policies != null) {
-                m.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
-                        policies, p -> (double) p.failures());
-            }
+            // Counters from the start, even where nothing is watched (no policy, routes given directly): at 0.
+            m.counter("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
+                    policies != null ? policies : NOTHING_WATCHED,
+                    p -> p instanceof PolicyWatcher w ? w.failures() : 0);
             Approvals approvals = Approvals.create(config.approvals(), registry.clock(),
                     new ApprovalLifecycleAudit(trail, registry.clock(), config.audit().maxWait()));
             ProxyServer server = startServer(new DataPlaneParts(config, sidecarTls, bundles, trail, registry,
@@ -228,7 +230,9 @@ public final class SidecarBuilder {
                     Math.max(workerThreads, 0)));
             opened.push(server);
             RouteReloader reloader = null;
-            if (!config.routeSources().isEmpty()) {
+            if (config.routeSources().isEmpty()) {
+                m.counter(RouteReloader.RELOAD_FAILURES, RouteReloader.RELOAD_FAILURES_HELP, NOTHING_WATCHED, n -> 0);
+            } else {
                 try {
                     reloader = RouteReloader.start(server, config.routeSources(), policies, m, interval);
                 } catch (ConfigException e) {

@@ -118,7 +118,8 @@ class HelmChartTest {
     void auditRetentionAboveTheVolumeLimitIsCaught(@TempDir Path scratch) {
         Manifests m = render(Map.of("audit.maxTotalBytes", "2147483648"), null);
         assertThatThrownBy(() -> PodChecks.check("helm (2 GiB of audit on 1Gi)", m, scratch, true))
-                .isInstanceOf(AssertionError.class).hasMessageContaining("keeps the trail below the volume's sizeLimit");
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("keeps the trail below the volume's sizeLimit");
     }
 
     @Test

@@ -20,7 +20,8 @@ import java.util.function.Function;
 final class StateChecks {
     private StateChecks() {}
 
-    static void check(String source, PodSpec pod, Container sidecar, SidecarConfig cfg, Function<Path, String> podPath) {
+    static void check(String source, PodSpec pod, Container sidecar, SidecarConfig cfg,
+                      Function<Path, String> podPath) {
         assertThat(cfg.policies()).as("%s: a policy directory is named (without one the sidecar refuses every task;"
                 + " the shipped directory denies by default)", source).isNotEmpty();
         assertThat(cfg.unrestrictedWithoutPolicy()).as("%s: never the opt-out of failing closed", source).isFalse();

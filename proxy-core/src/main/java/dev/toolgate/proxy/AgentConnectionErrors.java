@@ -3,6 +3,7 @@ package dev.toolgate.proxy;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.util.Locale;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * codec and the stream multiplexer fire a socket error onwards after dealing with their streams). It logs the error
  * once with the channel id and closes, so nothing reaches the end of the pipeline, where Netty would log a WARN with a
  * stack trace. An agent that goes away ({@link #isDisconnect}: connection reset, broken pipe) is an ordinary event:
- * DEBUG; anything else: WARN, one line, no stack trace (DEBUG has it).
+ * DEBUG; an HTTP/2 connection error is the codec's to answer (GOAWAY with its code, then close): DEBUG, and the
+ * channel is left to the codec; anything else: WARN, one line, no stack trace (DEBUG has it).
  *
  * <p>Stateless and {@link ChannelHandler.Sharable}.
  */
@@ -28,6 +30,12 @@ final class AgentConnectionErrors extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+            // The frame codec passes its connection errors on before it answers them: it sends the GOAWAY with the
+            // error's code and closes. Closing here first would send a GOAWAY with NO_ERROR instead.
+            log.debug("[{}] HTTP/2 connection error, answered with GOAWAY: {}", ctx.channel().id(), cause.toString());
+            return;
+        }
         log(ctx, cause);
         ctx.close();
     }

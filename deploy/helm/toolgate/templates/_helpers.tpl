@@ -68,12 +68,16 @@ audit:
   file: {{ .Values.audit.file | quote }}
   queue: {{ .Values.audit.queue | int64 }}
   maxWait: {{ .Values.audit.maxWait | quote }}
+  maxFileBytes: {{ .Values.audit.maxFileBytes | int64 }}
+  maxFiles: {{ .Values.audit.maxFiles | int64 }}
+  maxTotalBytes: {{ .Values.audit.maxTotalBytes | int64 }}
+  stdout: {{ .Values.audit.stdout }}
+tasks:
+  journal: {{ .Values.tasks.journal | quote }}
 routes:
   - ../routes/
-{{- if .Values.policies }}
 policies:
-  - ../policies/
-{{- end }}
+  - ../policies/   # deny by default: only a README until policies: has documents
 {{- end -}}
 
 {{- define "toolgate.spiffeHelperConfig" -}}

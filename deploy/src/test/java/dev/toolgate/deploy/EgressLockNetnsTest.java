@@ -88,11 +88,12 @@ class EgressLockNetnsTest {
             sh(IP, "-n", host[0], "link", "set", "eth0", "up");
         }
 
-        // The upstream host: HTTP on 8080, and on 53 standing in for a DNS resolver (TCP).
+        // The upstream host: HTTP on 8080, and on 53 standing in for a DNS resolver (TCP); datagram echoes on 53
+        // (a resolver) and 5353; on 8081 HTTP that resets a request for /reset.
         String testClasses = Path.of(UpstreamServer.class.getProtectionDomain().getCodeSource().getLocation().toURI())
                 .toString();
         Process upstream = start(List.of(IP, "netns", "exec", up, javaBin(), "-cp", testClasses,
-                UpstreamServer.class.getName(), "8080", "53"), Map.of());
+                UpstreamServer.class.getName(), "8080", "53", "udp:53", "udp:5353", "reset:8081"), Map.of());
         awaitLine(upstream.inputReader(StandardCharsets.UTF_8), "ready", upstream, "upstream");
 
         // The lock, applied twice as a restarted init container would: the same rules both times.
@@ -154,11 +155,55 @@ class EgressLockNetnsTest {
     }
 
     @Test
-    void theSidecarsUidGoesOutOverIpv4AndIpv6() {
+    void theSidecarsUidGoesOutOverIpv4AndIpv6() throws Exception {
         Commands.Result v4 = curlAs(sidecarUid, "http://" + UP4 + ":8080/").requireSuccess();
         assertThat(v4.out()).startsWith("upstream saw " + POD4 + " on 8080").endsWith("\n200");
         Commands.Result v6 = curlAs(sidecarUid, "http://[" + UP6 + "]:8080/").requireSuccess();
         assertThat(v6.out()).startsWith("upstream saw " + POD6_SEEN + " on 8080").endsWith("\n200");
+        // curl closed first: the kernel acknowledges the upstream's FIN with no process owning the packet. That
+        // acknowledgement gets out too, or the upstream would sit in LAST-ACK retransmitting its FIN.
+        Thread.sleep(500);
+        String lastAck = sh(IP, "netns", "exec", up, "ss", "-Htn", "state", "last-ack").out();
+        assertThat(lastAck).as("upstream connections waiting for the pod's last ACK").isBlank();
+    }
+
+    /**
+     * The side door of a lock that let out any ESTABLISHED packet: the sidecar's UID sends a datagram from port P
+     * (as its DNS lookups do), then the agent binds P and sends to the same peer. Its datagram belongs to the
+     * sidecar's conntrack entry, so it was "established" and left, and the answer came back. Replies are matched by
+     * direction now: a packet that goes the way the flow was opened is judged by its owner.
+     */
+    @Test
+    void theAgentCannotReuseTheSidecarsDatagramFlow() {
+        String[][] peers = {{UP4, "5353", "40053"}, {UP6, "53", "40054"}};
+        for (String[] peer : peers) {
+            String port = peer[2];
+            Commands.Result sidecar = datagramAs(sidecarUid, port, peer[0], peer[1], "sidecar");
+            assertThat(sidecar.exit()).as(sidecar.describe()).isZero();
+            assertThat(sidecar.out()).contains(":" + port + " on udp " + peer[1]);
+            Commands.Result agent = datagramAs(AGENT_UID, port, peer[0], peer[1], "agent");
+            assertThat(agent.exit()).as("the agent from the sidecar's port %s to %s: %s", port, peer[0],
+                    agent.describe()).isEqualTo(1);
+            assertThat(agent.err()).contains("Operation not permitted");
+        }
+    }
+
+    /**
+     * The TCP form of the same door: the upstream resets the sidecar's connection from port P; the conntrack entry
+     * lingers (CLOSE); the agent binds P and connects to the same peer. Its SYN matched the entry as "established"
+     * and the whole connection went through. Now the agent is refused at once.
+     */
+    @Test
+    void theAgentCannotReuseTheSidecarsTcpConnection() {
+        String[][] peers = {{"http://" + UP4 + ":8081", "41081"}, {"http://[" + UP6 + "]:8081", "41082"}};
+        for (String[] peer : peers) {
+            Commands.Result sidecar = curlAs(sidecarUid, "--local-port", peer[1], peer[0] + "/reset");
+            assertThat(sidecar.exit()).as("reset by the upstream: %s", sidecar.describe()).isEqualTo(56);
+            Commands.Result agent = curlAs(AGENT_UID, "--local-port", peer[1], peer[0] + "/");
+            assertThat(agent.exit()).as("the agent from the sidecar's port %s: %s", peer[1], agent.describe())
+                    .isEqualTo(7);
+            assertThat(agent.out()).doesNotContain("upstream saw");
+        }
     }
 
     @Test
@@ -226,6 +271,16 @@ class EgressLockNetnsTest {
                   file: audit/audit.jsonl
                 routes:
                   - routes.yaml
+                policies:
+                  - policies.yaml
+                """);
+        Files.writeString(sidecar.resolve("policies.yaml"), """
+                kind: Policy
+                name: egress-test
+                subjects: ["spiffe://toolgate.dev/agents/a1"]
+                allow:
+                  - {name: up4, route: up4, operations: ["GET /hello"]}
+                  - {name: up6, route: up6, operations: ["GET /hello"]}
                 """);
         Files.writeString(sidecar.resolve("routes.yaml"), """
                 routes:
@@ -244,6 +299,12 @@ class EgressLockNetnsTest {
         Path jar = Files.copy(Repo.toolgateJar(), work.resolve("toolgate.jar"), StandardCopyOption.REPLACE_EXISTING);
         Path entrypoint = Files.copy(Repo.path("deploy/docker/entrypoint.sh"), work.resolve("entrypoint.sh"));
         Files.setPosixFilePermissions(jar, PosixFilePermissions.fromString("rw-r--r--"));
+        String probe = DatagramProbe.class.getName().replace('.', '/') + ".class";
+        Path probeClass = work.resolve("classes").resolve(probe);
+        Files.createDirectories(probeClass.getParent());
+        Files.copy(Path.of(DatagramProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                .resolve(probe), probeClass);
+        sh("chmod", "-R", "a+rX", work.resolve("classes").toString());
         Files.setPosixFilePermissions(entrypoint, PosixFilePermissions.fromString("rwxr-xr-x"));
 
         Process p = start(List.of(IP, "netns", "exec", pod, "setpriv", "--reuid=" + sidecarUid,
@@ -258,6 +319,11 @@ class EgressLockNetnsTest {
     }
 
     // ---- helpers
+
+    private Commands.Result datagramAs(int uid, String localPort, String host, String port, String message) {
+        return netnsAs(uid, javaBin(), "-cp", work.resolve("classes").toString(), DatagramProbe.class.getName(),
+                localPort, host, port, message);
+    }
 
     private Commands.Result curlAs(int uid, String... args) {
         List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "5", "-w", "\n%{http_code}"));

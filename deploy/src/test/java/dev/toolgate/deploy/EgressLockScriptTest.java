@@ -25,18 +25,31 @@ class EgressLockScriptTest {
             assertThat(r.out()).contains("-j REJECT --reject-with " + family);
         }
         List<String> rules = r.out().lines().filter(l -> l.startsWith("-A TOOLGATE_EGRESS")).toList();
-        // Per family: loopback, answers, the sidecar's UID, then the rejections; IPv6 also lets neighbour
-        // discovery out (the kernel's own packets, no socket owner).
+        // Per family: loopback, answers (reply direction only), the sidecar's UID (its connections marked), the tail
+        // of its TCP connections (marked, never a SYN), then the rejections; IPv6 also lets neighbour discovery out
+        // (the kernel's own packets, no socket owner).
+        String reply = "-A TOOLGATE_EGRESS -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN";
+        String mark = "-A TOOLGATE_EGRESS -m owner --uid-owner " + uid
+                + " -j CONNMARK --set-xmark 0x10000000/0x10000000";
+        String tail = "-A TOOLGATE_EGRESS -p tcp ! --syn -m connmark --mark 0x10000000/0x10000000"
+                + " -m conntrack --ctstate ESTABLISHED --ctdir ORIGINAL -j RETURN";
         assertThat(rules).containsSubsequence(
                 "-A TOOLGATE_EGRESS -o lo -j RETURN",
-                "-A TOOLGATE_EGRESS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+                reply,
+                mark,
                 "-A TOOLGATE_EGRESS -m owner --uid-owner " + uid + " -j RETURN",
+                tail,
                 "-A TOOLGATE_EGRESS -p tcp -j REJECT --reject-with tcp-reset",
                 "-A TOOLGATE_EGRESS -j REJECT --reject-with icmp-admin-prohibited",
                 "-A TOOLGATE_EGRESS -o lo -j RETURN",
+                reply,
                 "-A TOOLGATE_EGRESS -p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation -m hl --hl-eq 255 -j RETURN",
+                mark,
                 "-A TOOLGATE_EGRESS -m owner --uid-owner " + uid + " -j RETURN",
+                tail,
                 "-A TOOLGATE_EGRESS -j REJECT --reject-with icmp6-adm-prohibited");
+        assertThat(rules).as("an established connection is never let out by its state alone in the direction it"
+                + " was opened").noneMatch(l -> l.contains("ESTABLISHED") && !l.contains("--ctdir"));
         assertThat(rules).noneMatch(l -> l.contains("--dport 53")).as("no DNS unless configured");
     }
 

@@ -105,6 +105,21 @@ class HelmChartTest {
         assertThat(m.all(NetworkPolicy.class)).as("the NetworkPolicy is opt-in").isEmpty();
         assertThat(pod.deployment().getSpec().getTemplate().getMetadata().getAnnotations())
                 .as("a config change rolls the pods").containsKey("checksum/toolgate-config");
+        // Deny by default: the policy directory is there, with no document in it.
+        assertThat(m.named(ConfigMap.class, "travel-toolgate-policies").getData()).containsOnlyKeys("README");
+        assertThat(pod.policy().documents()).as("no document: every grant is refused").isEmpty();
+        assertThat(pod.policy().isUnrestricted()).isFalse();
+        // State in the pod: the journal on its own volume, the audit trail bounded below its volume.
+        assertThat(pod.config().tasks().journal()).isNotNull();
+        assertThat(pod.config().audit().maxTotalBytes()).isPositive();
+    }
+
+    @Test
+    void auditRetentionAboveTheVolumeLimitIsCaught(@TempDir Path scratch) {
+        Manifests m = render(Map.of("audit.maxTotalBytes", "2147483648"), null);
+        assertThatThrownBy(() -> PodChecks.check("helm (2 GiB of audit on 1Gi)", m, scratch, true))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("keeps the trail below the volume's sizeLimit");
     }
 
     @Test

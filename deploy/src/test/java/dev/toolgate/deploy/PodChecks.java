@@ -142,6 +142,7 @@ final class PodChecks {
         VolumeMount auditMount = mountAt(sidecar, podPath(audit.getParent())).orElseThrow(() -> new AssertionError(
                 source + ": audit file " + podPath(audit) + " is not on a volume (the root filesystem is read-only)"));
         assertThat(auditMount.getReadOnly()).as("%s: the audit volume is writable", source).isNotEqualTo(Boolean.TRUE);
+        StateChecks.check(source, pod, sidecar, cfg, this::podPath);
 
         // Routes: every route of the mounted route ConfigMaps reached the sidecar.
         List<String> declared = new ArrayList<>();
@@ -376,7 +377,7 @@ final class PodChecks {
     /** The policy files the config names, loaded by the sidecar's own loader against its routes. */
     private PolicySet policy(SidecarConfig config) {
         if (config.policies().isEmpty()) {
-            return PolicySet.unrestricted();
+            throw new AssertionError(source + ": no policy is named: the sidecar refuses every task start");
         }
         try {
             return PolicyLoader.load(config.policies(), config.routes());
@@ -460,7 +461,7 @@ final class PodChecks {
     }
 
     /** The mount of {@code c} that holds {@code path} (the longest mount path that is a prefix of it). */
-    private static Optional<VolumeMount> mountAt(Container c, String path) {
+    static Optional<VolumeMount> mountAt(Container c, String path) {
         VolumeMount best = null;
         for (VolumeMount m : c.getVolumeMounts()) {
             String mp = m.getMountPath();

@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -45,6 +46,7 @@ public final class FileAuditSink implements AuditSink {
     private final long maxBytes;
     private final Clock clock;
     private final ChannelOpener opener;
+    private final AuditRetention retention;
     /** Volatile: {@link #syncWritten} reads it from the trail's sync thread. */
     private volatile FileChannel channel;
     /** Length of the file up to the end of the last whole record written to it. */
@@ -55,11 +57,13 @@ public final class FileAuditSink implements AuditSink {
     /** A write failed and cutting the file back failed too: cut it before writing again. */
     private boolean mustCut;
 
-    private FileAuditSink(Path file, long maxBytes, Clock clock, ChannelOpener opener) throws IOException {
+    private FileAuditSink(Path file, long maxBytes, Clock clock, ChannelOpener opener, AuditRetention retention)
+            throws IOException {
         this.file = file;
         this.maxBytes = maxBytes;
         this.clock = clock;
         this.opener = opener;
+        this.retention = retention;
         openCurrent();
     }
 
@@ -69,12 +73,13 @@ public final class FileAuditSink implements AuditSink {
      * @throws IOException if the file or its directory cannot be created or opened
      */
     public static FileAuditSink open(Path file) throws IOException {
-        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), FileAuditSink::openChannel);
+        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), FileAuditSink::openChannel,
+                AuditRetention.keepAll());
     }
 
     /** As {@link #open(Path)}, through {@code opener} (tests: an OS that fails writes). */
     static FileAuditSink open(Path file, ChannelOpener opener) throws IOException {
-        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), opener);
+        return new FileAuditSink(file, Long.MAX_VALUE, Clock.systemUTC(), opener, AuditRetention.keepAll());
     }
 
     /**
@@ -84,10 +89,23 @@ public final class FileAuditSink implements AuditSink {
      * @throws IOException if the file or its directory cannot be created or opened
      */
     public static FileAuditSink rotating(Path file, long maxBytes, Clock clock) throws IOException {
+        return rotating(file, maxBytes, clock, AuditRetention.keepAll());
+    }
+
+    /**
+     * As {@link #rotating(Path, long, Clock)}, deleting the oldest rotated files after each rotation as
+     * {@code retention} says.
+     *
+     * @throws IllegalArgumentException if {@code maxBytes} is under 1024
+     * @throws IOException if the file or its directory cannot be created or opened
+     */
+    public static FileAuditSink rotating(Path file, long maxBytes, Clock clock, AuditRetention retention)
+            throws IOException {
         if (maxBytes < 1024) {
             throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 1024)");
         }
-        return new FileAuditSink(file, maxBytes, clock, FileAuditSink::openChannel);
+        return new FileAuditSink(file, maxBytes, clock, FileAuditSink::openChannel,
+                Objects.requireNonNull(retention, "retention"));
     }
 
     public Path file() {
@@ -165,6 +183,7 @@ public final class FileAuditSink implements AuditSink {
         Path rotated = file.resolveSibling(base + "-" + STAMP.format(clock.instant()) + ".jsonl");
         Files.move(file, rotated, StandardCopyOption.ATOMIC_MOVE);
         openCurrent();
+        retention.afterRotation(file, maxBytes);
     }
 
     /** Writes every waiting line to the file (the OS has it; survives kill -9, not a power loss). */

@@ -18,9 +18,13 @@ import java.time.Duration;
  *                on) or {@code never} (left to the kernel). A process crash ({@code kill -9}) takes nothing forwarded
  *                with any value: a call is forwarded only once its decision record's write returned.
  * @param fsyncInterval with {@code fsync: interval}, how long a written record may stay unsynced
+ * @param maxFiles rotated files kept beside the current one, the oldest deleted first ({@code 0}, the default: no
+ *                limit)
+ * @param maxTotalBytes the rotated files and the current one together at most this, the oldest rotated files deleted
+ *                first ({@code 0}, the default: no limit); see {@code dev.toolgate.audit.AuditRetention}
  */
 public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout,
-                          String fsync, Duration fsyncInterval) {
+                          String fsync, Duration fsyncInterval, Integer maxFiles, Long maxTotalBytes) {
     public AuditConfig {
         file = requireNonNullElse(file, Path.of(".toolgate", "audit", "audit.jsonl"));
         queue = requireNonNullElse(queue, 65_536);
@@ -35,6 +39,15 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFi
         if (fsyncInterval.isNegative() || fsyncInterval.isZero()) {
             throw new IllegalArgumentException("fsyncInterval: " + fsyncInterval + " (expected: > 0)");
         }
+        maxFiles = requireNonNullElse(maxFiles, 0);
+        maxTotalBytes = requireNonNullElse(maxTotalBytes, 0L);
+        if (maxFiles < 0) {
+            throw new IllegalArgumentException("maxFiles: " + maxFiles + " (expected: >= 0, 0 for no limit)");
+        }
+        if (maxTotalBytes < 0 || maxTotalBytes > 0 && maxTotalBytes < 2 * maxFileBytes) {
+            throw new IllegalArgumentException("maxTotalBytes: " + maxTotalBytes + " (expected: 0 for no limit, or"
+                    + " at least twice maxFileBytes " + maxFileBytes + ": the current file and one rotated file)");
+        }
         if (maxFileBytes < 1024) {
             throw new IllegalArgumentException("maxFileBytes: " + maxFileBytes + " (expected: >= 1024)");
         }
@@ -46,9 +59,9 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFi
         }
     }
 
-    /** As the canonical constructor, with the default durability ({@code fsync: interval}, every second). */
+    /** With the default durability ({@code fsync: interval}, every second) and no retention limits. */
     public AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFileBytes, Boolean stdout) {
-        this(file, queue, maxWait, maxFileBytes, stdout, null, null);
+        this(file, queue, maxWait, maxFileBytes, stdout, null, null, null, null);
     }
 
     public static AuditConfig defaults() {
@@ -56,6 +69,7 @@ public record AuditConfig(Path file, Integer queue, Duration maxWait, Long maxFi
     }
 
     AuditConfig resolve(Path base) {
-        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout, fsync, fsyncInterval);
+        return new AuditConfig(base.resolve(file), queue, maxWait, maxFileBytes, stdout, fsync, fsyncInterval,
+                maxFiles, maxTotalBytes);
     }
 }

@@ -24,12 +24,14 @@ import java.util.stream.Stream;
  *
  * <p>The sidecar file has the keys {@code listener}, {@code identity}, {@code limits}, {@code timeouts},
  * {@code audit}, {@code admin}, {@code tasks}, {@code control}, {@code approvals}, {@code access}, {@code routes},
- * {@code policies}, and {@code etcd} and {@code fleet} (with {@code tasks.store: etcd}). The allow-lists that used to sit in
+ * {@code policies}, {@code unrestrictedWithoutPolicy}, and {@code etcd} and {@code fleet} (with
+ * {@code tasks.store: etcd}). The allow-lists that used to sit in
  * {@code listener}, {@code control} and {@code tasks} are refused there with the {@code access} key that replaced
  * them. {@code routes} is a list of route
  * files or directories (every {@code *.yaml}/{@code *.yml} in them, sorted by name), relative to the sidecar file;
  * {@code policies} likewise lists policy document files or directories (read by
- * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy). Each route
+ * {@code dev.toolgate.policy.PolicyLoader}; only their existence is checked here; absent: no policy, so nothing may be
+ * granted unless {@code unrestrictedWithoutPolicy: true} opts out for a local experiment). Each route
  * file holds {@code routes:} with a list of routes; paths inside a route
  * (a credential's {@code file}) are relative to the route file. Unknown keys are
  * errors (a typo must not silently drop a setting); errors name {@code file:line}, the path inside the document and
@@ -89,13 +91,18 @@ public final class ConfigLoader {
             }
             policies.add(p);
         }
+        boolean unrestricted = Boolean.TRUE.equals(raw.unrestrictedWithoutPolicy());
+        if (unrestricted && !policies.isEmpty()) {
+            throw new ConfigException(file + ": unrestrictedWithoutPolicy: true, but policies names " + policies
+                    + " (expected: one or the other; the opt-out is for running without any policy)");
+        }
         try {
             return new SidecarConfig(raw.listener(), raw.identity() == null ? null : raw.identity().resolve(base),
                     raw.limits(), raw.timeouts(),
                     (raw.audit() == null ? AuditConfig.defaults() : raw.audit()).resolve(base), raw.admin(), routes,
                     raw.tasks() == null ? null : raw.tasks().resolve(base), policies, raw.control(),
                     raw.approvals(), raw.access(), routeSources, raw.etcd() == null ? null : raw.etcd().resolve(base),
-                    raw.fleet());
+                    raw.fleet(), unrestricted);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(file + ": " + e.getMessage(), e);
         }
@@ -264,7 +271,7 @@ public final class ConfigLoader {
     record SidecarFile(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
                        AuditConfig audit, AdminConfig admin, List<String> routes, TasksConfig tasks,
                        List<String> policies, ControlConfig control, ApprovalsConfig approvals,
-                       AccessConfig access, EtcdConfig etcd, FleetConfig fleet) {}
+                       AccessConfig access, EtcdConfig etcd, FleetConfig fleet, Boolean unrestrictedWithoutPolicy) {}
 
     /** A route file. */
     record RouteFile(List<RouteConfig> routes) {}

@@ -29,12 +29,17 @@ import java.util.Set;
  * @param etcd       the etcd cluster a fleet shares task state in; set exactly when {@code tasks.store} is
  *                   {@code etcd}
  * @param fleet      how old the view of a shared task store may grow before calls fail closed
+ * @param unrestrictedWithoutPolicy the opt-out of failing closed, for local experiments only: with no policy
+ *                   files named, {@code false} (the default) refuses every grant, so no task starts and no call
+ *                   passes (the refusal names the missing policy); {@code true} lets grants and routes alone limit an
+ *                   agent, which may then grant itself anything on any route (logged as a warning at start).
+ *                   Ignored when {@code policies} names files (a file that names both is refused at load)
  */
 public record SidecarConfig(
         ListenerConfig listener, IdentityConfig identity, LimitsConfig limits, TimeoutsConfig timeouts,
         AuditConfig audit, AdminConfig admin, List<RouteConfig> routes, TasksConfig tasks, List<Path> policies,
         ControlConfig control, ApprovalsConfig approvals, AccessConfig access, List<Path> routeSources,
-        EtcdConfig etcd, FleetConfig fleet) {
+        EtcdConfig etcd, FleetConfig fleet, boolean unrestrictedWithoutPolicy) {
 
     public SidecarConfig {
         listener = requireNonNullElse(listener, ListenerConfig.defaults());
@@ -85,62 +90,71 @@ public record SidecarConfig(
 
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, null, null, null, null, null, null, null, null, false);
     }
 
     /** Without policy files. */
     public SidecarConfig(ListenerConfig listener, IdentityConfig identity, LimitsConfig limits,
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks) {
-        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null, null, null);
+        this(listener, identity, limits, timeouts, audit, admin, routes, tasks, null, null, null, null, null, null, null, false);
     }
 
     /** The same configuration with a different route list (tests, demo), no longer tied to route files. */
     public SidecarConfig withRoutes(List<RouteConfig> newRoutes) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, newRoutes, tasks, policies,
-                control, approvals, access, null, etcd, fleet);
+                control, approvals, access, null, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     /** The same routes, read from (and watched in) these files and directories. */
     public SidecarConfig withRouteSources(List<Path> newSources) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, access, newSources, etcd, fleet);
+                approvals, access, newSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withListener(ListenerConfig newListener) {
         return new SidecarConfig(newListener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withLimits(LimitsConfig newLimits) {
         return new SidecarConfig(listener, identity, newLimits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withAudit(AuditConfig newAudit) {
         return new SidecarConfig(listener, identity, limits, timeouts, newAudit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withAdmin(AdminConfig newAdmin) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, newAdmin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withTasks(TasksConfig newTasks) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, newTasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with other policy files and directories (tests, demo). */
     public SidecarConfig withPolicies(List<Path> newPolicies) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, newPolicies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     public SidecarConfig withControl(ControlConfig newControl) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                newControl, approvals, access, routeSources, etcd, fleet);
+                newControl, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     /** Without approval settings (the defaults apply) and route sources (routes given directly). */
@@ -148,35 +162,45 @@ public record SidecarConfig(
                          TimeoutsConfig timeouts, AuditConfig audit, AdminConfig admin, List<RouteConfig> routes,
                          TasksConfig tasks, List<Path> policies, ControlConfig control) {
         this(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control, null, null, null,
-                null, null);
+                null, null, false);
     }
 
     public SidecarConfig withApprovals(ApprovalsConfig newApprovals) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                newApprovals, access, routeSources, etcd, fleet);
+                newApprovals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with other access lists. */
     public SidecarConfig withAccess(AccessConfig newAccess) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies, control,
-                approvals, newAccess, routeSources, etcd, fleet);
+                approvals, newAccess, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with its tasks kept on this etcd cluster ({@code tasks.store: etcd}). */
     public SidecarConfig withEtcd(EtcdConfig newEtcd) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes,
                 tasks.withStore(TasksConfig.ETCD), policies, control, approvals, access, routeSources, newEtcd,
-                fleet);
+                fleet, unrestrictedWithoutPolicy);
     }
 
     /** The same configuration with another bound on the age of a shared store's view. */
     public SidecarConfig withFleet(FleetConfig newFleet) {
         return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, newFleet);
+                control, approvals, access, routeSources, etcd, newFleet,
+                unrestrictedWithoutPolicy);
+    }
+
+    /** The same configuration with the opt-out of failing closed without policy set or cleared. */
+    public SidecarConfig withUnrestrictedWithoutPolicy(boolean unrestricted) {
+        return new SidecarConfig(listener, identity, limits, timeouts, audit, admin, routes, tasks, policies,
+                control, approvals, access, routeSources, etcd, fleet, unrestricted);
     }
 
     public SidecarConfig withTimeouts(TimeoutsConfig newTimeouts) {
         return new SidecarConfig(listener, identity, limits, newTimeouts, audit, admin, routes, tasks, policies,
-                control, approvals, access, routeSources, etcd, fleet);
+                control, approvals, access, routeSources, etcd, fleet,
+                unrestrictedWithoutPolicy);
     }
 }

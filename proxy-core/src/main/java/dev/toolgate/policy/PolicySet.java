@@ -20,9 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  * <li>A document applies to a subject (SPIFFE ID) matched by one of its {@code subjects}.</li>
  * <li>Default deny: a subject no document applies to may be granted nothing and call nothing. A set made from no
- *     documents at all ({@link #empty()}) therefore denies everything; a sidecar with no policy configured uses
- *     {@link #unrestricted()} instead, where only grants and routes limit an agent (the behaviour before policy
- *     existed).</li>
+ *     documents at all ({@link #empty()}) therefore denies everything, and so does a sidecar with no policy
+ *     configured ({@link #none}, whose refusals say so). Only a sidecar that opted out for a local experiment uses
+ *     {@link #unrestricted()}, where grants and routes alone limit an agent.</li>
  * <li>Deny rules win over allow rules; flow rules deny a call to a route with a label in {@code deny} once the
  *     task touched a route with a label in {@code after}; otherwise some allow rule must match the route and
  *     operation and its {@code when} must hold.</li>
@@ -39,22 +39,36 @@ import java.util.concurrent.ConcurrentHashMap;
  * its route, not every rule of every document.
  */
 public final class PolicySet {
-    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false);
-    private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true);
+    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false, null);
+    private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true, null);
 
     private final Rules.Doc[] docs;
     private final String version;
     private final boolean unrestricted;
+    /** Why there are no documents at all ({@link #none}); null for a set made from documents. */
+    private final String missing;
     private final ConcurrentHashMap<SpiffeId, SubjectRules> subjects = new ConcurrentHashMap<>();
 
-    private PolicySet(List<Rules.Doc> docs, String version, boolean unrestricted) {
+    private PolicySet(List<Rules.Doc> docs, String version, boolean unrestricted, String missing) {
         this.docs = docs.toArray(new Rules.Doc[0]);
         this.version = version;
         this.unrestricted = unrestricted;
+        this.missing = missing;
     }
 
     static PolicySet of(List<Rules.Doc> docs, String version) {
-        return new PolicySet(docs, version, false);
+        return new PolicySet(docs, version, false, null);
+    }
+
+    /**
+     * No policy loaded at all: like {@link #empty()}, every grant and every call is denied ({@code DENY_POLICY}), and
+     * the denial's reason is {@code why} (it names what is missing and how to supply it). What a sidecar whose
+     * configuration names no policy files uses unless it opted out ({@link #unrestricted()}); version {@code none}.
+     *
+     * @throws NullPointerException if {@code why} is null
+     */
+    public static PolicySet none(String why) {
+        return new PolicySet(List.of(), "none", false, requireNonNull(why, "why"));
     }
 
     /** No documents: every grant and every call is denied (default deny). */
@@ -341,6 +355,9 @@ public final class PolicySet {
     }
 
     private Verdict uncovered(SpiffeId subject) {
+        if (missing != null) {
+            return Verdict.denied(DecisionCode.DENY_POLICY, missing, null);
+        }
         return Verdict.denied(DecisionCode.DENY_POLICY, "no policy document applies to " + subject.uri(), null);
     }
 

@@ -94,7 +94,7 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
                             new FlowControlHandler(),
                             new FrontendHandler(rt, refusals));
                 }
-            }));
+            }), AgentConnectionErrors.INSTANCE);
         } else if (ApplicationProtocolNames.HTTP_1_1.equals(protocol)) {
             ctx.channel().config().setOption(ChannelOption.AUTO_READ, false);
             p.addLast(new StrictHttpRequestDecoder(rt.limits().maxInitialLineBytes(), maxHeader),
@@ -129,6 +129,17 @@ final class ProtocolSelector extends ApplicationProtocolNegotiationHandler {
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        if (AgentConnectionErrors.isDisconnect(cause)) {
+            // Gone before ALPN picked a protocol: one DEBUG line, not Netty's WARN with a stack trace.
+            AgentConnectionErrors.log(ctx, cause);
+            ctx.close();
+            return;
+        }
+        super.exceptionCaught(ctx, cause);
     }
 
     @Override

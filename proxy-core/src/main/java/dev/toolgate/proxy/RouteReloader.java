@@ -36,14 +36,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Then the new {@link RouteSnapshot} replaces the old one in one step: requests that start afterwards use it,
  * those in flight finish on the set they started with. Any error keeps the set in force, logs file, line and
- * reason at ERROR, and raises {@link #failures()} (metric {@code toolgate_routes_reload_failures}); the next change
- * is tried again. The version in force is logged on every reload and exported as {@code
+ * reason at ERROR, and raises {@link #failures()} (counter {@code toolgate_routes_reload_failures_total}); the next
+ * change is tried again. The version in force is logged on every reload and exported as {@code
  * toolgate_routes_version{version}}. Listener, identity, limits and the default timeouts are not reloaded.
  *
  * <p>Thread-safe: reloads run one at a time (on the polling thread, or on the caller of {@link #checkNow}).
  */
 public final class RouteReloader implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RouteReloader.class);
+    /** The counter of refused route reloads ({@code toolgate_routes_reload_failures_total}). */
+    static final String RELOAD_FAILURES = "toolgate.routes.reload.failures";
+    static final String RELOAD_FAILURES_HELP = "Route reloads refused (the old routes stayed in force)";
 
     /** Told of every reload attempt that changed something or failed. Called with the reload lock held. */
     public interface Listener extends ReloadNotices.Listener<RouteSnapshot, ConfigException> {}
@@ -67,7 +70,7 @@ public final class RouteReloader implements AutoCloseable {
      * the server loaded its routes is taken up at once.
      *
      * @param policy  the policy in force, checked against every new route set; null when no policy is configured
-     * @param metrics where {@code toolgate_routes_reload_failures} is exported
+     * @param metrics where {@code toolgate_routes_reload_failures_total} is exported
      * @throws ConfigException if the route files cannot even be listed now
      */
     public static RouteReloader start(ProxyServer server, List<Path> sources, PolicyWatcher policy,
@@ -82,8 +85,7 @@ public final class RouteReloader implements AutoCloseable {
         } catch (IOException e) {
             throw new ConfigException("cannot read the route files: " + e.getMessage(), e);
         }
-        metrics.gauge("toolgate.routes.reload.failures", "Route reloads refused (the old routes stayed in force)",
-                r, RouteReloader::failures);
+        metrics.counter(RELOAD_FAILURES, RELOAD_FAILURES_HELP, r, RouteReloader::failures);
         synchronized (r.files) {
             // The files may have changed between the configuration's load and now.
             r.reload();

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ApprovalLifecycleAudit;
+import dev.toolgate.audit.AuditRetention;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.ConfigException;
@@ -54,6 +55,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class SidecarBuilder {
     private static final Logger log = LoggerFactory.getLogger(SidecarBuilder.class);
+    /** What a reload counter watches when there are no files to reload: it stays at 0. */
+    private static final Object NOTHING_WATCHED = new Object();
     /** How often policy and route files are checked for changes unless {@link #reloadInterval} says otherwise. */
     public static final Duration RELOAD_INTERVAL = Duration.ofSeconds(2);
 
@@ -213,6 +216,12 @@ public final class SidecarBuilder {
                 trail = openAudit();
                 opened.push(trail);
                 closeLast.add(0, trail);
+                // audit.maxFiles / maxTotalBytes, checked on the reload interval (the trail's own sink keeps every
+                // rotated file until its rotation applies them too).
+                AutoCloseable retention = AuditRetention.of(config.audit()).every(interval, config.audit().file(),
+                        config.audit().maxFileBytes());
+                opened.push(retention);
+                closeLast.add(0, retention);
             }
             PolicyWatcher policies = watchPolicies(interval);
             if (policies != null) {
@@ -220,7 +229,7 @@ public final class SidecarBuilder {
             }
             TaskRegistry registry = tasks;
             if (registry == null) {
-                registry = openTasks(trail, clk, tick, policies == null ? PolicySet::unrestricted : policies::current);
+                registry = openTasks(trail, clk, tick, policies != null ? policies::current : withoutPolicy());
                 opened.push(registry);
                 closeLast.add(0, registry);
             }
@@ -228,13 +237,13 @@ public final class SidecarBuilder {
                 closeLast.add(0, policies);
             }
             ProxyMetrics m = metrics != null ? metrics : ProxyMetrics.create();
-            if (policies != null) {
-                m.gauge("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
-                        policies, p -> (double) p.failures());
-            }
             m.gauge("toolgate.tasks.store.stale", "1 while the view of a shared task store is older than"
                     + " fleet.maxStaleness or incomplete (every call is then denied ERROR_FAIL_CLOSED), else 0",
                     registry, r -> r.staleness() == null ? 0 : 1);
+            // Counters from the start, even where nothing is watched (no policy, routes given directly): at 0.
+            m.counter("toolgate.policy.reload.failures", "Policy reloads refused (the old policy stayed in force)",
+                    policies != null ? policies : NOTHING_WATCHED,
+                    p -> p instanceof PolicyWatcher w ? w.failures() : 0);
             Approvals approvals = Approvals.create(config.approvals(), registry.clock(),
                     new ApprovalLifecycleAudit(trail, registry.clock(), config.audit().maxWait()));
             ProxyServer server = startServer(new DataPlaneParts(config, sidecarTls, bundles, trail, registry,
@@ -242,7 +251,9 @@ public final class SidecarBuilder {
                     Math.max(workerThreads, 0)));
             opened.push(server);
             RouteReloader reloader = null;
-            if (!config.routeSources().isEmpty()) {
+            if (config.routeSources().isEmpty()) {
+                m.counter(RouteReloader.RELOAD_FAILURES, RouteReloader.RELOAD_FAILURES_HELP, NOTHING_WATCHED, n -> 0);
+            } else {
                 try {
                     reloader = RouteReloader.start(server, config.routeSources(), policies, m, interval);
                 } catch (ConfigException e) {
@@ -291,6 +302,28 @@ public final class SidecarBuilder {
             throw new StartupException("the policy does not load: " + e.getMessage(), e);
         }
     }
+
+    /**
+     * What decides when the configuration names no policy: nothing may be granted (fail closed; the refusal names
+     * the missing policy), unless the configuration opted out for a local experiment. Both are logged at start.
+     */
+    private Supplier<PolicySet> withoutPolicy() {
+        if (config.unrestrictedWithoutPolicy()) {
+            log.warn("UNRESTRICTED: no policy is loaded and unrestrictedWithoutPolicy is true: any agent may grant"
+                    + " itself any operation on any route. For local experiments only; name policy files"
+                    + " (policies:) before anything real goes through this sidecar");
+            return PolicySet::unrestricted;
+        }
+        log.warn("no policy is loaded (the configuration names no policies): every task start is refused until"
+                + " one is named");
+        PolicySet none = PolicySet.none(NO_POLICY);
+        return () -> none;
+    }
+
+    /** The reason of every refusal of a sidecar without policy. */
+    static final String NO_POLICY = "no policy is loaded: the sidecar's configuration names no policy documents"
+            + " (policies:), so nothing may be granted (fail closed); name a policy file or directory (see"
+            + " config/policies/example.yaml), or set unrestrictedWithoutPolicy: true for a local experiment";
 
     /** A store that cannot be opened, or a journal that is corrupt, stops the start: no partial view of revocations. */
     private TaskRegistry openTasks(AuditTrail trail, Clock clk, Ticker tick, Supplier<PolicySet> policy)

@@ -3,12 +3,14 @@ package dev.toolgate.telemetry;
 import static java.util.Objects.requireNonNull;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
@@ -30,8 +32,14 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@code toolgate_agent_timeouts_total{timeout}}: agent connections or exchanges ended by an agent-side timer
  *       ({@code handshake}, {@code head}, {@code idle}, {@code body});
  *   <li>{@code toolgate_routes_version{version}} (always 1) and {@code toolgate_routes}: the route set in force, its
- *       version and how many routes it has (one series, replaced on every route reload).
+ *       version and how many routes it has (one series, replaced on every route reload);
+ *   <li>{@code toolgate_routes_reload_failures_total}, {@code toolgate_policy_reload_failures_total}: reloads refused
+ *       (the old set stayed in force), registered by their owners through {@link #counter}.
  * </ul>
+ *
+ * <p>Every counter whose labels are known in advance is there from the start at 0 (each handshake failure reason
+ * of {@link #HANDSHAKE_FAILURE_REASONS}, each timer of {@link #AGENT_TIMEOUTS}), so a dashboard or an alert sees
+ * the series before the first event instead of "no data".
  */
 public final class ProxyMetrics {
     private final PrometheusMeterRegistry registry;
@@ -48,8 +56,20 @@ public final class ProxyMetrics {
     private Gauge routesInfo;
     private volatile int routeCount;
 
+    /** The reasons {@link #handshakeFailure} is called with (the sidecar's classification of refused handshakes). */
+    public static final List<String> HANDSHAKE_FAILURE_REASONS = List.of("certificate_rejected",
+            "no_client_certificate", "handshake_failed", "timeout", "id_not_allowed", "other");
+    /** The agent-side timers {@link #agentTimeout} is called with. */
+    public static final List<String> AGENT_TIMEOUTS = List.of("handshake", "head", "idle", "body");
+
     private ProxyMetrics(PrometheusMeterRegistry registry) {
         this.registry = registry;
+        for (String reason : HANDSHAKE_FAILURE_REASONS) {
+            handshakeFailureCounter(reason);
+        }
+        for (String timer : AGENT_TIMEOUTS) {
+            agentTimeoutCounter(timer);
+        }
         this.decisionTimer = Timer.builder("toolgate.decision")
                 .description("Time from the request head to the decision")
                 .publishPercentileHistogram()
@@ -86,9 +106,17 @@ public final class ProxyMetrics {
         return registry.scrape();
     }
 
-    /** Watches a value, e.g. the audit queue depth. */
+    /** Watches a value that goes up and down, e.g. the audit queue depth. */
     public <T> void gauge(String name, String description, T obj, ToDoubleFunction<T> value) {
         Gauge.builder(name, requireNonNull(obj, "obj"), value).description(description).register(registry);
+    }
+
+    /**
+     * Watches a count that only goes up and that {@code obj} keeps, e.g. refused reloads: a Prometheus counter
+     * ({@code _total}). Registering the same name again returns without change (the first registration stays).
+     */
+    public <T> void counter(String name, String description, T obj, ToDoubleFunction<T> count) {
+        FunctionCounter.builder(name, requireNonNull(obj, "obj"), count).description(description).register(registry);
     }
 
     public void decision(String route, String decision, String code, long nanos) {
@@ -139,10 +167,14 @@ public final class ProxyMetrics {
 
     /** An agent connection or exchange ended by the agent-side timer {@code timeout}. */
     public void agentTimeout(String timeout) {
-        agentTimeouts.computeIfAbsent(timeout, k -> Counter.builder("toolgate.agent.timeouts")
+        agentTimeoutCounter(timeout).increment();
+    }
+
+    private Counter agentTimeoutCounter(String timeout) {
+        return agentTimeouts.computeIfAbsent(timeout, k -> Counter.builder("toolgate.agent.timeouts")
                 .description("Agent connections or exchanges ended by an agent-side timeout, by timer")
                 .tag("timeout", timeout)
-                .register(registry)).increment();
+                .register(registry));
     }
 
     /** A record found the audit queue full and waits (back-pressure). */
@@ -160,9 +192,13 @@ public final class ProxyMetrics {
     }
 
     public void handshakeFailure(String reason) {
-        handshakeFailures.computeIfAbsent(reason, k -> Counter.builder("toolgate.tls.handshake.failures")
+        handshakeFailureCounter(reason).increment();
+    }
+
+    private Counter handshakeFailureCounter(String reason) {
+        return handshakeFailures.computeIfAbsent(reason, k -> Counter.builder("toolgate.tls.handshake.failures")
                 .description("Agent TLS handshakes refused, by reason")
                 .tag("reason", reason)
-                .register(registry)).increment();
+                .register(registry));
     }
 }

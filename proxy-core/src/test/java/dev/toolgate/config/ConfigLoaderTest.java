@@ -42,6 +42,38 @@ class ConfigLoaderTest {
         assertThat(cfg.limits().maxHeaderBytes()).isEqualTo(8192);
         assertThat(cfg.identity().source()).isEqualTo("dev");
         assertThat(cfg.routes()).isEmpty();
+        assertThat(cfg.policies()).isEmpty();
+        assertThat(cfg.unrestrictedWithoutPolicy()).as("fail closed unless opted out").isFalse();
+        assertThat(cfg.audit().maxFiles()).as("audit retention: keep everything").isZero();
+        assertThat(cfg.audit().maxTotalBytes()).isZero();
+    }
+
+    @Test
+    void auditRetentionIsReadAndValidated() throws Exception {
+        SidecarConfig cfg = ConfigLoader.load(write("r.yaml",
+                "audit: {maxFileBytes: 67108864, maxFiles: 12, maxTotalBytes: 805306368}\n"));
+        assertThat(cfg.audit().maxFiles()).isEqualTo(12);
+        assertThat(cfg.audit().maxTotalBytes()).isEqualTo(805_306_368L);
+        assertThatThrownBy(() -> ConfigLoader.load(write("bad.yaml", "audit: {maxFiles: -1}\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("maxFiles: -1");
+        assertThatThrownBy(() -> ConfigLoader.load(write("small.yaml",
+                "audit: {maxFileBytes: 4096, maxTotalBytes: 4096}\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("at least twice maxFileBytes");
+    }
+
+    @Test
+    void runningWithoutPolicyIsAnExplicitOptOutThatCannotBeMixedWithPolicies() throws Exception {
+        assertThat(ConfigLoader.load(write("open.yaml", "unrestrictedWithoutPolicy: true\n"))
+                .unrestrictedWithoutPolicy()).isTrue();
+        Files.createDirectories(dir.resolve("policies"));
+        assertThatThrownBy(() -> ConfigLoader.load(write("both.yaml", """
+                unrestrictedWithoutPolicy: true
+                policies: [policies/]
+                """))).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("both.yaml: unrestrictedWithoutPolicy: true, but policies names")
+                .hasMessageContaining("expected: one or the other");
+        assertThatThrownBy(() -> ConfigLoader.load(write("word.yaml", "unrestrictedWithoutPolicy: yes-please\n")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("unrestrictedWithoutPolicy");
     }
 
     @Test
@@ -527,7 +559,7 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.load(write("l.yaml", "listner: {port: 0}\n")))
                 .hasMessageEndingWith("l.yaml:1: listner: unknown key (expected: one of access, admin, approvals,"
                         + " audit, control, etcd, fleet, identity, limits, listener, policies, routes, tasks,"
-                        + " timeouts); did you mean listener?");
+                        + " timeouts, unrestrictedWithoutPolicy); did you mean listener?");
         // Nothing within two edits: no guess.
         assertThatThrownBy(() -> ConfigLoader.load(write("n.yaml", "listener: {portNumber: 0}\n")))
                 .hasMessageEndingWith("listener.portNumber: unknown key (expected: one of address, jwtSvid, port)");

@@ -116,7 +116,8 @@ class CurlTest {
         // must not reset the connection under curl before it has read the answer.
         SidecarConfig small = new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null,
                 new LimitsConfig(null, null, 64L * 1024), null, null, new AdminConfig("127.0.0.1", 0),
-                List.of(Sidecar.route("weather", "/api/weather", upstream.url())));
+                List.of(Sidecar.route("weather", "/api/weather", upstream.url())))
+                .withUnrestrictedWithoutPolicy(true); // a test of limits, not of policy
         Path body = dir.resolve("too-large.bin");
         java.nio.file.Files.write(body, new byte[16 << 20]);
         try (ProxyServer limited = Sidecar.start(pki, small)) {

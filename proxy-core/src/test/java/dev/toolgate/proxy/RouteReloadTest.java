@@ -172,7 +172,7 @@ class RouteReloadTest {
                 .contains("toolgate_routes_version{version=\"" + reloader.version() + "\"} 1.0")
                 .doesNotContain("version=\"" + v1 + "\"")
                 .contains("toolgate_routes 2.0")
-                .contains("toolgate_routes_reload_failures 0.0");
+                .contains("toolgate_routes_reload_failures_total 0.0");
     }
 
     @Test
@@ -281,7 +281,7 @@ class RouteReloadTest {
             assertThat(b.requests).as("the old upstream still serves").isEmpty();
         }
         assertThat(a.requests).hasSize(cases.length);
-        assertThat(metrics.scrape()).contains("toolgate_routes_reload_failures " + cases.length + ".0");
+        assertThat(metrics.scrape()).contains("toolgate_routes_reload_failures_total " + cases.length + ".0");
 
         write(file, "routes:\n" + route("weather", "/api/weather", b, ""));
         assertThat(reloader.checkNow()).as("the next good change is taken").isTrue();

@@ -32,10 +32,15 @@ import java.util.List;
 public final class Sidecar {
     private Sidecar() {}
 
+    /**
+     * A configuration for tests of the data plane's mechanics: no policy, and explicitly the opt-out of failing closed
+     * without one ({@code unrestrictedWithoutPolicy}), so grants and routes alone limit the test's agents. Tests of
+     * policy add {@code withPolicies(...)}, which puts the policy in force instead.
+     */
     public static SidecarConfig config(List<RouteConfig> routes) {
         return new SidecarConfig(new ListenerConfig("127.0.0.1", 0), null, null,
                 new TimeoutsConfig(Duration.ofSeconds(2), Duration.ofSeconds(5), null), null,
-                new AdminConfig("127.0.0.1", 0), routes);
+                new AdminConfig("127.0.0.1", 0), routes).withUnrestrictedWithoutPolicy(true);
     }
 
     /**

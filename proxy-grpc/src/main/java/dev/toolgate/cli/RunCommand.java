@@ -7,6 +7,8 @@ import dev.toolgate.control.ControlServer;
 import dev.toolgate.fleet.FleetTaskStores;
 import dev.toolgate.proxy.ProxyServer;
 import dev.toolgate.proxy.StartupException;
+import dev.toolgate.telemetry.CallSpans;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -35,9 +37,17 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("toolgate: " + e.getMessage());
             return 2;
         }
+        CallSpans spans;
+        try {
+            spans = Tracing.fromEnvironment();
+        } catch (IllegalArgumentException | ConfigurationException e) {
+            // An exporter this build does not have, or settings the SDK refuses: said in one line, never a trace.
+            System.err.println("toolgate: tracing: " + e.getMessage());
+            return 2;
+        }
         ProxyServer server;
         try {
-            server = ProxyServer.builder(cfg).taskStores(FleetTaskStores.all()).spans(Tracing.fromEnvironment())
+            server = ProxyServer.builder(cfg).taskStores(FleetTaskStores.all()).spans(spans)
                     .workerThreads(workers).build();
         } catch (StartupException e) {
             System.err.println("toolgate: " + e.getMessage());

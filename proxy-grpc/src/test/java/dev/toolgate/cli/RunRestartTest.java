@@ -105,6 +105,7 @@ class RunRestartTest {
                 audit: {file: audit/audit.jsonl}
                 tasks: {journal: tasks.journal, fsync: always}
                 routes: [routes.yaml]
+                unrestrictedWithoutPolicy: true   # a test of the process, not of policy
                 """.formatted(TestPki.TRUST_DOMAIN, TestPki.SIDECAR.uri()));
     }
 

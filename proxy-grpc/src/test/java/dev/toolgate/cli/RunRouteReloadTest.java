@@ -35,6 +35,7 @@ class RunRouteReloadTest {
                     identity: {source: dev, trustDomain: %s, spiffeId: %s, stateDir: ca}
                     audit: {file: audit/audit.jsonl}
                     routes: [routes.yaml]
+                    unrestrictedWithoutPolicy: true   # a test of the process, not of policy
                     """.formatted(TestPki.TRUST_DOMAIN, TestPki.SIDECAR.uri()));
             SidecarProcess sidecar = SidecarProcess.launch(config);
             try {

@@ -111,6 +111,7 @@ class RunWithSpireTest {
                     identity: {source: spire, socket: '%s', spiffeId: '%s'}
                     audit: {file: audit/audit.jsonl}
                     routes: [routes.yaml]
+                    unrestrictedWithoutPolicy: true   # a test of the process, not of policy
                     """.formatted(spire.address(), TestPki.SIDECAR));
             SSLContext agentTls = pki.jdkClient(TestPki.AGENT);
             Process sidecar = launch(cfg);

@@ -75,6 +75,26 @@ final class RequestChecks {
         return new Refusal(ProxyError.BAD_REQUEST, "malformed request body: " + (msg == null ? cause : msg));
     }
 
+    /**
+     * A trailer field the sidecar would not forward (framing, hop-by-hop, credentials, the task token, identity
+     * assertions, the sidecar's own {@code x-toolgate-*}): RFC 9110 6.5.1 keeps such fields out of trailers, and a
+     * body ending with one is refused as malformed rather than forwarded without it. {@code null} when none.
+     */
+    static Refusal trailers(HttpHeaders trailers) {
+        if (trailers.isEmpty()) {
+            return null;
+        }
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = trailers.iteratorCharSequence();
+        while (it.hasNext()) {
+            CharSequence name = it.next().getKey();
+            if (HopByHop.refusedInTrailer(name)) {
+                return new Refusal(ProxyError.BAD_REQUEST, "malformed request body: trailer field '" + printable(name)
+                        + "' is not allowed (framing, hop-by-hop, credential and identity fields never cross)");
+            }
+        }
+        return null;
+    }
+
     /** Checks that apply to HTTP/1.1 and HTTP/2 requests alike. */
     static Refusal common(HttpRequest req, long maxBodyBytes) {
         HttpMethod method = req.method();

@@ -232,7 +232,12 @@ final class UpstreamRelay {
             return;
         }
         headUnflushed = false;
-        if (withheld != null) {
+        if (withheld != null && !last) {
+            // An empty DATA frame (the codec refuses any byte beyond the declared length): still not the end.
+            content.release();
+            readAgent();
+            return;
+        } else if (withheld != null) {
             upstreamCh.write(withheld, upstreamCh.voidPromise());
             withheld = null;
         } else if (!last && declaredLength >= 0 && ex.body.bytes() >= declaredLength) {

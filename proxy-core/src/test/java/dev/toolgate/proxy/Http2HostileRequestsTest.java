@@ -556,6 +556,7 @@ class Http2HostileRequestsTest {
     /** HTTP/2 trailers become HTTP/1.1 chunked trailers upstream; ordinary trailer fields go through. */
     @Test
     void ordinaryTrailersGoUpstream() throws Exception {
+        int mark = sink.lines.size();
         try (RawHttp2Client client = connect()) {
             RawHttp2Client.Stream s = client.open();
             s.headers(withTask(post("/api/x/upload")), false).data("hello", false);
@@ -564,11 +565,14 @@ class Http2HostileRequestsTest {
             assertThat(res.status()).as("status (%s)", res).isEqualTo(200);
             assertThat(JSON.readTree(res.body()).get("bodyBytes").asInt()).isEqualTo(5);
         }
-        assertThat(upstream.requests).singleElement().satisfies(r -> {
+        // (a head another test's stream left in flight may still arrive: only this call's counts)
+        assertThat(upstream.requests).filteredOn(r -> r.uri().equals("/upload")).singleElement().satisfies(r -> {
             assertThat(r.headers().get("transfer-encoding")).isEqualToIgnoringCase("chunked");
             assertThat(r.headers().contains("content-length")).isFalse();
         });
         assertThat(upstream.trailers).singleElement().satisfies(t -> assertThat(t.get("x-checksum")).isEqualTo("1"));
+        awaitTrue(() -> sink.lines.stream().skip(mark).anyMatch(l -> l.contains("\"POST /api/x/upload\"")
+                && l.contains("\"completed\"")), "the call's outcome record (the next test starts after it)");
     }
 
     static Stream<String> refusedTrailers() {
@@ -583,6 +587,7 @@ class Http2HostileRequestsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("refusedTrailers")
     void trailerThatMustNotCrossIsRefusedAndNeverCompletesUpstream(String field) throws Exception {
+        int mark = sink.lines.size();
         try (RawHttp2Client client = connect()) {
             RawHttp2Client.Stream s = client.open();
             s.headers(withTask(post("/api/x/upload")), false).data("hello", false);
@@ -594,6 +599,12 @@ class Http2HostileRequestsTest {
             assertBodyNeverCompletedUpstream();
         }
         assertThat(upstream.trailers).isEmpty();
+        List<JsonNode> recs = hostileRecordsSince(mark);
+        assertThat(recs).as("audit records").extracting(r -> r.get("phase").asText())
+                .containsExactly("decision", "outcome");
+        assertThat(recs.get(0).get("code").asText()).as("the head was allowed and streamed").isEqualTo("ALLOW");
+        assertThat(recs.get(1).get("outcome").asText()).isNotEqualTo("completed");
+        assertThat(recs.get(1).get("reason").asText()).contains(field);
     }
 
     /**

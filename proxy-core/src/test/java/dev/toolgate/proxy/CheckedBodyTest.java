@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.toolgate.audit.AuditTrail;
+import dev.toolgate.common.Protocol;
 import dev.toolgate.config.LimitsConfig;
+import dev.toolgate.config.RouteConfig;
+import dev.toolgate.config.UpstreamConfig;
 import dev.toolgate.testing.Await;
 import dev.toolgate.testing.AuditRecords;
 import dev.toolgate.testing.MemoryAuditSink;
@@ -21,6 +24,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,7 +81,9 @@ class CheckedBodyTest {
         upstream = TestUpstream.start();
         sink = new MemoryAuditSink();
         trail = AuditTrail.start(sink, null, 1000);
-        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url()))))
+        RouteConfig mcp = new RouteConfig("m", "/mcp/m", null, Protocol.MCP,
+                new UpstreamConfig(URI.create(upstream.url()), null, null), null, null);
+        proxy = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url()), mcp)))
                 .audit(trail).build();
         small = Sidecar.builder(pki, Sidecar.config(List.of(Sidecar.route("x", "/api/x", upstream.url())))
                 .withLimits(new LimitsConfig(null, null, null, null, null, null, null, null, null, SMALL)))
@@ -241,6 +247,21 @@ class CheckedBodyTest {
             RawHttp2Client.Response res = s.response();
             assertThat(res.reset()).as("RST_STREAM (%s)", res).isEqualTo(PROTOCOL_ERROR);
             assertThat(res.status()).isZero();
+        }
+        assertRefusedAsMalformed(mark, "content-length");
+    }
+
+    /** An MCP body is read before it is judged; one the codec finds malformed is now audited too. */
+    @Test
+    void http2McpBodyAgainstItsDeclaredLengthIsRefusedAndAudited() throws Exception {
+        int mark = sink.lines.size();
+        try (RawHttp2Client client = RawHttp2Client.connect(http2Tls, clientGroup, proxy.port())) {
+            RawHttp2Client.Stream s = client.open();
+            s.headers(post("/mcp/m", token).add("content-type", "application/json")
+                    .add("accept", "application/json, text/event-stream").add("content-length", "100"), false)
+                    .data("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", true);
+            RawHttp2Client.Response res = s.response();
+            assertThat(res.reset()).as("RST_STREAM (%s)", res).isEqualTo(PROTOCOL_ERROR);
         }
         assertRefusedAsMalformed(mark, "content-length");
     }

@@ -98,8 +98,9 @@ final class RequestBody {
     }
 
     /**
-     * Reads the request body (at most {@code limit} bytes; more is refused 413 and the connection closed) before
-     * anything is decided, then runs {@code then}, which takes the body with {@link #take()}.
+     * Reads the request body (at most {@code limit} bytes; more is refused 413 and the connection closed, or, for a
+     * held body, streamed) before anything is decided or forwarded, then runs {@code then}, which takes the body
+     * with {@link #take()}.
      */
     void collect(HttpRequest req, boolean full, int limit, Runnable then, Step.NeedsBody mcp) {
         collected = new BodyCollector(ex.ctx.alloc(), limit);

@@ -20,19 +20,26 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
  */
 final class ExtAuthzAnswers {
     static final String DECISION_ID_HEADER = "x-toolgate-decision-id";
+    /**
+     * The data plane's other sidecar-set headers (set there only on a route with {@code identityHeaders: true}):
+     * Envoy forwards no agent's copy of them, so an upstream that reads them reads only what a sidecar vouched for.
+     */
+    static final String[] SIDECAR_HEADERS = {"x-toolgate-spiffe-id", "x-toolgate-task-id"};
     /** ASCII only, like the data plane's answers: a reason quoting what the client sent stays readable anywhere. */
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
     private ExtAuthzAnswers() {}
 
     /**
-     * Allowed: Envoy forwards the request without the task token (a bearer secret of the agent's task) and, when
-     * the route has an upstream credential configured, without the agent's own {@code authorization} (the upstream
-     * trusts only the credential the sidecar holds, never one an agent brought).
+     * Allowed: Envoy forwards the request without the task token (a bearer secret of the agent's task), without an
+     * agent's copy of the sidecar's identity headers ({@link #SIDECAR_HEADERS}; the decision id is overwritten) and,
+     * when the route has an upstream credential configured, without the agent's own {@code authorization} (the
+     * upstream trusts only the credential the sidecar holds, never one an agent brought).
      */
     static CheckResponse ok(String decisionId, boolean routeHasCredential) {
         OkHttpResponse.Builder ok = OkHttpResponse.newBuilder()
                 .addHeadersToRemove("toolgate-task")
+                .addAllHeadersToRemove(java.util.List.of(SIDECAR_HEADERS))
                 .addHeaders(header(DECISION_ID_HEADER, decisionId));
         if (routeHasCredential) {
             ok.addHeadersToRemove("authorization");

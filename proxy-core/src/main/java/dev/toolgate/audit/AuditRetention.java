@@ -9,11 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -132,32 +128,6 @@ public final class AuditRetention {
                     current, e.toString());
         }
         return List.copyOf(deleted);
-    }
-
-    /**
-     * Applies these limits to the trail of {@code current} every {@code interval} on a daemon thread of its own,
-     * until the returned handle is closed: for a trail whose sink was opened without this retention (a writer that
-     * does not call {@link #afterRotation} itself). Keeps the limits within one interval of each rotation. Safe beside
-     * the writer: only rotated files are deleted, never the file being written.
-     *
-     * @throws IllegalArgumentException if {@code interval} is not positive
-     */
-    public AutoCloseable every(Duration interval, Path current, long currentMaxBytes) {
-        requireNonNull(current, "current");
-        if (interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("interval: " + interval + " (expected: > 0)");
-        }
-        if (this == KEEP_ALL) {
-            return () -> { };
-        }
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "toolgate-audit-retention");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.scheduleWithFixedDelay(() -> afterRotation(current, currentMaxBytes), 0, interval.toMillis(),
-                TimeUnit.MILLISECONDS);
-        return timer::shutdownNow;
     }
 
     /** The rotated files of {@code current} ({@code <name>-<UTC time>.jsonl}), oldest first. */

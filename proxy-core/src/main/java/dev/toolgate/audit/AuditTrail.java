@@ -151,7 +151,7 @@ public final class AuditTrail implements AutoCloseable {
         Path file = cfg.file();
         Optional<AuditRecord.SideFile> moved = TornTail.moveAside(file, clock);
         String head = FileAuditSink.lastHash(file).orElse(null);
-        AuditSink sink = FileAuditSink.rotating(file, cfg.maxFileBytes(), clock);
+        AuditSink sink = FileAuditSink.rotating(file, cfg.maxFileBytes(), clock, AuditRetention.of(cfg));
         if (cfg.stdout()) {
             sink = new StdoutAuditSink(sink, System.out);
         }

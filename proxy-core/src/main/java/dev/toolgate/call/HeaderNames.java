@@ -55,7 +55,7 @@ public final class HeaderNames {
     }
 
     /** The name as it may appear in a reason: other than visible ASCII as {@code [0xNN]}, at most 64 characters. */
-    private static String printable(CharSequence name) {
+    public static String printable(CharSequence name) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < name.length() && i < MAX_QUOTED_CHARS; i++) {
             char c = name.charAt(i);

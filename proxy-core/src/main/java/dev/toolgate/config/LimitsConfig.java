@@ -25,10 +25,18 @@ import java.time.Duration;
  * @param bodyIdleTimeout           no byte of the agent's request body for this while the sidecar reads it: the
  *                                  exchange ends, {@code 408 request_timeout} if nothing was answered yet
  *                                  (default 30 s)
+ * @param maxCheckedBodyBytes       largest request body held back and checked whole (framing, trailer fields)
+ *                                  before the request head goes upstream, so a malformed one is refused and
+ *                                  nothing reaches the upstream: a chunked HTTP/1.1 body, or an HTTP/2 body without
+ *                                  {@code content-length}, as far as it arrived with the head; an HTTP/2 body whose
+ *                                  {@code content-length} is at most this, whole. Larger or later bodies are
+ *                                  streamed. {@code 0} streams every body (default 65536, at most
+ *                                  {@code maxBodyBytes} applies)
  */
 public record LimitsConfig(Integer maxInitialLineBytes, Integer maxHeaderBytes, Long maxBodyBytes,
                            Integer maxConnections, Integer maxConnectionsPerIdentity, Duration handshakeTimeout,
-                           Duration requestHeadTimeout, Duration idleTimeout, Duration bodyIdleTimeout) {
+                           Duration requestHeadTimeout, Duration idleTimeout, Duration bodyIdleTimeout,
+                           Integer maxCheckedBodyBytes) {
 
     public LimitsConfig {
         maxInitialLineBytes = requireNonNullElse(maxInitialLineBytes, 4096);
@@ -57,6 +65,26 @@ public record LimitsConfig(Integer maxInitialLineBytes, Integer maxHeaderBytes, 
         requestHeadTimeout = positive("requestHeadTimeout", requestHeadTimeout, Duration.ofSeconds(30));
         idleTimeout = positive("idleTimeout", idleTimeout, Duration.ofSeconds(60));
         bodyIdleTimeout = positive("bodyIdleTimeout", bodyIdleTimeout, Duration.ofSeconds(30));
+        maxCheckedBodyBytes = requireNonNullElse(maxCheckedBodyBytes, 64 * 1024);
+        if (maxCheckedBodyBytes < 0) {
+            throw new IllegalArgumentException("maxCheckedBodyBytes: " + maxCheckedBodyBytes + " (expected: >= 0)");
+        }
+    }
+
+    /** Limits with the default checked-body size. */
+    public LimitsConfig(Integer maxInitialLineBytes, Integer maxHeaderBytes, Long maxBodyBytes,
+                        Integer maxConnections, Integer maxConnectionsPerIdentity, Duration handshakeTimeout,
+                        Duration requestHeadTimeout, Duration idleTimeout, Duration bodyIdleTimeout) {
+        this(maxInitialLineBytes, maxHeaderBytes, maxBodyBytes, maxConnections, maxConnectionsPerIdentity,
+                handshakeTimeout, requestHeadTimeout, idleTimeout, bodyIdleTimeout, null);
+    }
+
+    /**
+     * The largest body held back and checked before the head goes upstream: {@link #maxCheckedBodyBytes}, but
+     * never more than {@link #maxBodyBytes}.
+     */
+    public int checkedBodyBytes() {
+        return (int) Math.min(maxCheckedBodyBytes, maxBodyBytes);
     }
 
     /** Request-size limits with the default connection limits and timeouts. */

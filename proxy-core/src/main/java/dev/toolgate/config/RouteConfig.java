@@ -25,10 +25,22 @@ import java.util.regex.Pattern;
  * @param mcp      MCP settings ({@code filterToolsList}); only on an {@code mcp} route
  * @param audit    which call arguments the audit trail captures (MCP routes only), or {@code null} for the
  *                 default: only their digest
+ * @param identityHeaders whether the sidecar tells the upstream who calls: {@code x-toolgate-spiffe-id} (the
+ *                 verified SPIFFE ID), {@code x-toolgate-task-id} and {@code x-toolgate-decision-id} set on every
+ *                 forwarded request (never the task token). An agent's own copies are dropped on every route.
+ *                 Default false
  */
 public record RouteConfig(
         String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream, List<String> labels,
-        TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp, RouteAuditConfig audit) {
+        TimeoutsConfig timeouts, CredentialConfig credential, McpRouteConfig mcp, RouteAuditConfig audit,
+        Boolean identityHeaders) {
+
+    /** A route that does not set the sidecar's identity headers. */
+    public RouteConfig(String name, String prefix, String grpc, Protocol protocol, UpstreamConfig upstream,
+                       List<String> labels, TimeoutsConfig timeouts, CredentialConfig credential,
+                       McpRouteConfig mcp, RouteAuditConfig audit) {
+        this(name, prefix, grpc, protocol, upstream, labels, timeouts, credential, mcp, audit, false);
+    }
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern PREFIX = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@-]+)+");
@@ -70,6 +82,7 @@ public record RouteConfig(
                     + " route (expected: protocol: mcp)");
         }
         mcp = requireNonNullElse(mcp, McpRouteConfig.DEFAULTS);
+        identityHeaders = requireNonNullElse(identityHeaders, false);
         if (audit != null && protocol != Protocol.MCP) {
             throw new IllegalArgumentException("route " + name + ": audit.captureArgs: only MCP calls have arguments"
                     + " (expected: protocol mcp, got " + protocol + ")");
@@ -106,7 +119,7 @@ public record RouteConfig(
     RouteConfig resolve(Path base) {
         return credential == null ? this
                 : new RouteConfig(name, prefix, grpc, protocol, upstream, labels, timeouts, credential.resolve(base),
-                        mcp, audit);
+                        mcp, audit, identityHeaders);
     }
 
     private static String quote(String s) {

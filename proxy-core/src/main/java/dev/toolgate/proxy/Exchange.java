@@ -126,6 +126,9 @@ final class Exchange {
                 UpstreamRelay up = new UpstreamRelay(this, a, req);
                 if (full) {
                     up.bodyInFull((FullHttpRequest) req);
+                } else if (body.checksFirst(req)) {
+                    body.hold(req, a, up); // forwarded once the body is in and well-formed, or streamed
+                    return;
                 }
                 forward(a, up);
             }
@@ -269,9 +272,14 @@ final class Exchange {
 
     /**
      * The agent's stream broke HTTP/2's framing rules after its head was accepted (DATA against
-     * {@code content-length}, a malformed trailer): the request never completes upstream and the stream is reset.
+     * {@code content-length}, a malformed trailer): a body still held back is refused ({@code DENY_MALFORMED}, the
+     * head never left); else the request never completes upstream and the stream is reset.
      */
     void onAgentMalformed(String reason) {
+        if (state == State.COLLECTING) {
+            body.malformed(reason); // a body read before forwarding: refused and audited, nothing went upstream
+            return;
+        }
         brokeBeforeForward = reason;
         recordOutcome("malformed_body", reason);
         abort("malformed_body");

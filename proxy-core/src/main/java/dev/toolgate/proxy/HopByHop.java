@@ -36,6 +36,12 @@ final class HopByHop {
     private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final String NETTY_EXTENSION_PREFIX = "x-http2-";
+    /**
+     * The sidecar's own request headers ({@code x-toolgate-spiffe-id}, {@code x-toolgate-task-id},
+     * {@code x-toolgate-decision-id}, which Envoy also adds after an ext_authz check): a backend may trust them, so
+     * an agent's copy never crosses, on any route.
+     */
+    static final String SIDECAR_PREFIX = "x-toolgate-";
 
     /** {@link IdentityHeaders#NAMES}, looked up without copying each name to a string. */
     private static final Set<AsciiString> IDENTITY = IdentityHeaders.NAMES.stream().map(AsciiString::cached)
@@ -78,7 +84,8 @@ final class HopByHop {
         while (it.hasNext()) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             AsciiString name = AsciiString.of(e.getKey()).toLowerCase();
-            if (ALWAYS.contains(name) || request && (REQUEST_ONLY.contains(name) || identity(name))
+            if (ALWAYS.contains(name) || request && (REQUEST_ONLY.contains(name) || identity(name)
+                    || name.startsWith(SIDECAR_PREFIX))
                     || name.startsWith(NETTY_EXTENSION_PREFIX)
                     || listed != null && listed.contains(name.toString()) && !FRAMING.contains(name)) {
                 continue;
@@ -90,6 +97,16 @@ final class HopByHop {
     /** Whether {@code name} (lower case) asserts who calls or from where: never forwarded from the agent. */
     static boolean identity(AsciiString name) {
         return IDENTITY.contains(name) || name.startsWith(IdentityHeaders.FORWARDED_PREFIX);
+    }
+
+    /**
+     * Whether a request trailer field is one the request rules would drop (framing, hop-by-hop, credentials, the
+     * task token, identity assertions, the sidecar's own headers): such a trailer makes the body malformed.
+     */
+    static boolean refusedInTrailer(CharSequence field) {
+        AsciiString name = AsciiString.of(field).toLowerCase();
+        return ALWAYS.contains(name) || REQUEST_ONLY.contains(name) || FRAMING.contains(name) || identity(name)
+                || name.startsWith(SIDECAR_PREFIX);
     }
 
     private static Set<String> connectionListed(HttpHeaders in) {

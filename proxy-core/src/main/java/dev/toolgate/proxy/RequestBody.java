@@ -5,6 +5,8 @@ import dev.toolgate.common.DecisionCode;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -13,8 +15,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent's request body within one {@link Exchange}: read whole (bounded) before anything is decided where the
- * decision needs it (an MCP POST, a task request), streamed to the upstream once a call is forwarding, read and
- * dropped after an early answer, and counted for the outcome record.
+ * decision needs it (an MCP POST, a task request), held back and checked before the head of an admitted call goes
+ * upstream where that is cheap ({@code limits.maxCheckedBodyBytes}), streamed to the upstream once a call is
+ * forwarding, read and dropped after an early answer, and counted for the outcome record.
+ *
+ * <p>A held body is read with the same collector as an MCP body. It is read whole when HTTP/2 declared its
+ * {@code content-length} within the limit (or 0): the upstream could otherwise take the declared bytes for a
+ * complete request before the stream shows they were not. A chunked HTTP/1.1 body, or an HTTP/2 body without a
+ * declared length, is held as far as it arrived with the head: when the agent pauses (nothing more received once
+ * what came with the head is decoded) or the limit is passed, the head and what was held go, and the rest streams.
+ * A body that breaks its framing, or ends with a trailer field the sidecar would not forward, while held is
+ * refused {@code DENY_MALFORMED} (400, or RST_STREAM where HTTP/2's codec found it) and nothing reaches the
+ * upstream; once streaming, the upstream's request is cut (connection closed, or its stream reset) and never
+ * completes.
  *
  * <p>Not thread-safe: used on the exchange's event loop only.
  */
@@ -28,6 +41,18 @@ final class RequestBody {
     private Runnable onCollected;
     /** The MCP POST whose body is being read (its refusal when too large is audited), or null. */
     private Step.NeedsBody mcp;
+    /** An admitted call whose body is held back and checked before its head goes upstream, and its relay. */
+    private Step.Admitted held;
+    private UpstreamRelay heldRelay;
+    /** The held body is read to its end (a declared HTTP/2 length), not only as far as it arrived with the head. */
+    private boolean heldWhole;
+    /** The trailer fields of the last part collected. */
+    private HttpHeaders trailers;
+    /** Body parts collected so far: a pause check compares it to see whether any came meanwhile. */
+    private long parts;
+    /** {@link #readMore} is looping: a part delivered at once asks for the next through the loop, not recursion. */
+    private boolean looping;
+    private boolean more;
 
     RequestBody(Exchange ex) {
         this.ex = ex;
@@ -73,8 +98,9 @@ final class RequestBody {
     }
 
     /**
-     * Reads the request body (at most {@code limit} bytes; more is refused 413 and the connection closed) before
-     * anything is decided, then runs {@code then}, which takes the body with {@link #take()}.
+     * Reads the request body (at most {@code limit} bytes; more is refused 413 and the connection closed, or, for a
+     * held body, streamed) before anything is decided or forwarded, then runs {@code then}, which takes the body
+     * with {@link #take()}.
      */
     void collect(HttpRequest req, boolean full, int limit, Runnable then, Step.NeedsBody mcp) {
         collected = new BodyCollector(ex.ctx.alloc(), limit);
@@ -88,7 +114,99 @@ final class RequestBody {
         if (!ex.http2 && HttpUtil.is100ContinueExpected(req)) {
             ex.sendContinue();
         }
-        ex.conn.readAgent();
+        readMore();
+    }
+
+    /**
+     * Whether the body of {@code req}, an admitted call's head whose body is still to come, is held back and checked
+     * before the head goes upstream. No for Content-Length framed HTTP/1.1 bodies (their framing cannot break:
+     * a short one is a cut request), for an agent waiting on {@code 100-continue}, and for HTTP/2 bodies declared
+     * larger than the limit. A bodyless HTTP/1.1 request answers no after one header lookup.
+     */
+    boolean checksFirst(HttpRequest req) {
+        if (!ex.http2) {
+            return req.headers().contains(HttpHeaderNames.TRANSFER_ENCODING) && ex.rt.limits().checkedBodyBytes() > 0
+                    && HttpUtil.isTransferEncodingChunked(req) && !HttpUtil.is100ContinueExpected(req);
+        }
+        long declared = HttpUtil.getContentLength(req, -1L);
+        int limit = ex.rt.limits().checkedBodyBytes();
+        // A declared 0 is held even with checking off: its head alone would be a complete request upstream.
+        return declared == 0 || limit > 0 && declared <= limit;
+    }
+
+    /** Holds the body of an admitted call (see {@link #checksFirst}); the call goes on with {@code relay}. */
+    void hold(HttpRequest req, Step.Admitted admitted, UpstreamRelay relay) {
+        held = admitted;
+        heldRelay = relay;
+        heldWhole = ex.http2 && HttpUtil.isContentLengthSet(req);
+        collect(req, false, ex.rt.limits().checkedBodyBytes(), this::checked, null);
+    }
+
+    /** The held body is in whole and well-formed: it goes with the head. */
+    private void checked() {
+        Step.Admitted a = held;
+        UpstreamRelay up = heldRelay;
+        held = null;
+        heldRelay = null;
+        up.bodyChecked(take().take(), trailers);
+        trailers = null;
+        ex.forward(a, up);
+    }
+
+    /**
+     * The held body passed the limit ({@code next} is the part that did) or paused ({@code next} is null; the read
+     * asked for stays outstanding): the head and what was held go, and the rest streams.
+     */
+    private void stream(HttpContent next) {
+        Step.Admitted a = held;
+        UpstreamRelay up = heldRelay;
+        held = null;
+        heldRelay = null;
+        BodyCollector in = take();
+        bytes += in.size();
+        ex.state = Exchange.State.CONNECTING;
+        up.streamAfter(in.take(), next);
+        ex.forward(a, up);
+    }
+
+    /**
+     * Asks for the next part of a body being collected. Parts already received come at once (in this loop, not by
+     * recursion: a body of many small chunks must not grow the stack). For a held body read only as far as it
+     * arrived, a check runs after the event loop has handed over everything received so far (HTTP/2 DATA frames
+     * decoded behind the HEADERS included): if no part came by then, the agent paused and the body streams.
+     */
+    private void readMore() {
+        if (looping) {
+            more = true;
+            return;
+        }
+        looping = true;
+        try {
+            do {
+                more = false;
+                long seen = parts;
+                ex.conn.readAgent();
+                if (parts == seen && held != null && !heldWhole) {
+                    ex.ctx.executor().execute(() -> paused(seen));
+                }
+            } while (more);
+        } finally {
+            looping = false;
+        }
+    }
+
+    private void paused(long seen) {
+        if (ex.state == Exchange.State.COLLECTING && held != null && parts == seen) {
+            stream(null);
+        }
+    }
+
+    /** HTTP/2's codec found the body being collected malformed (the stream is reset): refused and audited. */
+    void malformed(String reason) {
+        release();
+        ex.state = Exchange.State.CONNECTING;
+        ex.deny(DecisionCode.DENY_MALFORMED, new RequestChecks.Refusal(ProxyError.BAD_REQUEST,
+                "malformed request body: " + reason), true);
     }
 
     /** The collected body, now the caller's to release. */
@@ -99,8 +217,16 @@ final class RequestBody {
     }
 
     private void collect(HttpContent content) {
+        parts++;
         boolean last = content instanceof LastHttpContent;
         boolean fits = collected.add(content.content());
+        if (!fits && held != null) {
+            stream(content); // larger than what is checked first: streamed from here on
+            return;
+        }
+        if (last) {
+            trailers = ((LastHttpContent) content).trailingHeaders();
+        }
         content.release();
         if (!fits) {
             ex.requestDone = last;
@@ -116,7 +242,7 @@ final class RequestBody {
             return;
         }
         if (!last) {
-            ex.conn.readAgent();
+            readMore();
             return;
         }
         ex.requestDone = true;
@@ -127,10 +253,13 @@ final class RequestBody {
 
     /** A part of the request body; takes ownership. */
     void onContent(HttpContent content, UpstreamRelay relay) {
-        if (content.decoderResult().isFailure()) {
-            // A body Netty could not frame (bad chunk line, oversize trailers): the request must not look complete
-            // upstream, and nothing after it on this connection can be trusted.
-            RequestChecks.Refusal r = RequestChecks.bodyDecoderFailure(content.decoderResult().cause());
+        RequestChecks.Refusal r = content.decoderResult().isFailure()
+                ? RequestChecks.bodyDecoderFailure(content.decoderResult().cause())
+                : content instanceof LastHttpContent last ? RequestChecks.trailers(last.trailingHeaders()) : null;
+        if (r != null) {
+            // A body Netty could not frame (bad chunk line, oversize trailers), or a trailer field that must not
+            // cross: the request must not look complete upstream, and nothing after it on this connection can be
+            // trusted.
             content.release();
             if (ex.state == Exchange.State.COLLECTING) {
                 // A body read for inspection broke its framing: refused and audited, never forwarded.
@@ -152,6 +281,9 @@ final class RequestBody {
             case LOCAL -> content.release(); // the request was read in full before it was served
             case DISCARDING -> drop(content);
             case CONNECTING -> {
+                if (relay != null && relay.takeEarly(content)) {
+                    return; // the read a held body left outstanding when it went streaming
+                }
                 // Body is only read once the upstream is there; getting some now means the read discipline broke.
                 // Dropping it silently would corrupt the request, so the exchange ends instead.
                 content.release();
@@ -192,11 +324,17 @@ final class RequestBody {
         }
     }
 
-    /** Gives back a body being collected. */
+    /** Gives back a body being collected, and the admission of a call whose held body will never go. */
     void release() {
         if (collected != null) {
             collected.release();
             collected = null;
+        }
+        if (held != null) {
+            ex.rt.admission().giveBack(held);
+            held = null;
+            heldRelay.release(false);
+            heldRelay = null;
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.toolgate.proxy;
 
+import dev.toolgate.call.HeaderNames;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -8,7 +9,9 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Checks of a request head that decide whether it may be forwarded at all, beyond what the decoders enforce.
@@ -71,6 +74,26 @@ final class RequestChecks {
         }
         String msg = cause.getMessage();
         return new Refusal(ProxyError.BAD_REQUEST, "malformed request body: " + (msg == null ? cause : msg));
+    }
+
+    /**
+     * A trailer field the sidecar would not forward (framing, hop-by-hop, credentials, the task token, identity
+     * assertions, the sidecar's own {@code x-toolgate-*}): RFC 9110 6.5.1 keeps such fields out of trailers, and a
+     * body ending with one is refused as malformed rather than forwarded without it. {@code null} when none.
+     */
+    static Refusal trailers(HttpHeaders trailers) {
+        if (trailers.isEmpty()) {
+            return null;
+        }
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = trailers.iteratorCharSequence();
+        while (it.hasNext()) {
+            CharSequence name = it.next().getKey();
+            if (HopByHop.refusedInTrailer(name)) {
+                return new Refusal(ProxyError.BAD_REQUEST, "malformed request body: trailer field '"
+                        + HeaderNames.printable(name) + "' is not allowed (framing, hop-by-hop, credential and identity fields never cross)");
+            }
+        }
+        return null;
     }
 
     /** Checks that apply to HTTP/1.1 and HTTP/2 requests alike. */

@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.toolgate.approval.Approvals;
 import dev.toolgate.audit.ApprovalLifecycleAudit;
-import dev.toolgate.audit.AuditRetention;
 import dev.toolgate.audit.AuditTrail;
 import dev.toolgate.audit.TaskLifecycleAudit;
 import dev.toolgate.config.ConfigException;
@@ -216,12 +215,6 @@ public final class SidecarBuilder {
                 trail = openAudit();
                 opened.push(trail);
                 closeLast.add(0, trail);
-                // audit.maxFiles / maxTotalBytes, checked on the reload interval (the trail's own sink keeps every
-                // rotated file until its rotation applies them too).
-                AutoCloseable retention = AuditRetention.of(config.audit()).every(interval, config.audit().file(),
-                        config.audit().maxFileBytes());
-                opened.push(retention);
-                closeLast.add(0, retention);
             }
             PolicyWatcher policies = watchPolicies(interval);
             if (policies != null) {

@@ -4,6 +4,7 @@ import dev.toolgate.admission.Step;
 import dev.toolgate.mcp.ToolsList;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -50,12 +51,27 @@ final class UpstreamRelay {
     private boolean bodyPhase;
     private boolean agentReadPending;
     private boolean headUnflushed;
+    /** What a held body that went streaming had collected: sent right after the head. */
+    private HttpContent prefix;
+    /**
+     * A body part the agent sent while the upstream channel was being borrowed, once a held body went streaming;
+     * {@link #earlyExpected} while a read for it is outstanding and it has not come yet.
+     */
+    private HttpContent early;
+    private boolean earlyExpected;
+    /** An HTTP/2 agent's declared {@code content-length}, or -1 (an HTTP/1.1 body's length frames itself). */
+    private long declaredLength = -1;
+    /** The part that reached the declared length, held until the stream's end confirms the body is complete. */
+    private HttpContent withheld;
 
     /** A call judged by its head: the body (if any) streams after the head. */
     UpstreamRelay(Exchange ex, Step.Admitted admitted, HttpRequest req) {
         this(ex, admitted, !ex.http2 && req.headers().contains(HttpHeaderNames.EXPECT),
                 ExchangeMessages.upstreamRequest(req, admitted.match(), admitted.target(),
                         ex.rt.upstreams().get(admitted.route()), ex.trace));
+        if (ex.http2) {
+            declaredLength = HttpUtil.getContentLength(req, -1L);
+        }
     }
 
     /** A call judged by its body (an MCP POST): the collected body goes in one piece with its length. */
@@ -72,6 +88,9 @@ final class UpstreamRelay {
         this.upstream = ex.rt.upstreams().get(admitted.route());
         this.expectContinue = expectContinue;
         this.outbound = outbound;
+        if (admitted.match().route().identityHeaders()) {
+            SidecarHeaders.set(outbound.headers(), admitted.allow().task().task(), ex.audit.decisionId);
+        }
         ToolsList watched = admitted.toolsList();
         this.answer = new ResponseRelay(ex, this, admitted, watched == null ? null
                 : new ToolsListTap(watched, ex.ctx.alloc(), TOOLS_LIST_MAX_BYTES, ex.http2));
@@ -82,6 +101,39 @@ final class UpstreamRelay {
         pendingBody = ExchangeMessages.withSafeTrailers(
                 new DefaultLastHttpContent(full.content().retain(), full.trailingHeaders()));
         ex.body.count(full.content().readableBytes());
+    }
+
+    /** A held body checked whole: it goes with the head, its trailer fields through the request rules. */
+    void bodyChecked(ByteBuf body, HttpHeaders trailers) {
+        LastHttpContent last = new DefaultLastHttpContent(body);
+        if (trailers != null && !trailers.isEmpty()) {
+            last.trailingHeaders().set(trailers);
+        }
+        pendingBody = ExchangeMessages.withSafeTrailers(last);
+    }
+
+    /**
+     * A held body goes on streaming: {@code held} (what was collected; taken over) right after the head, then
+     * {@code next} when the agent's next part is already here, else the part the outstanding read brings.
+     */
+    void streamAfter(ByteBuf held, HttpContent next) {
+        if (held.isReadable()) {
+            prefix = new DefaultHttpContent(held);
+        } else {
+            held.release();
+        }
+        early = next;
+        earlyExpected = next == null;
+    }
+
+    /** Takes the part a held body's outstanding read brought before the upstream channel was there. */
+    boolean takeEarly(HttpContent content) {
+        if (!earlyExpected) {
+            return false;
+        }
+        earlyExpected = false;
+        early = content;
+        return true;
     }
 
     /** The upstream request's headers (the credential is set here). */
@@ -132,6 +184,19 @@ final class UpstreamRelay {
         if (body != null) {
             up.writeAndFlush(body, up.voidPromise());
             startResponseTimer();
+        } else if (prefix != null || early != null || earlyExpected) {
+            if (prefix != null) {
+                up.write(prefix, up.voidPromise());
+                prefix = null;
+            }
+            HttpContent next = early;
+            early = null;
+            if (next != null) {
+                forwardBody(next);
+            } else {
+                earlyExpected = false; // the outstanding read delivers the next part while forwarding
+                up.flush();
+            }
         } else {
             // The head waits for the first body part if the agent already sent it (one send for both); if not, it
             // goes out alone right after, so an upstream that answers before the body (gRPC) is not kept waiting.
@@ -167,6 +232,22 @@ final class UpstreamRelay {
             return;
         }
         headUnflushed = false;
+        if (withheld != null && !last) {
+            // An empty DATA frame (the codec refuses any byte beyond the declared length): still not the end.
+            content.release();
+            readAgent();
+            return;
+        } else if (withheld != null) {
+            upstreamCh.write(withheld, upstreamCh.voidPromise());
+            withheld = null;
+        } else if (!last && declaredLength >= 0 && ex.body.bytes() >= declaredLength) {
+            // The declared length is reached but the stream has not ended: an HTTP/1.1 upstream would take these
+            // bytes for a complete request even if the stream then turns out malformed (more DATA), so the part
+            // waits for the end.
+            withheld = content;
+            readAgent();
+            return;
+        }
         upstreamCh.writeAndFlush(last ? ExchangeMessages.withSafeTrailers((LastHttpContent) content) : content,
                 upstreamCh.voidPromise());
         if (last) {
@@ -276,6 +357,10 @@ final class UpstreamRelay {
             pendingBody.release();
             pendingBody = null;
         }
+        prefix = release(prefix);
+        early = release(early);
+        withheld = release(withheld);
+        earlyExpected = false;
         Channel ch = upstreamCh;
         upstreamCh = null;
         if (ch != null) {
@@ -283,4 +368,10 @@ final class UpstreamRelay {
         }
     }
 
+    private static HttpContent release(HttpContent part) {
+        if (part != null) {
+            part.release();
+        }
+        return null;
+    }
 }

@@ -37,6 +37,34 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aRouteOptsInToIdentityHeadersAndBodiesAreCheckedUpToTheLimit() throws Exception {
+        SidecarConfig shipped = ConfigLoader.load(Path.of("../config/toolgate.yaml"));
+        assertThat(shipped.routes()).filteredOn(RouteConfig::identityHeaders).extracting(RouteConfig::name)
+                .containsExactly("crm");
+        assertThat(shipped.limits().maxCheckedBodyBytes()).isEqualTo(65536);
+        SidecarConfig cfg = ConfigLoader.load(write("s.yaml", """
+                listener: {port: 0}
+                limits: {maxBodyBytes: 1000, maxCheckedBodyBytes: 4096}
+                """));
+        assertThat(cfg.limits().checkedBodyBytes()).as("never more than maxBodyBytes").isEqualTo(1000);
+        assertThat(ConfigLoader.load(write("d.yaml", "listener: {port: 0}\n")).limits().checkedBodyBytes())
+                .isEqualTo(65536);
+        Path bad = write("b.yaml", "listener: {port: 0}\nlimits: {maxCheckedBodyBytes: -1}\n");
+        assertThatThrownBy(() -> ConfigLoader.load(bad)).hasMessageContaining("maxCheckedBodyBytes");
+        Path routes = write("routes/r.yaml", """
+                routes:
+                  - name: told
+                    prefix: /api/told
+                    upstream: {url: http://127.0.0.1:1}
+                    identityHeaders: true
+                  - name: plain
+                    prefix: /api/plain
+                    upstream: {url: http://127.0.0.1:2}
+                """);
+        assertThat(ConfigLoader.loadRoutes(routes)).extracting(RouteConfig::identityHeaders).containsExactly(true, false);
+    }
+
+    @Test
     void defaultsApplyWhenSectionsAreMissing() throws Exception {
         SidecarConfig cfg = ConfigLoader.load(write("s.yaml", "listener: {port: 0}\n"));
         assertThat(cfg.limits().maxHeaderBytes()).isEqualTo(8192);

@@ -553,14 +553,19 @@ class HostileRequestsTest {
         assertThat(upstream.requests).hasSize(1).noneMatch(r -> r.uri().contains("smuggled"));
     }
 
-    /** Trailers are headers too: they must not carry the agent's credentials or task token upstream. */
+    /**
+     * Trailers are headers too: they must not carry the agent's credentials or task token upstream. Such a body
+     * is malformed: refused before its head leaves (it came with the head, {@link CheckedBodyTest}).
+     */
     @Test
     void trailersCannotCarryCredentialsUpstream() throws Exception {
         try (RawHttpClient client = connect()) {
             RawHttpClient.Response res = client.exchange(chunked("5\r\nhello\r\n0\r\n"
                     + "Authorization: Bearer agent-token\r\n" + TASK + "X-Checksum: 1\r\n\r\n"));
-            assertThat(res.status()).isEqualTo(200);
+            assertThat(res.status()).isEqualTo(400);
+            assertThat(res.body()).contains("DENY_MALFORMED");
         }
+        assertThat(upstream.requests).isEmpty();
         assertThat(upstream.trailers).allSatisfy(t -> {
             assertThat(t.contains("authorization")).as("authorization trailer").isFalse();
             assertThat(t.contains("toolgate-task")).as("toolgate-task trailer").isFalse();

@@ -21,6 +21,11 @@ import java.util.List;
  */
 final class ExtAuthzAnswers {
     static final String DECISION_ID_HEADER = "x-toolgate-decision-id";
+    /**
+     * The data plane's other sidecar-set headers (set there only on a route with {@code identityHeaders: true}):
+     * Envoy forwards no agent's copy of them, so an upstream that reads them reads only what a sidecar vouched for.
+     */
+    static final String[] SIDECAR_HEADERS = {"x-toolgate-spiffe-id", "x-toolgate-task-id"};
     /** ASCII only, like the data plane's answers: a reason quoting what the client sent stays readable anywhere. */
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
 
@@ -29,14 +34,16 @@ final class ExtAuthzAnswers {
     /**
      * Allowed: Envoy forwards the request without the task token (a bearer secret of the agent's task), without
      * the headers that assert who calls or from where ({@code identityHeaders}: {@code IdentityHeaders.toRemove},
-     * the list the data plane drops by), and, when the route has an upstream credential configured, without the
-     * agent's own {@code authorization} (the upstream trusts only the credential the sidecar holds, never one an
-     * agent brought).
+     * the list the data plane drops by), without an agent's copy of the sidecar's own identity headers
+     * ({@link #SIDECAR_HEADERS}; the decision id is overwritten) and, when the route has an upstream credential
+     * configured, without the agent's own {@code authorization} (the upstream trusts only the credential the sidecar
+     * holds, never one an agent brought).
      */
     static CheckResponse ok(String decisionId, boolean routeHasCredential, List<String> identityHeaders) {
         OkHttpResponse.Builder ok = OkHttpResponse.newBuilder()
                 .addHeadersToRemove("toolgate-task")
                 .addAllHeadersToRemove(identityHeaders)
+                .addAllHeadersToRemove(List.of(SIDECAR_HEADERS))
                 .addHeaders(header(DECISION_ID_HEADER, decisionId));
         if (routeHasCredential) {
             ok.addHeadersToRemove("authorization");

@@ -92,7 +92,8 @@ class ExtAuthzTest {
 
         assertThat(res.getStatus().getCode()).isEqualTo(0);
         assertThat(res.hasOkResponse()).isTrue();
-        assertThat(res.getOkResponse().getHeadersToRemoveList()).contains("toolgate-task")
+        assertThat(res.getOkResponse().getHeadersToRemoveList())
+                .contains("toolgate-task", "x-toolgate-spiffe-id", "x-toolgate-task-id")
                 .doesNotContain("authorization"); // weather has no upstream credential
         String id = header(res.getOkResponse().getHeadersList(), "x-toolgate-decision-id");
         assertThat(id).matches("[0-9a-f]{32}");

@@ -243,8 +243,10 @@ final class UpstreamRelay {
         } else if (!last && declaredLength >= 0 && ex.body.bytes() >= declaredLength) {
             // The declared length is reached but the stream has not ended: an HTTP/1.1 upstream would take these
             // bytes for a complete request even if the stream then turns out malformed (more DATA), so the part
-            // waits for the end.
+            // waits for the end. What went before it (the head, a held prefix) goes now: the upstream sees the call
+            // start, never its end.
             withheld = content;
+            upstreamCh.flush();
             readAgent();
             return;
         }

@@ -155,6 +155,7 @@ class AuditCrashOnFullDiskTest {
                 audit: {file: mnt/audit.jsonl}
                 tasks: {journal: tasks.journal}
                 routes: [routes.yaml]
+                unrestrictedWithoutPolicy: true
                 """.formatted(TestPki.TRUST_DOMAIN, TestPki.SIDECAR.uri()));
     }
 

@@ -87,6 +87,20 @@ public final class PolicySet {
         return List.copyOf(names);
     }
 
+    /**
+     * Every rule's id ({@code document/rule}, as decisions name it without the version): documents in name order,
+     * each document's allow, deny and flow rules as written. For tools that report which rules were exercised.
+     */
+    public List<String> rules() {
+        List<String> ids = new ArrayList<>();
+        for (Rules.Doc d : docs) {
+            d.allow().forEach(r -> ids.add(r.id()));
+            d.deny().forEach(r -> ids.add(r.id()));
+            d.flows().forEach(r -> ids.add(r.id()));
+        }
+        return List.copyOf(ids);
+    }
+
     public boolean isUnrestricted() {
         return unrestricted;
     }

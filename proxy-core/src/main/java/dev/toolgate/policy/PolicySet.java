@@ -101,6 +101,11 @@ public final class PolicySet {
         return List.copyOf(ids);
     }
 
+    /** The compiled documents, in name order (for the linter in this package). */
+    List<Rules.Doc> docs() {
+        return List.of(docs);
+    }
+
     public boolean isUnrestricted() {
         return unrestricted;
     }

@@ -39,22 +39,33 @@ import java.util.concurrent.ConcurrentHashMap;
  * its route, not every rule of every document.
  */
 public final class PolicySet {
-    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false);
-    private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true);
+    private static final PolicySet EMPTY = new PolicySet(new Rules.Doc[0], PolicyYaml.version(List.of()), false, null);
+    private static final PolicySet UNRESTRICTED = new PolicySet(new Rules.Doc[0], "unrestricted", true, null);
 
     private final Rules.Doc[] docs;
     private final String version;
     private final boolean unrestricted;
+    /** Null except in a set made by {@link #traced} (policy explain). */
+    private final PolicyTrace trace;
     private final ConcurrentHashMap<SpiffeId, SubjectRules> subjects = new ConcurrentHashMap<>();
 
-    private PolicySet(List<Rules.Doc> docs, String version, boolean unrestricted) {
-        this.docs = docs.toArray(new Rules.Doc[0]);
+    private PolicySet(Rules.Doc[] docs, String version, boolean unrestricted, PolicyTrace trace) {
+        this.docs = docs;
         this.version = version;
         this.unrestricted = unrestricted;
+        this.trace = trace;
+    }
+
+    /**
+     * The same documents and decisions, telling {@code trace} what each call's evaluation looked at (for
+     * {@code toolgate policy explain}; a sidecar never uses one).
+     */
+    public PolicySet traced(PolicyTrace trace) {
+        return new PolicySet(docs, version, unrestricted, requireNonNull(trace, "trace"));
     }
 
     static PolicySet of(List<Rules.Doc> docs, String version) {
-        return new PolicySet(docs, version, false);
+        return new PolicySet(docs.toArray(new Rules.Doc[0]), version, false, null);
     }
 
     /** No documents: every grant and every call is denied (default deny). */
@@ -92,13 +103,7 @@ public final class PolicySet {
      * each document's allow, deny and flow rules as written. For tools that report which rules were exercised.
      */
     public List<String> rules() {
-        List<String> ids = new ArrayList<>();
-        for (Rules.Doc d : docs) {
-            d.allow().forEach(r -> ids.add(r.id()));
-            d.deny().forEach(r -> ids.add(r.id()));
-            d.flows().forEach(r -> ids.add(r.id()));
-        }
-        return List.copyOf(ids);
+        return Rules.ids(docs);
     }
 
     /** The compiled documents, in name order (for the linter in this package). */
@@ -267,14 +272,15 @@ public final class PolicySet {
         SubjectRules subject = rulesFor(facts.agent());
         int coverage = subject.modes();
         Activation activation = new Activation(facts);
-        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, subject.view(false)) : null;
+        RuleTrace.call(trace, activation);
+        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, subject.view(false), false) : null;
         if (enforced != null && !enforced.allow()) {
             return enforced;
         }
         if ((coverage & SHADOWED) != 0) {
             Verdict would;
             try {
-                would = callVerdict(activation, subject.view(true));
+                would = callVerdict(activation, subject.view(true), true);
             } catch (ConditionException e) {
                 would = Verdict.denied(DecisionCode.ERROR_FAIL_CLOSED, e.getMessage(), null);
             }
@@ -304,12 +310,12 @@ public final class PolicySet {
         return r;
     }
 
-    private Verdict callVerdict(Activation a, SubjectRules.View rules) throws ConditionException {
+    private Verdict callVerdict(Activation a, SubjectRules.View rules, boolean withShadow) throws ConditionException {
         CallFacts f = a.facts;
         String route = f.route();
         String op = f.operation();
         for (Rules.Deny d : rules.denies(route)) {
-            if (d.matches(op) && (d.when() == null || d.when().evaluate(a, d.id()))) {
+            if (d.matches(op) && RuleTrace.holds(trace, a, d.id(), "deny", d.when(), withShadow)) {
                 return Verdict.denied(DecisionCode.DENY_POLICY, d.reason(), d.id());
             }
         }
@@ -318,6 +324,7 @@ public final class PolicySet {
         if (history != null && !history.isEmpty() && here != null && !here.isEmpty()) {
             for (Rules.Flow fl : rules.flows()) {
                 if (intersects(fl.after(), history) && intersects(fl.deny(), here)) {
+                    RuleTrace.flow(trace, fl.id(), withShadow);
                     return Verdict.denied(DecisionCode.DENY_FLOW, fl.reason(), fl.id());
                 }
             }
@@ -327,7 +334,7 @@ public final class PolicySet {
             if (!r.matches(op)) {
                 continue;
             }
-            if (r.when() == null || r.when().evaluate(a, r.id())) {
+            if (RuleTrace.holds(trace, a, r.id(), "allow", r.when(), withShadow)) {
                 return Verdict.allowed(r.id(), r.approval(), r.rate());
             }
             if (unmet == null) {

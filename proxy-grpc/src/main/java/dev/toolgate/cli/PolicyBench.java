@@ -80,6 +80,11 @@ final class PolicyBench {
         return policy;
     }
 
+    /** The routes the cases are decided on. */
+    List<RouteConfig> routes() {
+        return routes;
+    }
+
     /** The route named {@code name}, or null. */
     RouteConfig route(String name) {
         return byName.get(name);

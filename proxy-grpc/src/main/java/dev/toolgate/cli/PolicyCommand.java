@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "policy", mixinStandardHelpOptions = true,
         description = "Test, lint and explain policies offline (exit 0 clean, 1 findings, 2 could not run).",
-        subcommands = {PolicyTestCommand.class, PolicyLintCommand.class})
+        subcommands = {PolicyTestCommand.class, PolicyLintCommand.class, PolicyExplainCommand.class})
 final class PolicyCommand {
     /** Exit status: clean. */
     static final int CLEAN = 0;

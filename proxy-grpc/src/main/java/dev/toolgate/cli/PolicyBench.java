@@ -31,6 +31,8 @@ import dev.toolgate.mcp.McpParser;
 import dev.toolgate.mcp.McpSessions;
 import dev.toolgate.policy.PolicySet;
 import dev.toolgate.policy.Verdict;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -137,8 +139,8 @@ final class PolicyBench {
                 }
             }
             return outcome(step);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // closing a memory store does no I/O
         }
     }
 

@@ -167,6 +167,43 @@ class PolicyTestCommandTest {
     }
 
     @Test
+    void jsonOutputNamesEveryCaseAndTheUnexercisedRules() throws Exception {
+        Path tests = write("t.yaml", """
+                cases:
+                  - name: a forecast
+                    caller: spiffe://t.test/agents/a1
+                    grants: [{route: weather, operations: ["GET /forecast/**"]}]
+                    call: {route: weather, operation: GET /forecast/oslo}
+                    expect: DENY_POLICY
+                  - name: a case on a route that does not exist
+                    caller: spiffe://t.test/agents/a1
+                    call: {route: nowhere, operation: GET /x}
+                    expect: DENY_NO_TASK
+                """);
+        Path routes = write("r.yaml", ROUTES);
+        Path policy = write("p.yaml", POLICY);
+
+        Run bad = run("policy", "test", "--routes", routes.toString(), "--policy", policy.toString(),
+                tests.toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains(tests + ":7: call.route: \"nowhere\" is not a configured route");
+
+        String text = Files.readString(tests);
+        Files.writeString(tests, text.substring(0, text.indexOf("  - name: a case")));
+        Run r = run("policy", "test", "--format", "json", "--routes", routes.toString(), "--policy",
+                policy.toString(), tests.toString());
+
+        assertThat(r.exit()).isEqualTo(1);
+        com.fasterxml.jackson.databind.JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(r.out());
+        assertThat(root.get("failed").asInt()).isEqualTo(1);
+        assertThat(root.get("cases").get(0).get("code").asText()).isEqualTo("ALLOW");
+        assertThat(root.get("cases").get(0).get("rule").asText()).isEqualTo("team/forecast");
+        assertThat(root.get("cases").get(0).get("passed").asBoolean()).isFalse();
+        assertThat(root.get("unexercised").toString()).contains("team/no-admin").doesNotContain("team/forecast");
+    }
+
+    @Test
     void aTestFileWithAnUnknownKeyCannotRun() throws Exception {
         Path tests = write("t.yaml", """
                 cases:

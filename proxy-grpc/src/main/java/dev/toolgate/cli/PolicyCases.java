@@ -166,7 +166,8 @@ final class PolicyCases {
             if (call == null) {
                 throw fail(path + ".call", "missing (expected: route and operation, or method and target)");
             }
-            return new PolicyCase(file + ":" + lines.line(path), name, caller, proof,
+            int line = lines.line(path);
+            return new PolicyCase(line > 0 ? file + ":" + line : file, name, caller, proof,
                     purpose == null ? "policy test" : purpose, grants, labels, calls, at,
                     call(call, path + ".call"), expect, rule);
         }

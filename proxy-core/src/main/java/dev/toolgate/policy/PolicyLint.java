@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.toolgate.config.RouteConfig;
 import dev.toolgate.config.YamlLines;
+import dev.toolgate.mcp.McpHousekeeping;
 import dev.toolgate.operation.OperationPattern;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,6 +30,9 @@ import java.util.regex.Pattern;
  * <li>{@code broad-sensitive} (warning): an allow rule with a {@code **} operation on a route labelled with a
  *     sensitive label.</li>
  * <li>{@code constant-condition} (warning): a {@code when} that is the literal {@code true} or {@code false}.</li>
+ * <li>{@code never-fires} (warning): a deny rule whose operations are all MCP housekeeping ({@code mcp:ping},
+ *     {@code mcp:initialize}, ...), which the authorizer lets through on any live grant of the route before the
+ *     policy is asked.</li>
  * </ul>
  *
  * <p>Stateless and thread-safe. Reads the files itself; compiles them with the sidecar's own compiler.
@@ -227,7 +231,14 @@ public final class PolicyLint {
         }
         List<Rules.Deny> deny = d.doc().deny();
         for (int i = 0; i < deny.size(); i++) {
-            constant(file, d.line("deny[" + i + "].when"), deny.get(i).id(), deny.get(i).when(), out);
+            Rules.Deny r = deny.get(i);
+            if (r.operations().stream().allMatch(op -> McpHousekeeping.covers(op.protocol(), op.toString()))) {
+                out.add(new Finding(file, d.line("deny[" + i + "]"), r.id(), "never-fires", Severity.WARNING,
+                        "MCP housekeeping (" + String.join(", ", r.operations().stream().map(Object::toString)
+                        .toList()) + ") passes on any live grant of the route before the policy is asked, so this"
+                        + " deny rule never fires"));
+            }
+            constant(file, d.line("deny[" + i + "].when"), r.id(), r.when(), out);
         }
     }
 

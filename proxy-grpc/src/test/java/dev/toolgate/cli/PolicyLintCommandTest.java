@@ -137,6 +137,32 @@ class PolicyLintCommandTest {
     }
 
     @Test
+    void aDenyOnMcpHousekeepingNeverFires() throws Exception {
+        Run r = lint("""
+                kind: Policy
+                name: team
+                subjects: ["spiffe://t.test/agents/*"]
+                allow:
+                  - name: search
+                    route: tools
+                    operations: ["mcp:tools/call:search", "mcp:ping"]
+                deny:
+                  - name: no-ping
+                    route: tools
+                    operations: ["mcp:ping", "mcp:initialize"]
+                  - name: no-delete
+                    route: "*"
+                    operations: ["mcp:tools/call:delete", "mcp:ping"]
+                """);
+
+        assertThat(r.out()).contains("p.yaml:9: warning [never-fires] team/no-ping: MCP housekeeping (mcp:ping,"
+                + " mcp:initialize) passes on any live grant of the route before the policy is asked, so this deny"
+                + " rule never fires\n");
+        assertThat(r.out()).doesNotContain("team/no-delete").doesNotContain("team/search");
+        assertThat(r.exit()).isEqualTo(1);
+    }
+
+    @Test
     void aConditionThatDoesNotCompileIsAnErrorWithItsLine() throws Exception {
         Run r = lint("""
                 kind: Policy

@@ -42,6 +42,15 @@ final class Activation implements CelVariableResolver {
         });
     }
 
+    /** Every variable, built now (for a trace of what conditions saw). */
+    Map<String, Object> all() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (String name : List.of("agent", "task", "request", "mcp", "grpc", "now")) {
+            m.put(name, find(name).orElse(null));
+        }
+        return m;
+    }
+
     private Map<String, Object> request() {
         Map<String, Object> m = new HashMap<>(8);
         put(m, "method", facts.method());

@@ -57,7 +57,7 @@ public final class PolicyLoader {
         }
     }
 
-    private static String read(Path file) throws PolicyException {
+    static String read(Path file) throws PolicyException {
         try {
             if (Files.size(file) > PolicyYaml.MAX_FILE_CHARS) {
                 throw new PolicyException(file + ": " + Files.size(file) + " bytes (expected: <= "

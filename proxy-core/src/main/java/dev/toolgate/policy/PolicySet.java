@@ -39,25 +39,25 @@ import java.util.concurrent.ConcurrentHashMap;
  * its route, not every rule of every document.
  */
 public final class PolicySet {
-    private static final PolicySet EMPTY = new PolicySet(List.of(), PolicyYaml.version(List.of()), false, null);
-    private static final PolicySet UNRESTRICTED = new PolicySet(List.of(), "unrestricted", true, null);
+    private static final PolicySet EMPTY = new PolicySet(new Rules.Doc[0], PolicyYaml.version(List.of()), false, null,
+            null);
+    private static final PolicySet UNRESTRICTED = new PolicySet(new Rules.Doc[0], "unrestricted", true, null, null);
 
     private final Rules.Doc[] docs;
     private final String version;
     private final boolean unrestricted;
     /** Why there are no documents at all ({@link #none}); null for a set made from documents. */
     private final String missing;
+    /** Null except in a set made by {@link #traced} (policy explain). */
+    private final PolicyTrace trace;
     private final ConcurrentHashMap<SpiffeId, SubjectRules> subjects = new ConcurrentHashMap<>();
 
-    private PolicySet(List<Rules.Doc> docs, String version, boolean unrestricted, String missing) {
-        this.docs = docs.toArray(new Rules.Doc[0]);
+    private PolicySet(Rules.Doc[] docs, String version, boolean unrestricted, String missing, PolicyTrace trace) {
+        this.docs = docs;
         this.version = version;
         this.unrestricted = unrestricted;
         this.missing = missing;
-    }
-
-    static PolicySet of(List<Rules.Doc> docs, String version) {
-        return new PolicySet(docs, version, false, null);
+        this.trace = trace;
     }
 
     /**
@@ -68,7 +68,19 @@ public final class PolicySet {
      * @throws NullPointerException if {@code why} is null
      */
     public static PolicySet none(String why) {
-        return new PolicySet(List.of(), "none", false, requireNonNull(why, "why"));
+        return new PolicySet(new Rules.Doc[0], "none", false, requireNonNull(why, "why"), null);
+    }
+
+    /**
+     * The same documents and decisions, telling {@code trace} what each call's evaluation looked at (for
+     * {@code toolgate policy explain}; a sidecar never uses one).
+     */
+    public PolicySet traced(PolicyTrace trace) {
+        return new PolicySet(docs, version, unrestricted, missing, requireNonNull(trace, "trace"));
+    }
+
+    static PolicySet of(List<Rules.Doc> docs, String version) {
+        return new PolicySet(docs.toArray(new Rules.Doc[0]), version, false, null, null);
     }
 
     /** No documents: every grant and every call is denied (default deny). */
@@ -99,6 +111,19 @@ public final class PolicySet {
             names.add(d.name());
         }
         return List.copyOf(names);
+    }
+
+    /**
+     * Every rule's id ({@code document/rule}, as decisions name it without the version): documents in name order,
+     * each document's allow, deny and flow rules as written. For tools that report which rules were exercised.
+     */
+    public List<String> rules() {
+        return Rules.ids(docs);
+    }
+
+    /** The compiled documents, in name order (for the linter in this package). */
+    List<Rules.Doc> docs() {
+        return List.of(docs);
     }
 
     public boolean isUnrestricted() {
@@ -165,34 +190,7 @@ public final class PolicySet {
      * before {@code checkGrant}.
      */
     public Duration maxTtl(SpiffeId subject, String route, List<String> operations) {
-        requireNonNull(subject, "subject");
-        requireNonNull(route, "route");
-        if (unrestricted) {
-            return null;
-        }
-        List<OperationPattern> ops = new ArrayList<>();
-        for (String o : operations) {
-            try {
-                ops.add(OperationPattern.parse(o));
-            } catch (IllegalArgumentException | NullPointerException e) {
-                return null;
-            }
-        }
-        Duration max = null;
-        for (Rules.Doc d : docs) {
-            if (d.shadow() || !d.covers(subject)) {
-                continue;
-            }
-            for (Rules.Allow a : d.allow()) {
-                if (a.route().equals(route) && a.covers(ops)) {
-                    if (a.maxTtl() == null) {
-                        return null;
-                    }
-                    max = max == null || a.maxTtl().compareTo(max) > 0 ? a.maxTtl() : max;
-                }
-            }
-        }
-        return max;
+        return unrestricted ? null : GrantTtl.max(docs, subject, route, operations);
     }
 
     private Verdict grantVerdict(SpiffeId subject, String route, List<OperationPattern> ops, Duration ttl, Long budget,
@@ -262,14 +260,15 @@ public final class PolicySet {
         SubjectRules subject = rulesFor(facts.agent());
         int coverage = subject.modes();
         Activation activation = new Activation(facts);
-        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, subject.view(false)) : null;
+        RuleTrace.call(trace, activation);
+        Verdict enforced = (coverage & ENFORCED) != 0 ? callVerdict(activation, subject.view(false), false) : null;
         if (enforced != null && !enforced.allow()) {
             return enforced;
         }
         if ((coverage & SHADOWED) != 0) {
             Verdict would;
             try {
-                would = callVerdict(activation, subject.view(true));
+                would = callVerdict(activation, subject.view(true), true);
             } catch (ConditionException e) {
                 would = Verdict.denied(DecisionCode.ERROR_FAIL_CLOSED, e.getMessage(), null);
             }
@@ -299,12 +298,12 @@ public final class PolicySet {
         return r;
     }
 
-    private Verdict callVerdict(Activation a, SubjectRules.View rules) throws ConditionException {
+    private Verdict callVerdict(Activation a, SubjectRules.View rules, boolean withShadow) throws ConditionException {
         CallFacts f = a.facts;
         String route = f.route();
         String op = f.operation();
         for (Rules.Deny d : rules.denies(route)) {
-            if (d.matches(op) && (d.when() == null || d.when().evaluate(a, d.id()))) {
+            if (d.matches(op) && RuleTrace.holds(trace, a, d.id(), "deny", d.when(), withShadow)) {
                 return Verdict.denied(DecisionCode.DENY_POLICY, d.reason(), d.id());
             }
         }
@@ -313,6 +312,7 @@ public final class PolicySet {
         if (history != null && !history.isEmpty() && here != null && !here.isEmpty()) {
             for (Rules.Flow fl : rules.flows()) {
                 if (intersects(fl.after(), history) && intersects(fl.deny(), here)) {
+                    RuleTrace.flow(trace, fl.id(), withShadow);
                     return Verdict.denied(DecisionCode.DENY_FLOW, fl.reason(), fl.id());
                 }
             }
@@ -322,7 +322,7 @@ public final class PolicySet {
             if (!r.matches(op)) {
                 continue;
             }
-            if (r.when() == null || r.when().evaluate(a, r.id())) {
+            if (RuleTrace.holds(trace, a, r.id(), "allow", r.when(), withShadow)) {
                 return Verdict.allowed(r.id(), r.approval(), r.rate());
             }
             if (unmet == null) {

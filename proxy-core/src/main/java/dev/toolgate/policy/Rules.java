@@ -76,6 +76,17 @@ final class Rules {
         }
     }
 
+    /** Every rule's id: documents in order, each one's allow, deny and flow rules as written. */
+    static List<String> ids(Doc[] docs) {
+        List<String> ids = new java.util.ArrayList<>();
+        for (Doc d : docs) {
+            d.allow().forEach(r -> ids.add(r.id()));
+            d.deny().forEach(r -> ids.add(r.id()));
+            d.flows().forEach(r -> ids.add(r.id()));
+        }
+        return List.copyOf(ids);
+    }
+
     static boolean anyMatches(List<OperationPattern> patterns, String operation) {
         for (OperationPattern p : patterns) {
             if (p.matches(operation)) {

@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "toolgate", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runtime authorization sidecar for autonomous AI agents.",
         subcommands = {RunCommand.class, DemoCommand.class, DevCaCommand.class, TaskCommand.class, TailCommand.class,
-                ApprovalsCommand.class, AuditCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+                ApprovalsCommand.class, AuditCommand.class, PolicyCommand.class, CompletionCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

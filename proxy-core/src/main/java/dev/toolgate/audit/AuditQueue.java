@@ -8,9 +8,9 @@ import java.util.concurrent.locks.LockSupport;
  * The records waiting for the trail's one writer thread: a bounded, lock-free, many-producer single-consumer queue.
  *
  * <p>A producer (an event loop) never takes a lock: it adds with a compare-and-swap and wakes the writer only when
- * the writer said it is about to sleep. Under load the writer never sleeps (records keep arriving while it writes
- * the last batch), so no producer wakes it and no futex is touched per record; at a low rate a record that finds
- * the writer asleep wakes it with one {@code unpark}.
+ * the writer said it is about to sleep, and an event loop wakes it at most once per loop iteration
+ * ({@link #offerQuietly}, then {@link #wake} from a task the trail schedules on the loop): the calls a loop decides
+ * in one iteration go to the file in one batch, with one {@code unpark}, not one per record.
  *
  * <p>The writer announces that it will sleep, then looks at the queue once more before it parks; a producer adds,
  * then looks at that announcement. Both are volatile (sequentially consistent), so at least one of the two sees the
@@ -34,6 +34,18 @@ final class AuditQueue {
 
     /** Adds {@code e} unless {@code capacity} entries wait already. Never blocks. */
     boolean offer(AuditEntry e) {
+        if (!offerQuietly(e)) {
+            return false;
+        }
+        wake();
+        return true;
+    }
+
+    /**
+     * Adds {@code e} unless {@code capacity} entries wait already, without waking the writer: the caller wakes it
+     * ({@link #wake}) once it has handed over everything it has now. Never blocks.
+     */
+    boolean offerQuietly(AuditEntry e) {
         while (true) {
             int n = size.get();
             if (n >= capacity) {
@@ -44,7 +56,6 @@ final class AuditQueue {
             }
         }
         entries.add(e);
-        wake();
         return true;
     }
 
@@ -55,7 +66,8 @@ final class AuditQueue {
         wake();
     }
 
-    private void wake() {
+    /** Wakes the writer if it sleeps (it then takes everything waiting). */
+    void wake() {
         if (sleeping) {
             LockSupport.unpark(consumer);
         }

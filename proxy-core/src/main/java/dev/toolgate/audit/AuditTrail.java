@@ -63,6 +63,8 @@ public final class AuditTrail implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong refusedTotal = new AtomicLong();
     private final long stallNanos;
+    /** Per calling thread: a task that wakes the writer is already scheduled on its executor. */
+    private final ThreadLocal<boolean[]> wakePending = ThreadLocal.withInitial(() -> new boolean[1]);
     private volatile boolean closed;
 
     private AuditTrail(AuditSink sink, String head, int capacity, Clock clock, AuditFsync fsync,
@@ -168,27 +170,57 @@ public final class AuditTrail implements AutoCloseable {
     }
 
     /**
-     * Hands a record to the writer without waiting for it (an outcome record, a handshake refusal): {@code false} if
-     * it cannot be accepted now (queue full, sink failing, trail closed). Never blocks.
+     * Hands a record to the writer without waiting for it (a handshake refusal), waking the writer now: {@code false}
+     * if it cannot be accepted now (queue full, sink failing, trail closed). Never blocks.
      */
     public boolean offer(AuditRecord record) {
         return offer(record, null, null);
     }
 
     /**
-     * Hands a record to the writer and has {@code waiter} told on {@code executor} once it is in the file (see
-     * {@link Durable}); {@code false} (and the waiter is never told) if it cannot be accepted now. Never blocks.
+     * Hands a record to the writer and, unless {@code waiter} is null, has it told on {@code executor} once the record
+     * is in the file (see {@link Durable}); {@code false} (and the waiter is never told) if it cannot be accepted now.
+     * Never blocks.
+     *
+     * <p>With an {@code executor} (the caller's event loop) the writer is not woken at once: the first record a loop
+     * hands over wakes it with a task on that loop, which runs once the loop has read what its sockets hold. Every
+     * call a loop decides meanwhile joins the same batch: one wake-up of the writer per loop iteration, not one per
+     * record (on a sidecar pinned to one core, each wake-up is a context switch away from the event loop).
      */
     public boolean offer(AuditRecord record, Executor executor, Durable waiter) {
         requireNonNull(record, "record");
-        if ((waiter == null) != (executor == null)) {
+        if (waiter != null && executor == null) {
             throw new IllegalArgumentException("a waiter needs its executor");
         }
-        if (!available() || !queue.offer(new AuditEntry(record, executor, waiter))) {
+        AuditEntry entry = new AuditEntry(record, executor, waiter);
+        boolean added = executor == null ? available() && queue.offer(entry) : available() && queue.offerQuietly(entry);
+        if (!added) {
             return false;
         }
         accepted.incrementAndGet();
+        if (executor != null) {
+            wakeLater(executor);
+        }
         return true;
+    }
+
+    /** Wakes the writer with a task on {@code executor}, unless one is already pending for the calling thread. */
+    private void wakeLater(Executor executor) {
+        boolean[] pending = wakePending.get();
+        if (pending[0]) {
+            return;
+        }
+        pending[0] = true;
+        try {
+            executor.execute(() -> {
+                pending[0] = false;
+                queue.wake();
+            });
+        } catch (RuntimeException e) {
+            // The loop is shutting down: wake the writer now rather than leave the record waiting.
+            pending[0] = false;
+            queue.wake();
+        }
     }
 
     /**

@@ -210,7 +210,7 @@ final class ExchangeAudit {
 
     /** Offers an outcome record (nothing waits for it), retrying a full queue every millisecond up to the bound. */
     private void offer(AuditRecord rec, long deadline, boolean first) {
-        if (trail.offer(rec)) {
+        if (trail.offer(rec, loop, null)) {
             return;
         }
         boolean unavailable = !trail.available();

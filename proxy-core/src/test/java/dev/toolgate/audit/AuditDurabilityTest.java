@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
@@ -52,15 +53,22 @@ class AuditDurabilityTest {
         }
     }
 
-    /** An executor that counts the tasks it is given and runs them on one thread (an event loop's shape). */
+    /**
+     * An executor that numbers the tasks it is given and runs them on one thread (an event loop's shape); a waiter
+     * notes which task told it ({@link #current}).
+     */
     private static final class CountingExecutor implements Executor {
         final AtomicInteger tasks = new AtomicInteger();
         final ExecutorService thread = Executors.newSingleThreadExecutor();
+        final ThreadLocal<Integer> current = new ThreadLocal<>();
 
         @Override
         public void execute(Runnable r) {
-            tasks.incrementAndGet();
-            thread.execute(r);
+            int id = tasks.incrementAndGet();
+            thread.execute(() -> {
+                current.set(id);
+                r.run();
+            });
         }
     }
 
@@ -93,15 +101,41 @@ class AuditDurabilityTest {
             // The first record holds the writer at the gate; the next 200 gather meanwhile: one batch.
             assertThat(trail.offer(decision(0), loop, told.waiter("d0"))).isTrue();
             assertThat(disk.held.await(5, TimeUnit.SECONDS)).isTrue();
+            Set<Integer> tellingTasks = ConcurrentHashMap.newKeySet();
+            AtomicInteger toldLater = new AtomicInteger();
             for (int i = 1; i <= 200; i++) {
-                assertThat(trail.offer(decision(i), loop, told.waiter("d" + i))).isTrue();
+                assertThat(trail.offer(decision(i), loop, written -> {
+                    tellingTasks.add(loop.current.get());
+                    toldLater.incrementAndGet();
+                })).isTrue();
             }
             disk.open();
-            Await.until("every waiter told", () -> told.byId.size() == 201);
+            Await.until("every waiter told", () -> told.byId.size() == 1 && toldLater.get() == 200);
             assertThat(told.byId.values()).containsOnly(true);
-            assertThat(loop.tasks.get()).as("one task for the first batch, one for the 200 after it").isEqualTo(2);
+            assertThat(tellingTasks).as("the 200 gathered behind the first were told by one task").hasSize(1);
         } finally {
             loop.thread.shutdown();
+        }
+    }
+
+    @Test
+    void theRecordsOneLoopHandsOverInOneIterationGoToTheFileInOneBatch() throws Exception {
+        SyncCountingSink disk = new SyncCountingSink();
+        Told told = new Told();
+        ExecutorService loop = Executors.newSingleThreadExecutor();
+        try (AuditTrail trail = AuditTrail.start(disk, null, 1000)) {
+            // One task on the "event loop" decides 50 calls (one loop iteration reading 50 requests): the writer is
+            // woken once, after the task, and writes them with one flush.
+            loop.submit(() -> {
+                for (int i = 0; i < 50; i++) {
+                    assertThat(trail.offer(decision(i), loop, told.waiter("d" + i))).isTrue();
+                }
+            }).get(10, TimeUnit.SECONDS);
+            Await.until("every waiter told", () -> told.byId.size() == 50);
+            assertThat(told.byId.values()).containsOnly(true);
+            assertThat(disk.flushes.get()).as("one batch, one flush").isEqualTo(1);
+        } finally {
+            loop.shutdown();
         }
     }
 
@@ -244,6 +278,7 @@ class AuditDurabilityTest {
         final List<String> lines = new CopyOnWriteArrayList<>();
         final AtomicInteger syncs = new AtomicInteger();
         final AtomicInteger syncedWritten = new AtomicInteger();
+        final AtomicInteger flushes = new AtomicInteger();
         final List<String> syncThreads = new CopyOnWriteArrayList<>();
 
         @Override
@@ -252,7 +287,9 @@ class AuditDurabilityTest {
         }
 
         @Override
-        public void flush() {}
+        public void flush() {
+            flushes.incrementAndGet();
+        }
 
         @Override
         public void sync() {

@@ -166,11 +166,11 @@ final class ExchangeAudit {
             accepted.run();
         };
         forwardNanos = System.nanoTime();
-        decision(rec, forwardNanos + maxWaitNanos, go, failClosed, true);
+        decision(rec, forwardNanos + maxWaitNanos, go, failClosed);
     }
 
     /** Offers the decision record with a waiter: the exchange goes on when the record's batch is written. */
-    private void decision(AuditRecord rec, long deadline, Runnable accepted, Runnable refused, boolean first) {
+    private void decision(AuditRecord rec, long deadline, Runnable accepted, Runnable refused) {
         AuditTrail.Durable written = ok -> {
             if (ok) {
                 forwardNanos = System.nanoTime();
@@ -183,45 +183,32 @@ final class ExchangeAudit {
             metrics.auditFailClosed();
             refused.run();
         };
-        if (trail.offer(rec, loop, written)) {
+        offer(rec, deadline, written, refused, true);
+    }
+
+    /**
+     * Offers {@code rec} ({@code waiter}: told when it is in the file, or null), retrying a full queue every
+     * millisecond up to {@code deadline}; runs {@code refused} when the trail will not take it. A failing sink is
+     * not waited for: the trail says so, and the caller fails closed at once.
+     */
+    private void offer(AuditRecord rec, long deadline, AuditTrail.Durable waiter, Runnable refused, boolean first) {
+        if (trail.offer(rec, loop, waiter)) {
             return;
         }
-        // A failing sink (disk full) is not waited for: the trail says so, and the call fails closed at once.
         boolean unavailable = !trail.available();
         if (first && !unavailable) {
             metrics.auditWait();
         }
         if (unavailable || System.nanoTime() - deadline > 0) {
-            giveUp(rec, unavailable);
+            log.error("audit trail did not accept record {} of {} ({}); failing closed", rec.phaseName(),
+                    decisionId, unavailable ? "its sink is failing" : "full past audit.maxWait");
+            trail.refused(rec);
+            if (rec.phase() == AuditRecord.Phase.DECISION) {
+                metrics.auditFailClosed();
+            }
             refused.run();
         } else {
-            loop.schedule(() -> decision(rec, deadline, accepted, refused, false), 1, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    private void giveUp(AuditRecord rec, boolean unavailable) {
-        log.error("audit trail did not accept record {} of {} ({}); failing closed", rec.phaseName(), decisionId,
-                unavailable ? "its sink is failing" : "full past audit.maxWait");
-        trail.refused(rec);
-        if (rec.phase() == AuditRecord.Phase.DECISION) {
-            metrics.auditFailClosed();
-        }
-    }
-
-    /** Offers an outcome record (nothing waits for it), retrying a full queue every millisecond up to the bound. */
-    private void offer(AuditRecord rec, long deadline, boolean first) {
-        if (trail.offer(rec, loop, null)) {
-            return;
-        }
-        boolean unavailable = !trail.available();
-        if (first && !unavailable) {
-            metrics.auditWait();
-        }
-        if (unavailable || System.nanoTime() - deadline > 0) {
-            giveUp(rec, unavailable);
-            log.error("the outcome of {} is not recorded; its decision record stands alone", decisionId);
-        } else {
-            loop.schedule(() -> offer(rec, deadline, false), 1, TimeUnit.MILLISECONDS);
+            loop.schedule(() -> offer(rec, deadline, waiter, refused, false), 1, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -245,7 +232,8 @@ final class ExchangeAudit {
         if (tools != null) {
             rec = rec.withTools(tools);
         }
-        offer(rec, System.nanoTime() + maxWaitNanos, true);
+        offer(rec, System.nanoTime() + maxWaitNanos, null, () -> log.error(
+                "the outcome of {} is not recorded; its decision record stands alone", decisionId), true);
     }
 
     private static String hex(long v) {

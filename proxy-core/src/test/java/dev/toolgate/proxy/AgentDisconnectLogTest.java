@@ -78,6 +78,9 @@ class AgentDisconnectLogTest {
                     out.flush();
                     assertThat(tls.getInputStream().readNBytes(9)).as("the server's SETTINGS frame header")
                             .hasSize(9);
+                    out.write(new byte[] {0, 0, 8}); // a frame header not finished: the sidecar is reading
+                    out.flush();
+                    Thread.sleep(100);
                 } else {
                     out.write("GET /api/nowhere HTTP/1.1\r\nhost: 127.0.0.1\r\n"
                             .getBytes(StandardCharsets.US_ASCII));
